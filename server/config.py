@@ -1,0 +1,78 @@
+"""Configuration: one object, built from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ASYNC_MODES = ("gevent", "eventlet", "threading")
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; the message is one sentence for the operator."""
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mend"
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    """A random key made once per data directory, so cookies survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    secret_key: str = field(repr=False)
+    async_mode: str = "gevent"
+    redis_url: str | None = None
+    content_dir: Path = PROJECT_ROOT / "content"
+    client_dir: Path = PROJECT_ROOT / "client"
+    # Socket.IO frames above this are refused by the transport; a 20,000-character
+    # answer fits even when every character is escaped.
+    max_frame_bytes: int = 300_000
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("MEND_DATA_DIR") or default_data_dir(env)).expanduser()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"MEND_DATA_DIR {data_dir} cannot be created: {exc.strerror}.") from exc
+        async_mode = env.get("MEND_ASYNC_MODE", "gevent").strip().lower()
+        if async_mode not in ASYNC_MODES:
+            raise ConfigError(
+                f"MEND_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, not {async_mode!r}."
+            )
+        database_url = env.get("MEND_DATABASE_URL") or f"sqlite:///{data_dir / 'mend.sqlite3'}"
+        secret_key = env.get("MEND_SECRET_KEY") or _load_or_create_secret(data_dir)
+        if len(secret_key) < 16:
+            raise ConfigError("MEND_SECRET_KEY must be at least 16 characters long.")
+        values = dict(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=secret_key,
+            async_mode=async_mode,
+            redis_url=env.get("MEND_REDIS_URL") or None,
+        )
+        if env.get("MEND_CONTENT_DIR"):
+            values["content_dir"] = Path(env["MEND_CONTENT_DIR"])
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,92 @@
+"""What a valid answer looks like for each answer type a step can ask for."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from server.engine.errors import MendError
+
+# The hard ceiling for any text a person writes, whatever a track asks for.
+MAX_TEXT_LENGTH = 20_000
+
+
+def _text_limit(spec: Mapping[str, Any]) -> int:
+    return min(int(spec.get("max_length", MAX_TEXT_LENGTH)), MAX_TEXT_LENGTH)
+
+
+def _check_text(body: Any, limit: int, *, allow_empty: bool) -> str:
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise MendError("invalid", "The answer must be text.")
+    if len(body) > limit:
+        raise MendError(
+            "too_large",
+            f"That answer is {len(body):,} characters; the limit here is {limit:,}. "
+            "Nothing was lost: shorten it and try again.",
+        )
+    if not allow_empty and not body.strip():
+        raise MendError("invalid", "Write something before you submit, even a few words.")
+    return body
+
+
+def _check_scale(spec: Mapping[str, Any], fields: Any, *, allow_empty: bool) -> dict | None:
+    value = fields.get("value") if isinstance(fields, dict) else None
+    if value is None and allow_empty:
+        return None
+    low, high = spec["min"], spec["max"]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise MendError("invalid", f"Choose a number from {low} to {high}.")
+    return {"value": value}
+
+
+def _check_choices(spec: Mapping[str, Any], fields: Any, *, allow_empty: bool) -> dict | None:
+    chosen = fields.get("choices") if isinstance(fields, dict) else None
+    if chosen is None and allow_empty:
+        return None
+    if not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen):
+        raise MendError("invalid", "Choices must be a list of the options offered.")
+    options = list(spec["options"])
+    unknown = [c for c in chosen if c not in options]
+    if unknown:
+        raise MendError("invalid", "One of the choices is not an option for this step.")
+    if len(set(chosen)) != len(chosen):
+        raise MendError("invalid", "Each option can be chosen only once.")
+    if not chosen and not allow_empty:
+        raise MendError("invalid", "Choose at least one option before you submit.")
+    if not spec.get("multiple", False) and len(chosen) > 1:
+        raise MendError("invalid", "Choose just one option for this step.")
+    # Keep the track's order so both partners' answers read the same way.
+    return {"choices": [o for o in options if o in chosen]}
+
+
+def validate_answer(
+    spec: Mapping[str, Any], body: Any, fields: Any, *, draft: bool = False
+) -> tuple[str | None, dict | None]:
+    """Return the (body, fields) to store, or raise MendError('invalid' | 'too_large').
+
+    Drafts may be empty or partial; submitted answers may not.
+    """
+    kind = spec["type"]
+    if kind == "text":
+        if fields not in (None, {}):
+            raise MendError("invalid", "This step takes a written answer in 'body'.")
+        return _check_text(body, _text_limit(spec), allow_empty=draft), None
+    if body not in (None, ""):
+        raise MendError("invalid", "This step takes its answer in 'fields', not 'body'.")
+    if fields is not None and not isinstance(fields, dict):
+        raise MendError("invalid", "'fields' must be an object.")
+    if kind == "scale":
+        return None, _check_scale(spec, fields, allow_empty=draft)
+    if kind == "choices":
+        return None, _check_choices(spec, fields, allow_empty=draft)
+    raise MendError("invalid", f"This step asks for an answer of an unknown type {kind!r}.")
+
+
+def is_blank(body: str | None, fields: Mapping[str, Any] | None) -> bool:
+    """True when a draft holds nothing yet (so the partner still sees 'not started')."""
+    if body and body.strip():
+        return False
+    if not fields:
+        return True
+    return all(v in (None, [], "") for v in fields.values())

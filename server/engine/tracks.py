@@ -1,0 +1,82 @@
+"""Immutable descriptions of tracks and their steps, as the engine sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+# Kinds whose steps take an answer from each partner. Later kinds (checkin, apology, …)
+# join this set as the engine learns their rules.
+ANSWERED_KINDS = frozenset({"prompt"})
+KNOWN_KINDS = frozenset({"info", "prompt"})
+
+
+def freeze(value: Any) -> Any:
+    """Deep read-only copy of plain JSON-like data (dicts and lists)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """The inverse of freeze: JSON-ready dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str
+    title: str
+    prompt: str | None = None
+    hint: str | None = None
+    body: str | None = None
+    optional: bool = False
+    answer: Mapping[str, Any] | None = None
+
+    @property
+    def takes_answer(self) -> bool:
+        return self.kind in ANSWERED_KINDS
+
+    def public_dict(self) -> dict[str, Any]:
+        """What anyone may know about the step itself (it is track content, not a person's)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "prompt": self.prompt,
+            "hint": self.hint,
+            "body": self.body,
+            "optional": self.optional,
+            "answer": plain(self.answer),
+        }
+
+
+@dataclass(frozen=True)
+class Track:
+    id: str
+    title: str
+    summary: str
+    version: int
+    steps: tuple[Step, ...]
+    _index: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {step.id: i for i, step in enumerate(self.steps)}
+        if len(index) != len(self.steps):
+            raise ValueError(f"track {self.id!r} has duplicate step ids")
+        object.__setattr__(self, "_index", MappingProxyType(index))
+
+    def step_index(self, step_id: str) -> int | None:
+        return self._index.get(step_id)
+
+    def step(self, step_id: str) -> Step | None:
+        i = self._index.get(step_id)
+        return None if i is None else self.steps[i]

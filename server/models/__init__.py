@@ -1,0 +1,19 @@
+"""SQLAlchemy 2 typed models, one module per aggregate."""
+
+from server.models.base import Base
+from server.models.couple import Couple, CoupleMember
+from server.models.session import Draft, Entry, Reveal, Session, StepAdvance, StepReady
+from server.models.user import User
+
+__all__ = [
+    "Base",
+    "Couple",
+    "CoupleMember",
+    "Draft",
+    "Entry",
+    "Reveal",
+    "Session",
+    "StepAdvance",
+    "StepReady",
+    "User",
+]

@@ -1,0 +1,112 @@
+"""The Session aggregate: a couple working through one track, and everything written in it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, new_id, utcnow
+
+if TYPE_CHECKING:
+    from server.models.couple import Couple
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    couple_id: Mapped[str] = mapped_column(ForeignKey("couples.id"), index=True)
+    track_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | finished
+    # Grows by one with every change any participant can see; clients detect gaps with it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    current_index: Mapped[int] = mapped_column(Integer, default=0)
+    paused_until: Mapped[datetime | None]
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    couple: Mapped[Couple] = relationship(back_populates="sessions")
+    drafts: Mapped[list[Draft]] = relationship(back_populates="session")
+    entries: Mapped[list[Entry]] = relationship(back_populates="session")
+    reveals: Mapped[list[Reveal]] = relationship(back_populates="session")
+    ready_marks: Mapped[list[StepReady]] = relationship(back_populates="session")
+    advances: Mapped[list[StepAdvance]] = relationship(back_populates="session")
+
+
+class Draft(Base):
+    """A partner's private autosave; only its author ever receives it."""
+
+    __tablename__ = "drafts"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="drafts")
+
+
+class Entry(Base):
+    """A submitted answer. One per partner per step; `client_id` makes a retry idempotent."""
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("session_id", "step_id", "user_id"),
+        UniqueConstraint("user_id", "client_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="entries")
+
+
+class Reveal(Base):
+    """The moment a step's answers became visible to both. The primary key makes a second
+    reveal of the same step impossible, whatever the engine decided."""
+
+    __tablename__ = "reveals"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="reveals")
+
+
+class StepReady(Base):
+    __tablename__ = "step_ready"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="ready_marks")
+
+
+class StepAdvance(Base):
+    """Who moved the session on from a step, and when (None: both partners were ready)."""
+
+    __tablename__ = "step_advances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    from_step_id: Mapped[str] = mapped_column(String(64))
+    to_index: Mapped[int] = mapped_column(Integer)
+    by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="advances")

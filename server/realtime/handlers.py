@@ -1,0 +1,185 @@
+"""Socket.IO event handlers (default namespace).
+
+Each handler only parses, checks access through a service, calls one operation, acks, and
+publishes. Views are computed per viewer by engine.visibility and sent to that viewer's
+personal room `user:<id>`; the shared room `session:<id>` carries presence only.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any, Callable
+
+from flask import request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
+
+from server.context import mend
+from server.engine import MendError
+from server.engine.visibility import view_for
+from server.extensions import socketio
+from server.services import sessions as session_service
+from server.services.sessions import Outcome
+
+log = logging.getLogger("mend.realtime")
+
+INTERNAL_ERROR = {
+    "ok": False,
+    "error": {
+        "code": "internal",
+        "message": "Something went wrong on our side and nothing was changed. Please try again.",
+    },
+}
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def session_room(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def event(name: str) -> Callable:
+    """Register a client event: authenticated, payload is an object, errors become acks."""
+
+    def decorate(fn: Callable[[dict], dict | None]) -> Callable:
+        @functools.wraps(fn)
+        def handler(payload: Any = None) -> dict:
+            started = time.perf_counter()
+            try:
+                if not current_user.is_authenticated:
+                    raise MendError("unauthenticated", "Your log-in has ended. Please log in again.")
+                if not isinstance(payload, dict):
+                    raise MendError("invalid", "This event needs a JSON object as its payload.")
+                return {"ok": True, **(fn(payload) or {})}
+            except MendError as error:
+                log.info("event %s refused: %s", name, error.code)
+                return error.to_dict()
+            except Exception:
+                log.exception("event %s failed", name)
+                return INTERNAL_ERROR
+            finally:
+                log.debug("event %s took %.1f ms", name, (time.perf_counter() - started) * 1000)
+
+        socketio.on_event(name, handler)
+        return handler
+
+    return decorate
+
+
+def publish(outcome: Outcome) -> None:
+    """Send each participant their own view of the session after a change."""
+    if not outcome.changed:
+        return
+    online = mend().presence.online(outcome.state.id)
+    for user_id in outcome.audience:
+        view = view_for(outcome.state, user_id, online)
+        socketio.emit("session:state", view, to=user_room(user_id))
+
+
+def broadcast_presence(session_id: str) -> None:
+    presence = mend().presence
+    socketio.emit(
+        "presence",
+        {
+            "session_id": session_id,
+            "online": sorted(presence.online(session_id)),
+            "typing": sorted(presence.typing(session_id)),
+        },
+        to=session_room(session_id),
+    )
+
+
+def disconnect_user(user_id: str) -> None:
+    """Close every socket of a user in this process (after log-out or account erasure)."""
+    for sid in mend().presence.sids_of(user_id):
+        socketio.server.disconnect(sid, namespace="/")
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    if not current_user.is_authenticated:
+        raise ConnectionRefusedError(
+            {"code": "unauthenticated", "message": "Log in to Mend to connect."}
+        )
+    join_room(user_room(current_user.id))
+    mend().presence.connect(request.sid, current_user.id)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_reason: Any) -> None:
+    _user_id, sessions = mend().presence.disconnect(request.sid)
+    for session_id in sessions:
+        broadcast_presence(session_id)
+
+
+@event("session:join")
+def join_session(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        state = session_service.open_session(
+            db, ctx.library, payload.get("session_id"), current_user.id
+        )
+    join_room(session_room(state.id))
+    ctx.presence.join(request.sid, state.id)
+    broadcast_presence(state.id)
+    return {"state": view_for(state, current_user.id, ctx.presence.online(state.id))}
+
+
+@event("session:leave")
+def leave_session(payload: dict) -> dict:
+    session_id = payload.get("session_id")
+    if not isinstance(session_id, str) or not mend().presence.in_session(request.sid, session_id):
+        raise MendError("not_found", "You are not in that session.")
+    leave_room(session_room(session_id))
+    mend().presence.leave(request.sid, session_id)
+    broadcast_presence(session_id)
+    return {}
+
+
+@event("entry:draft")
+def draft_entry(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.save_draft(
+            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
+            payload.get("body"), payload.get("fields"),
+        )
+    publish(outcome)
+    return outcome.result
+
+
+@event("entry:submit")
+def submit_entry(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.submit_entry(
+            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
+            payload.get("client_id"), payload.get("body"), payload.get("fields"),
+        )
+    publish(outcome)
+    return outcome.result
+
+
+@event("step:ready")
+def step_ready(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.mark_ready(
+            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id")
+        )
+    publish(outcome)
+    return outcome.result
+
+
+@event("presence:typing")
+def typing(payload: dict) -> dict:
+    session_id = payload.get("session_id")
+    if not isinstance(session_id, str) or not mend().presence.in_session(request.sid, session_id):
+        raise MendError("forbidden", "Join the session before sending typing updates.")
+    mend().presence.set_typing(session_id, current_user.id, bool(payload.get("typing")))
+    broadcast_presence(session_id)
+    return {}

@@ -1,0 +1,16 @@
+"""HTTP edge: the JSON API under /api/v1, authentication, and the pages that serve client/."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from server.web import errors, pages
+from server.web.api import api
+from server.web.auth import install_login
+
+
+def register_web(app: Flask) -> None:
+    install_login(app)
+    errors.install(app)
+    app.register_blueprint(api)
+    app.register_blueprint(pages.bp)

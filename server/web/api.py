@@ -1,0 +1,136 @@
+"""The JSON API, /api/v1. Handlers parse, check who is asking, call one service, shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, session
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
+
+from server.context import mend
+from server.engine import MendError
+from server.services import accounts, couples, sessions
+from server.web.auth import CurrentUser
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def body() -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if payload is None and not request.get_data():
+        return {}
+    if not isinstance(payload, dict):
+        raise MendError("invalid", "Send a JSON object in the request body.")
+    return payload
+
+
+def ok(status: int = 200, **fields: Any):
+    return jsonify({"ok": True, **fields}), status
+
+
+@api.get("/csrf")
+def csrf_token():
+    return ok(csrf_token=generate_csrf())
+
+
+@api.post("/auth/signup")
+def signup():
+    data = body()
+    with mend().database.session() as db:
+        account = accounts.sign_up(
+            db, email=data.get("email"), password=data.get("password"),
+            display_name=data.get("display_name"), role=data.get("role"),
+        )
+    session.clear()  # a fresh session (and CSRF token) for the new identity
+    login_user(CurrentUser.from_account(account))
+    return ok(201, user=account.to_dict())
+
+
+@api.post("/auth/login")
+def login():
+    data = body()
+    with mend().database.session() as db:
+        account = accounts.authenticate(db, email=data.get("email"), password=data.get("password"))
+    session.clear()
+    login_user(CurrentUser.from_account(account))
+    return ok(user=account.to_dict())
+
+
+@api.post("/auth/logout")
+def logout():
+    from server.realtime.handlers import disconnect_user
+
+    if current_user.is_authenticated:
+        user_id = current_user.id
+        logout_user()
+        disconnect_user(user_id)
+    session.clear()
+    return ok()
+
+
+@api.get("/me")
+@login_required
+def me():
+    ctx = mend()
+    with ctx.database.session() as db:
+        my_couples = [couples.couple_dict(c) for c in couples.couples_of(db, current_user.id)]
+        my_sessions = sessions.sessions_of(db, ctx.library, current_user.id)
+    return ok(user=current_user.to_dict(), couples=my_couples, sessions=my_sessions)
+
+
+@api.post("/couples")
+@login_required
+def create_couple():
+    body()
+    with mend().database.session() as db:
+        couple = couples.create_couple(db, current_user.id)
+    return ok(201, couple=couple, invite_code=couple["invite_code"])
+
+
+@api.post("/couples/join")
+@login_required
+def join_couple():
+    data = body()
+    with mend().database.session() as db:
+        couple = couples.join_couple(db, current_user.id, data.get("invite_code"))
+    return ok(couple=couple)
+
+
+@api.get("/tracks")
+def tracks():
+    return ok(tracks=[
+        {
+            "id": track.id,
+            "title": track.title,
+            "summary": track.summary,
+            "steps": [
+                {"id": s.id, "kind": s.kind, "title": s.title,
+                 "answer": s.public_dict()["answer"]}
+                for s in track.steps
+            ],
+        }
+        for track in mend().library
+    ])
+
+
+@api.post("/sessions")
+@login_required
+def start_session():
+    data = body()
+    ctx = mend()
+    with ctx.database.session() as db:
+        summary = sessions.start_session(
+            db, ctx.library, current_user.id, data.get("couple_id"), data.get("track_id")
+        )
+    return ok(201, session=summary)
+
+
+@api.get("/sessions/<session_id>")
+@login_required
+def session_view(session_id: str):
+    ctx = mend()
+    with ctx.database.session() as db:
+        view = sessions.get_view(db, ctx.library, session_id, current_user.id,
+                                 ctx.presence.online(session_id))
+    return ok(state=view)

@@ -1,0 +1,43 @@
+"""Flask-Login wiring: who the current user is, for HTTP and the Socket.IO handshake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from flask_login import UserMixin
+
+from server.context import mend
+from server.extensions import login_manager
+from server.services import accounts
+from server.web.errors import error_response
+
+
+@dataclass(frozen=True)
+class CurrentUser(UserMixin):
+    id: str
+    email: str
+    display_name: str
+    role: str
+
+    @classmethod
+    def from_account(cls, account: accounts.Account) -> CurrentUser:
+        return cls(account.id, account.email, account.display_name, account.role)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "email": self.email, "display_name": self.display_name,
+                "role": self.role}
+
+
+def install_login(_app: Flask) -> None:
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> CurrentUser | None:
+        with mend().database.session() as db:
+            account = accounts.get_account(db, user_id)
+        return CurrentUser.from_account(account) if account else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        return error_response("unauthenticated", "Please log in first.")

@@ -1,0 +1,3 @@
+from server.app import create_app
+
+app = create_app()
