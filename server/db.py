@@ -25,6 +25,9 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        # psycopg2 works under both gevent and eventlet; psycopg 3 does not support eventlet.
+        url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)

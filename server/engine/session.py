@@ -6,9 +6,10 @@ plus the effects a service must persist. It never touches a database or a clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 from server.engine.answers import is_blank, validate_answer
 from server.engine.errors import MendError

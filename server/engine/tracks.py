@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 # Kinds whose steps take an answer from each partner. Later kinds (checkin, apology, …)
 # join this set as the engine learns their rules.

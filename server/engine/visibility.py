@@ -7,8 +7,9 @@ only once its step is revealed. The other partner learns a status, never text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from server.engine.session import ACTIVE, FINISHED, Draft, Entry, SessionState
 

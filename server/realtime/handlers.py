@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from server.context import mend
 from server.engine import MendError
@@ -124,8 +125,10 @@ def join_session(payload: dict) -> dict:
             db, ctx.library, payload.get("session_id"), current_user.id
         )
     join_room(session_room(state.id))
+    online_before = ctx.presence.online(state.id)
     ctx.presence.join(request.sid, state.id)
-    broadcast_presence(state.id)
+    if ctx.presence.online(state.id) != online_before:
+        broadcast_presence(state.id)
     return {"state": view_for(state, current_user.id, ctx.presence.online(state.id))}
 
 
