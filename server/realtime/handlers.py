@@ -103,9 +103,9 @@ def disconnect_user(user_id: str) -> None:
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     if not current_user.is_authenticated:
-        raise ConnectionRefusedError(
-            {"code": "unauthenticated", "message": "Log in to Mend to connect."}
-        )
+        message = "Log in to Mend to connect."
+        # The client sees {message, data: {code, message}} in its connect_error handler.
+        raise ConnectionRefusedError(message, {"code": "unauthenticated", "message": message})
     join_room(user_room(current_user.id))
     mend().presence.connect(request.sid, current_user.id)
 
