@@ -55,7 +55,9 @@ class Config:
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"MEND_DATA_DIR {data_dir} cannot be created: {exc.strerror}.") from exc
+            raise ConfigError(
+                f"MEND_DATA_DIR {data_dir} cannot be created: {exc.strerror}."
+            ) from exc
         async_mode = env.get("MEND_ASYNC_MODE", "gevent").strip().lower()
         if async_mode not in ASYNC_MODES:
             raise ConfigError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 from server.engine.answers import is_blank, validate_answer
 from server.engine.errors import MendError
@@ -115,7 +115,7 @@ class MarkReady:
     step_id: str
 
 
-Action = Union[SaveDraft, SubmitEntry, MarkReady]
+Action = SaveDraft | SubmitEntry | MarkReady
 
 
 # --- effects: what changed, for the service to persist --------------------------------
@@ -153,7 +153,7 @@ class StepAdvanced:
     at: datetime
 
 
-Effect = Union[DraftSaved, EntrySubmitted, StepRevealed, PartnerReady, StepAdvanced]
+Effect = DraftSaved | EntrySubmitted | StepRevealed | PartnerReady | StepAdvanced
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,9 @@ def _require_partner(state: SessionState, user_id: str) -> None:
 
 def _require_current_step(state: SessionState, step_id: str) -> Step:
     if state.status != ACTIVE:
-        raise MendError("conflict", "This session has finished; its steps can be read but not changed.")
+        raise MendError(
+            "conflict", "This session has finished; its steps can be read but not changed."
+        )
     step = state.track.step(step_id)
     if step is None:
         raise MendError("not_found", "That step is not part of this session's track.")

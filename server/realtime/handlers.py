@@ -52,7 +52,9 @@ def event(name: str) -> Callable:
             started = time.perf_counter()
             try:
                 if not current_user.is_authenticated:
-                    raise MendError("unauthenticated", "Your log-in has ended. Please log in again.")
+                    raise MendError(
+                        "unauthenticated", "Your log-in has ended. Please log in again."
+                    )
                 if not isinstance(payload, dict):
                     raise MendError("invalid", "This event needs a JSON object as its payload.")
                 return {"ok": True, **(fn(payload) or {})}

@@ -65,9 +65,11 @@ def sign_up(
     db.add(user)
     try:
         db.commit()
-    except IntegrityError:  # the same email, signed up a moment ago
+    except IntegrityError as exc:  # the same email, signed up a moment ago
         db.rollback()
-        raise MendError("conflict", "An account with that email already exists. Try logging in.")
+        raise MendError(
+            "conflict", "An account with that email already exists. Try logging in."
+        ) from exc
     return _account(user)
 
 

@@ -97,7 +97,7 @@ def join_couple(db: DbSession, user_id: str, code: object) -> dict:
     couple.members.append(CoupleMember(user_id=user_id, slot=2))
     try:
         db.commit()
-    except IntegrityError:  # someone else took the second place a moment earlier
+    except IntegrityError as exc:  # someone else took the second place a moment earlier
         db.rollback()
-        raise MendError("conflict", "This couple already has two partners.")
+        raise MendError("conflict", "This couple already has two partners.") from exc
     return couple_dict(couple)

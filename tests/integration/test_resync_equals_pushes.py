@@ -61,7 +61,7 @@ def test_last_pushed_view_equals_a_fresh_load_after_every_action(partners):
 def _with_draft_of(fresh: dict, held: dict) -> dict:
     """The fresh view with the held view's draft (checking the fresh one is the newest)."""
     fresh = copy.deepcopy(fresh)
-    for fresh_step, held_step in zip(fresh["steps"], held["steps"]):
+    for fresh_step, held_step in zip(fresh["steps"], held["steps"], strict=True):
         if fresh_step["mine"] and fresh_step["mine"]["draft"]:
             assert fresh_step["mine"]["draft"]["body"] == "first words, and more"
             fresh_step["mine"]["draft"] = held_step["mine"]["draft"]

@@ -153,7 +153,7 @@ def test_scale_and_checklist_answers(partners):
             assert bad["error"]["code"] == "invalid"
             payloads = ({"fields": {"choices": spec["options"][:2]}},
                         {"fields": {"choices": spec["options"][-1:]}})
-        for n, (sock, payload) in enumerate(zip((live.sock_a, live.sock_b), payloads)):
+        for n, (sock, payload) in enumerate(zip((live.sock_a, live.sock_b), payloads, strict=True)):
             ack = live.emit(sock, "entry:submit", step_id=step_id,
                             client_id=f"{step_id}-{n}"[:60].ljust(8, "x"), **payload)
             assert ack["ok"], ack

@@ -39,11 +39,11 @@ class MendServer:
     def start(self) -> MendServer:
         env = {**os.environ, "MEND_DATA_DIR": str(self.data_dir),
                "MEND_ASYNC_MODE": self.async_mode, **self.env_extra}
-        log = open(self.data_dir / f"server-{self.port}.log", "ab")
-        self.process = subprocess.Popen(
-            [MEND, "run", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        with open(self.data_dir / f"server-{self.port}.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [MEND, "run", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -44,7 +44,8 @@ def test_scale_accepts_its_bounds():
 
 
 def test_choices_keep_the_tracks_order():
-    assert validate_answer(CHOICES, None, {"choices": ["c", "a"]}) == (None, {"choices": ["a", "c"]})
+    answer = validate_answer(CHOICES, None, {"choices": ["c", "a"]})
+    assert answer == (None, {"choices": ["a", "c"]})
 
 
 @pytest.mark.parametrize("fields", [{"choices": ["d"]}, {"choices": ["a", "a"]},
