@@ -51,13 +51,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         else "the configured database"
     print(f"Mend is running on http://{shown_host}:{args.port}/ "
           f"({config.async_mode}, {where}). Press Ctrl+C to stop.", flush=True)
-    options: dict = {}
-    if config.async_mode == "eventlet":
-        options["max_size"] = 10_000  # eventlet caps connections at 1,024 unless told
-    elif config.async_mode == "threading":
-        options["allow_unsafe_werkzeug"] = True
-    socketio.run(app, host=args.host, port=args.port, log_output=False, **options)
+    serve(app, socketio, config.async_mode, args.host, args.port)
     return 0
+
+
+def _listener(host: str, port: int):
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this on Linux. Without it an event followed by its ack (two
+    # small writes) meets Nagle's algorithm and the client's delayed ACK: +40 ms per reply.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock
+
+
+def serve(app, socketio, async_mode: str, host: str, port: int) -> None:
+    """Serve the app with the configured async server (Flask-SocketIO's run, minus Nagle)."""
+    if async_mode == "gevent":
+        from gevent import pywsgi
+
+        pywsgi.WSGIServer(_listener(host, port), app, log=None).serve_forever()
+    elif async_mode == "eventlet":
+        import eventlet.wsgi
+
+        # eventlet caps concurrent connections at 1,024 unless told otherwise.
+        eventlet.wsgi.server(_listener(host, port), app, log_output=False, max_size=10_000)
+    else:
+        socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
