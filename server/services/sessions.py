@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
 
 from server.content import TrackLibrary
 from server.engine import MendError
@@ -29,6 +28,7 @@ from server.models import (
     Session,
     StepAdvance,
     StepReady,
+    User,
 )
 from server.models.base import new_id, utcnow
 from server.services.couples import couples_of
@@ -111,48 +111,53 @@ def _lock(db: DbSession, session_id: str) -> None:
 
 
 def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engine.SessionState:
+    """Everything the engine needs to decide, read with plain row queries: this runs on
+    every action (each autosave included), and ORM object loading cost several times more."""
     session_id = _require_id(session_id, "session")
-    session = db.scalar(
-        select(Session)
+    session = db.execute(
+        select(Session.id, Session.couple_id, Session.track_id, Session.status, Session.version,
+               Session.current_index, Session.created_at, Session.paused_until)
         .where(Session.id == session_id)
-        .options(
-            selectinload(Session.couple).selectinload(Couple.members).selectinload(CoupleMember.user),
-            selectinload(Session.entries),
-            selectinload(Session.drafts),
-            selectinload(Session.reveals),
-            selectinload(Session.ready_marks),
-        )
-    )
+    ).one_or_none()
     if session is None:
         raise MendError("not_found", "That session doesn't exist.")
     track = library.get(session.track_id)
     if track is None:
         raise MendError("not_found", "This session's track is no longer available.")
-    participants = tuple(
-        engine.Participant(m.user_id, m.user.display_name, "partner")
-        for m in session.couple.members
+    members = db.execute(
+        select(CoupleMember.user_id, User.display_name)
+        .join(User, User.id == CoupleMember.user_id)
+        .where(CoupleMember.couple_id == session.couple_id)
+        .order_by(CoupleMember.slot)
+    )
+    entries = db.execute(
+        select(Entry.id, Entry.user_id, Entry.step_id, Entry.client_id, Entry.body, Entry.fields,
+               Entry.submitted_at).where(Entry.session_id == session_id)
+    )
+    drafts = db.execute(
+        select(Draft.user_id, Draft.step_id, Draft.body, Draft.fields, Draft.saved_at)
+        .where(Draft.session_id == session_id)
+    )
+    reveals = db.execute(
+        select(Reveal.step_id, Reveal.revealed_at).where(Reveal.session_id == session_id)
+    )
+    ready = db.execute(
+        select(StepReady.step_id, StepReady.user_id).where(StepReady.session_id == session_id)
     )
     return engine.SessionState(
         id=session.id,
         track=track,
-        participants=participants,
+        participants=tuple(engine.Participant(m.user_id, m.display_name, "partner")
+                           for m in members),
         status=session.status,
         version=session.version,
         current_index=session.current_index,
         created_at=session.created_at,
         paused_until=session.paused_until,
-        entries={
-            (e.step_id, e.user_id): engine.Entry(
-                e.id, e.user_id, e.step_id, e.client_id, e.body, e.fields, e.submitted_at
-            )
-            for e in session.entries
-        },
-        drafts={
-            (d.step_id, d.user_id): engine.Draft(d.user_id, d.step_id, d.body, d.fields, d.saved_at)
-            for d in session.drafts
-        },
-        reveals={r.step_id: r.revealed_at for r in session.reveals},
-        ready=frozenset((r.step_id, r.user_id) for r in session.ready_marks),
+        entries={(e.step_id, e.user_id): engine.Entry(*e) for e in entries},
+        drafts={(d.step_id, d.user_id): engine.Draft(*d) for d in drafts},
+        reveals={r.step_id: r.revealed_at for r in reveals},
+        ready=frozenset((r.step_id, r.user_id) for r in ready),
     )
 
 
@@ -182,8 +187,16 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
     for effect in transition.effects:
         if isinstance(effect, engine.DraftSaved):
             d = effect.draft
-            db.merge(Draft(session_id=session_id, step_id=d.step_id, user_id=d.user_id,
-                           body=d.body, fields=d.fields, saved_at=d.saved_at))
+            saved = db.execute(
+                update(Draft)
+                .where(Draft.session_id == session_id, Draft.step_id == d.step_id,
+                       Draft.user_id == d.user_id)
+                .values(body=d.body, fields=d.fields, saved_at=d.saved_at)
+            )
+            if saved.rowcount == 0:
+                db.execute(insert(Draft).values(session_id=session_id, step_id=d.step_id,
+                                                user_id=d.user_id, body=d.body, fields=d.fields,
+                                                saved_at=d.saved_at))
         elif isinstance(effect, engine.EntrySubmitted):
             e = effect.entry
             db.add(Entry(id=e.id, session_id=session_id, step_id=e.step_id, user_id=e.user_id,
