@@ -180,3 +180,11 @@ def test_unknown_api_paths_use_the_error_shape(app):
 def test_pages_embed_the_csrf_token(app):
     page = app.test_client().get("/").get_data(as_text=True)
     assert 'name="csrf-token"' in page
+
+
+def test_pages_allow_only_this_origin(app):
+    response = app.test_client().get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"

@@ -1,0 +1,173 @@
+"""Browser tests: a real `mend run` process and Debian's Chromium driven by Playwright.
+
+Two partners are two browser contexts (separate cookie jars), like two phones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MEND = str(Path(sys.executable).with_name("mend"))
+ARTIFACTS = Path(__file__).parent / "artifacts"
+EXPECT_TIMEOUT_MS = 10_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MendProcess:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / "server.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> MendProcess:
+        env = {**os.environ, "MEND_DATA_DIR": str(self.data_dir)}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [MEND, "run", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mend run exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"mend run did not answer within {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def mend_server(tmp_path):
+    data_dir = tmp_path / "mend-data"
+    data_dir.mkdir()
+    server = MendProcess(data_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:  # pragma: no cover - the test extras install it
+        require(False, "the playwright package is not installed")
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Person:
+    """One partner: their own browser context (cookies) and page, with JS errors recorded."""
+
+    def __init__(self, browser, base_url: str, name: str, viewport: dict):
+        self.name = name
+        self.base_url = base_url
+        self.context = browser.new_context(viewport=viewport, base_url=base_url)
+        self.context.set_default_timeout(EXPECT_TIMEOUT_MS)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # Everything the server sent this person over Socket.IO, either transport.
+        self._frames: list[str] = []
+        self._polls: list = []
+        self.page.on("websocket", self._watch_websocket)
+        self.page.on(
+            "requestfinished", lambda req: "/socket.io/" in req.url and self._polls.append(req)
+        )
+
+    def _watch_websocket(self, ws) -> None:
+        ws.on(
+            "framereceived",
+            lambda payload: self._frames.append(
+                payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+            ),
+        )
+
+    def received(self) -> str:
+        """All Socket.IO traffic received so far (websocket frames and polling bodies)."""
+        bodies = []
+        for req in self._polls:
+            with contextlib.suppress(Exception):  # a body the browser already dropped
+                bodies.append(req.response().body().decode("utf-8", "replace"))
+        return "\n".join(self._frames + bodies)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def partners(browser, mend_server, request):
+    """Two people in separate browser contexts: a desktop and a phone-sized one."""
+    people = [
+        Person(browser, mend_server.url, "Alex", {"width": 1200, "height": 900}),
+        Person(browser, mend_server.url, "Sam", {"width": 390, "height": 844}),
+    ]
+    yield people
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for person in people:
+            with contextlib.suppress(Exception):  # best effort on the way out
+                person.page.screenshot(
+                    path=str(ARTIFACTS / f"failure-{request.node.name}-{person.name}.png"),
+                    full_page=True,
+                )
+        sys.stderr.write(f"\n--- mend server log ---\n{mend_server.log()[-4000:]}\n")
+    for person in people:
+        person.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -1,0 +1,69 @@
+"""Two workers on PostgreSQL, joined by Redis: partners on different workers still meet."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from server.db import make_engine
+from tests.conftest import require, unique_marker
+from tests.live.conftest import Inbox, MendServer, make_couple_session
+
+pytestmark = pytest.mark.live
+
+POSTGRES_URL = os.environ.get("MEND_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("MEND_TEST_REDIS_URL")
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    require(bool(POSTGRES_URL), "MEND_TEST_POSTGRES_URL is not set")
+    require(bool(REDIS_URL), "MEND_TEST_REDIS_URL is not set")
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    env = {"MEND_DATABASE_URL": POSTGRES_URL, "MEND_REDIS_URL": REDIS_URL,
+           "MEND_SECRET_KEY": "shared-secret-for-both-workers-0123456789"}
+    workers = []
+    for name in ("one", "two"):
+        data_dir = tmp_path / name
+        data_dir.mkdir()
+        workers.append(MendServer(data_dir, "gevent", env_extra=env).start())
+    yield workers
+    for worker in workers:
+        worker.stop()
+
+
+def test_partners_on_different_workers_see_one_reveal(two_workers):
+    one, two = two_workers
+    ana, ben, session_id = make_couple_session(one.url)
+    sock_a = ana.connect(one.url)
+    # Ben's cookie was issued by worker one; the shared secret makes it valid on worker two.
+    sock_b = ben.connect(two.url)
+    inbox_a, inbox_b = Inbox(sock_a), Inbox(sock_b)
+    for sock in (sock_a, sock_b):
+        assert sock.call("session:join", {"session_id": session_id}, timeout=10)["ok"]
+    for sock in (sock_a, sock_b):
+        assert sock.call("step:ready", {"session_id": session_id, "step_id": "welcome"},
+                         timeout=10)["ok"]
+    state = sock_a.call("session:join", {"session_id": session_id}, timeout=10)["state"]
+    step = state["session"]["current_step_id"]
+    words_a, words_b = unique_marker("a"), unique_marker("b")
+    assert sock_a.call("entry:submit", {"session_id": session_id, "step_id": step,
+                                        "client_id": "scale-a-001", "body": words_a},
+                       timeout=10)["ok"]
+    # Worker one's push reaches Ben on worker two through Redis.
+    inbox_b.wait_for(lambda s: s["steps"][1]["partner_status"] == "submitted")
+    assert words_a not in repr(inbox_b.events)
+    assert sock_b.call("entry:submit", {"session_id": session_id, "step_id": step,
+                                        "client_id": "scale-b-001", "body": words_b},
+                       timeout=10)["ok"]
+    for inbox in (inbox_a, inbox_b):
+        revealed = inbox.wait_for(lambda s: s["steps"][1]["status"] == "revealed")
+        assert [e["body"] for e in revealed["steps"][1]["revealed"]["entries"]] == [
+            words_a, words_b]
+    ana.close(), ben.close()
