@@ -35,8 +35,8 @@ def create_app(config: Config | None = None) -> Flask:
         # A token per log-in session; it must not expire under someone mid-answer.
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # keep the contract's field order readable
     app.extensions["mend"] = Mend(
         config=config,
         database=Database(config.database_url),

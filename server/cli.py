@@ -44,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from server.extensions import socketio
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(config.database_url)
     app = create_app(config)
     shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
@@ -73,8 +74,15 @@ def serve(app, socketio, async_mode: str, host: str, port: int) -> None:
     """Serve the app with the configured async server (Flask-SocketIO's run, minus Nagle)."""
     if async_mode == "gevent":
         from gevent import pywsgi
+        from geventwebsocket.handler import WebSocketHandler
 
-        pywsgi.WSGIServer(_listener(host, port), app, log=None).serve_forever()
+        # gevent-websocket's handler, as Flask-SocketIO uses: plain pywsgi with
+        # simple-websocket writes an HTTP response after a WebSocket closes, which browsers
+        # report as "Invalid frame header".
+        logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
+        pywsgi.WSGIServer(
+            _listener(host, port), app, handler_class=WebSocketHandler, log=None
+        ).serve_forever()
     elif async_mode == "eventlet":
         import eventlet.wsgi
 

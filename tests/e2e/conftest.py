@@ -6,18 +6,13 @@ Two partners are two browser contexts (separate cookie jars), like two phones.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require
+from tests.live.conftest import MendServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,65 +23,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-MEND = str(Path(sys.executable).with_name("mend"))
 ARTIFACTS = Path(__file__).parent / "artifacts"
 EXPECT_TIMEOUT_MS = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MendProcess:
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "server.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30) -> MendProcess:
-        env = {**os.environ, "MEND_DATA_DIR": str(self.data_dir)}
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [MEND, "run", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mend run exited early:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"mend run did not answer within {timeout} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 @pytest.fixture
 def mend_server(tmp_path):
     data_dir = tmp_path / "mend-data"
     data_dir.mkdir()
-    server = MendProcess(data_dir).start()
+    server = MendServer(data_dir, "gevent").start()
     yield server
     server.stop()
 
@@ -116,6 +61,8 @@ class Person:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # Console errors too: a broken WebSocket close or a CSP refusal shows up only there.
+        self.page.on("console", self._console)
         # Everything the server sent this person over Socket.IO, either transport.
         self._frames: list[str] = []
         self._polls: list = []
@@ -123,6 +70,11 @@ class Person:
         self.page.on(
             "requestfinished", lambda req: "/socket.io/" in req.url and self._polls.append(req)
         )
+
+    def _console(self, message) -> None:
+        # The logged-out probe of /api/v1/me answers 401 by design; the browser logs it.
+        if message.type == "error" and "status of 401" not in message.text:
+            self.errors.append(message.text)
 
     def _watch_websocket(self, ws) -> None:
         ws.on(

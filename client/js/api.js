@@ -1,0 +1,105 @@
+// Fetch wrapper for /api/v1: JSON in and out, CSRF header on state-changing requests,
+// and every failure turned into an ApiError carrying the server's {code, message}.
+
+const BASE = '/api/v1';
+let csrfToken = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') || null;
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const NETWORK_MESSAGE = "We couldn't reach Mend. Check your connection and try again.";
+
+async function send(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (!csrfToken) await refreshCsrf();
+    headers['X-CSRFToken'] = csrfToken;
+  }
+  let response;
+  try {
+    response = await fetch(BASE + path, init);
+  } catch {
+    throw new ApiError(0, 'network', NETWORK_MESSAGE);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok || !data || data.ok === false) {
+    const error = (data && data.error) || {};
+    throw new ApiError(
+      response.status,
+      error.code || (response.status === 401 ? 'unauthenticated' : 'internal'),
+      error.message || (response.ok ? 'Mend sent an answer we could not read.'
+        : `Something went wrong (${response.status}). Please try again.`),
+    );
+  }
+  return data;
+}
+
+async function request(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (error) {
+    // A stale token (the log-in session changed in another tab): fetch a fresh one, retry once.
+    if (error instanceof ApiError && error.status === 403 && method !== 'GET'
+        && /token/i.test(error.message)) {
+      await refreshCsrf();
+      return send(method, path, body);
+    }
+    throw error;
+  }
+}
+
+export async function refreshCsrf() {
+  const data = await send('GET', '/csrf');
+  csrfToken = data.csrf_token;
+  return csrfToken;
+}
+
+export const api = {
+  get: (path) => request('GET', path),
+  post: (path, body = {}) => request('POST', path, body),
+  del: (path, body) => request('DELETE', path, body),
+};
+
+// ---- The calls the client makes -------------------------------------------------------
+
+export async function fetchMe() {
+  try {
+    return await api.get('/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function signUp({ email, password, displayName }) {
+  const data = await api.post('/auth/signup', { email, password, display_name: displayName });
+  await refreshCsrf(); // the log-in session (and so the token) changed
+  return data.user;
+}
+
+export async function logIn({ email, password }) {
+  const data = await api.post('/auth/login', { email, password });
+  await refreshCsrf();
+  return data.user;
+}
+
+export async function logOut() {
+  await api.post('/auth/logout');
+  await refreshCsrf().catch(() => {});
+}

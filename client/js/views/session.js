@@ -1,0 +1,715 @@
+// The session screen: header (track, progress, people, connection), then every step.
+// State comes only from the server (join ack + pushes); what is local is the text being
+// written, the draft-save status and the outbox of submits awaiting their ack.
+
+import { h, replaceChildren, paragraphs, announce, formatTime } from '../dom.js';
+import { SessionConnection, isTransient } from '../socket.js';
+import { answerWidget, answerDisplay, valuesFrom } from './answers.js';
+
+const DRAFT_DEBOUNCE_MS = 800;
+const DRAFT_RETRY_MS = 5000;
+const TYPING_IDLE_MS = 3000;
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline — your work is kept',
+  closed: 'Offline — your work is kept',
+};
+
+export function renderSession(root, { sessionId, user, navigate, onAuthLost }) {
+  const ctrl = new SessionController(root, { sessionId, user, navigate, onAuthLost });
+  ctrl.start();
+  return {
+    destroy: () => ctrl.destroy(),
+    hasUnsavedWork: () => ctrl.hasUnsavedWork(),
+    hasPendingSubmit: () => ctrl.conn.outbox.size > 0,
+  };
+}
+
+class SessionController {
+  constructor(root, { sessionId, user, navigate, onAuthLost }) {
+    this.root = root;
+    this.sessionId = sessionId;
+    this.user = user;
+    this.navigate = navigate;
+    this.onAuthLost = onAuthLost;
+    this.state = null;
+    this.presence = null;
+    this.views = new Map(); // step id -> StepView
+    this.local = new Map(); // step id -> {body, fields} being written (memory only)
+    this.acked = new Map(); // step id -> entry acknowledged before the state shows it
+    this.submitErrors = new Map(); // step id -> error message
+    this.destroyed = false;
+    this.lastStepId = null;
+    this.lastStatus = null;
+    this.conn = new SessionConnection(sessionId, {
+      onState: (state, source) => this.onState(state, source),
+      onPresence: (presence) => { this.presence = presence; this.renderPeople(); this.renderSteps(); },
+      onStatus: (status) => this.renderConnection(status),
+      onOutbox: () => this.renderSteps(),
+      onSubmitted: (stepId, entry) => {
+        if (entry) this.acked.set(stepId, entry);
+        this.local.delete(stepId);
+        this.renderSteps();
+      },
+      onSubmitError: (stepId, error) => {
+        this.submitErrors.set(stepId, error.message);
+        this.renderSteps();
+        this.views.get(stepId)?.focusError();
+      },
+      onJoined: () => this.views.forEach((view) => view.onReconnected()),
+      onJoinError: (error) => this.showFatal(error),
+      onAuthLost: (error) => this.onAuthLost(error),
+      onKicked: () => this.onAuthLost({ code: 'kicked', message: 'You were disconnected.' }, () => this.conn.reconnect()),
+    });
+    this.buildShell();
+  }
+
+  start() {
+    this.conn.start();
+    this._beforeUnload = (event) => {
+      if (this.hasUnsavedWork()) {
+        event.preventDefault();
+        event.returnValue = '';
+      }
+    };
+    window.addEventListener('beforeunload', this._beforeUnload);
+  }
+
+  destroy() {
+    if (this.destroyed) return;
+    this.views.forEach((view) => view.flush());
+    this.destroyed = true;
+    window.removeEventListener('beforeunload', this._beforeUnload);
+    this.views.forEach((view) => view.destroy());
+    this.conn.close();
+  }
+
+  hasUnsavedWork() {
+    if (this.conn.outbox.size > 0) return true;
+    return [...this.views.values()].some((view) => view.isDirty());
+  }
+
+  // ---- shell --------------------------------------------------------------------------
+
+  buildShell() {
+    this.titleEl = h('h1', { class: 'view-title', tabIndex: -1, testid: 'session-title' }, 'Opening your session…');
+    this.progressEl = h('p', { class: 'progress', testid: 'step-progress' });
+    this.peopleEl = h('ul', { class: 'people', 'aria-label': 'People in this session', testid: 'participants' });
+    this.connectionEl = h('p', { class: 'connection', role: 'status', testid: 'connection-status', 'data-status': 'connecting' },
+      h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'connection-text' }, CONNECTION_TEXT.connecting));
+    this.bannerEl = h('div', { class: 'banners' });
+    this.stepsEl = h('ol', { class: 'steps', testid: 'steps', 'aria-label': 'Steps' });
+    this.fatalEl = h('div', { class: 'fatal', hidden: true });
+    const header = h('header', { class: 'session-header' },
+      h('a', { href: '/', 'data-link': '', class: 'back-link', testid: 'back-home' }, '← Home'),
+      this.titleEl);
+    const statusBar = h('div', { class: 'session-meta-row' }, this.progressEl, this.connectionEl, this.peopleEl);
+    replaceChildren(this.root, h('div', { class: 'session' },
+      header, statusBar, this.fatalEl, this.bannerEl, this.stepsEl));
+  }
+
+  showFatal(error) {
+    this.titleEl.textContent = "We couldn't open this session";
+    replaceChildren(this.fatalEl,
+      h('p', { class: 'notice notice-error', role: 'alert', testid: 'session-error' }, error.message),
+      h('a', { href: '/', 'data-link': '', class: 'button-link' }, 'Back to home'));
+    this.fatalEl.hidden = false;
+    this.stepsEl.hidden = true;
+    this.conn.close();
+    this.renderConnection('closed');
+  }
+
+  renderConnection(status) {
+    if (this.destroyed) return;
+    this.connectionEl.dataset.status = status;
+    this.connectionEl.querySelector('.connection-text').textContent = CONNECTION_TEXT[status] || status;
+    this.renderPeople();
+    this.renderSteps(); // "Sending…" lines mention whether we are connected
+  }
+
+  // ---- state ----------------------------------------------------------------------------
+
+  onState(state, source) {
+    if (this.destroyed) return;
+    const previous = this.state;
+    this.state = state;
+    // Entries the server now shows supersede acks we were holding.
+    for (const step of state.steps) {
+      if (step.mine && step.mine.entry) this.acked.delete(step.id);
+      if (step.status !== 'open') this.submitErrors.delete(step.id);
+    }
+    if (source === 'join' || !previous) this.presence = null; // the state's own online flags are fresh
+    this.renderHeader();
+    this.renderPeople();
+    this.renderBanners();
+    this.renderSteps();
+    this.announceChanges(previous, state);
+  }
+
+  partner() {
+    if (!this.state) return null;
+    const me = this.state.viewer.user_id;
+    return this.state.participants.find((p) => p.user_id !== me && p.role === 'partner') || null;
+  }
+
+  partnerName() {
+    const partner = this.partner();
+    return partner ? partner.display_name : 'your partner';
+  }
+
+  nameOf(userId) {
+    if (!this.state) return 'Someone';
+    if (userId === this.state.viewer.user_id) return 'You';
+    const person = this.state.participants.find((p) => p.user_id === userId);
+    return person ? person.display_name : 'Someone';
+  }
+
+  isOnline(userId) {
+    if (this.presence) return this.presence.online.includes(userId);
+    const person = this.state.participants.find((p) => p.user_id === userId);
+    return Boolean(person && person.online);
+  }
+
+  isTyping(userId, stepId) {
+    return Boolean(this.presence && this.presence.typing.includes(userId)
+      && this.state && this.state.session.current_step_id === stepId);
+  }
+
+  renderHeader() {
+    const { session, steps } = this.state;
+    this.titleEl.textContent = session.track.title;
+    document.title = `${session.track.title} · Mend`;
+    if (session.status === 'finished') {
+      this.progressEl.textContent = `Finished · ${steps.length} steps`;
+    } else {
+      const index = session.step_index || (steps.findIndex((s) => s.id === session.current_step_id) + 1);
+      const count = session.step_count || steps.length;
+      this.progressEl.textContent = `Step ${index} of ${count}`;
+    }
+  }
+
+  renderPeople() {
+    if (!this.state || this.destroyed) return;
+    const me = this.state.viewer.user_id;
+    // While we are disconnected we can't know who else is here: show no one as online.
+    const known = this.conn.status === 'connected';
+    replaceChildren(this.peopleEl, this.state.participants.map((person) => {
+      const online = known && this.isOnline(person.user_id);
+      const name = person.user_id === me ? `${person.display_name} (you)` : person.display_name;
+      return h('li', { class: online ? 'person online' : 'person', testid: 'participant', 'data-user-id': person.user_id },
+        h('span', { class: 'dot', 'aria-hidden': 'true' }),
+        h('span', null, name),
+        person.role === 'counsellor' ? h('span', { class: 'role' }, ' · counsellor') : null,
+        h('span', { class: 'visually-hidden' }, online ? ', online' : ', not here right now'));
+    }));
+  }
+
+  renderBanners() {
+    const { session } = this.state;
+    const banners = [];
+    if (session.status === 'finished') {
+      banners.push(h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
+        h('h2', { id: 'finished-title' }, "You've finished this track"),
+        h('p', null, 'Everything you both shared is below, for you to read back together whenever you like.'),
+        h('a', { href: '/', 'data-link': '', class: 'button-link' }, 'Back to home')));
+    }
+    if (session.paused_until && new Date(session.paused_until) > new Date()) {
+      banners.push(h('p', { class: 'notice', role: 'status', testid: 'paused-banner' },
+        `You're taking a break until ${formatTime(session.paused_until)}. Your work is kept.`));
+    }
+    replaceChildren(this.bannerEl, banners);
+  }
+
+  renderSteps() {
+    if (!this.state || this.destroyed) return;
+    const hadFocus = this.stepsEl.contains(document.activeElement);
+    const steps = this.state.steps;
+    const finished = this.state.session.status === 'finished';
+    steps.forEach((step, index) => {
+      let view = this.views.get(step.id);
+      if (!view) {
+        view = new StepView(this, step.id);
+        this.views.set(step.id, view);
+      }
+      if (this.stepsEl.children[index] !== view.el) this.stepsEl.insertBefore(view.el, this.stepsEl.children[index] || null);
+      view.update(step, { index, count: steps.length, finished });
+    });
+    // Focus was on something that a re-render removed (a ready button, say): put it on
+    // the current step's heading rather than letting it fall back to the page.
+    if (hadFocus && (!document.activeElement || document.activeElement === document.body)) {
+      this.focusCurrentStep();
+    }
+  }
+
+  focusCurrentStep() {
+    const id = this.state && this.state.session.current_step_id;
+    const view = id ? this.views.get(id) : null;
+    if (view) view.focusHeading();
+    else this.titleEl.focus();
+  }
+
+  announceChanges(previous, state) {
+    if (!previous) {
+      this.lastStepId = state.session.current_step_id;
+      return;
+    }
+    const partner = this.partnerName();
+    for (const step of state.steps) {
+      const before = previous.steps.find((s) => s.id === step.id);
+      if (!before) continue;
+      if (before.status !== 'revealed' && step.status === 'revealed') {
+        announce(`Both answers to "${step.title}" are in. They're shown side by side.`);
+      } else if (before.partner_status !== 'submitted' && step.partner_status === 'submitted') {
+        announce(`${partner} has submitted their answer to "${step.title}".`);
+      }
+    }
+    if (state.session.status === 'finished' && previous.session.status !== 'finished') {
+      announce("You've finished this track.");
+    } else if (state.session.current_step_id !== this.lastStepId) {
+      const current = state.steps.find((s) => s.id === state.session.current_step_id);
+      if (current) {
+        announce(`Now on step ${state.session.step_index || ''}: ${current.title}`);
+        const view = this.views.get(current.id);
+        if (view) requestAnimationFrame(() => view.el.scrollIntoView({ behavior: prefersReducedMotion() ? 'auto' : 'smooth', block: 'start' }));
+      }
+    }
+    this.lastStepId = state.session.current_step_id;
+  }
+}
+
+function prefersReducedMotion() {
+  return window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
+// ---- one step ---------------------------------------------------------------------------
+
+class StepView {
+  constructor(ctrl, stepId) {
+    this.ctrl = ctrl;
+    this.id = stepId;
+    this.el = h('li', { class: 'step', 'data-step-id': stepId, testid: `step-${stepId}` });
+    this.mode = null;
+    this.signature = null;
+    this.step = null;
+    // editing
+    this.dirty = false;
+    this.draftInFlight = false;
+    this.draftTimer = null;
+    this.retryTimer = null;
+    this.typing = false;
+    this.typingTimer = null;
+    this.readyPending = false;
+    this.readyError = null;
+    this.userOpen = null;
+  }
+
+  modeFor(step, finished) {
+    if (step.status === 'locked') return 'locked';
+    if (step.status === 'done' || finished) return 'done';
+    if (step.kind === 'info' || !step.answer) return 'info';
+    if (step.status === 'revealed') return 'revealed';
+    if (this.ctrl.state.viewer.role !== 'partner' || !step.mine) return 'observe';
+    const sent = (step.mine && step.mine.entry) || this.ctrl.acked.has(this.id) || this.ctrl.conn.pending(this.id);
+    return sent ? 'sent' : 'edit';
+  }
+
+  update(step, { index, count, finished }) {
+    this.step = step;
+    this.index = index;
+    this.count = count;
+    this.finished = finished;
+    const mode = this.modeFor(step, finished);
+    if (mode !== this.mode) {
+      if (this.mode === 'edit') this.leaveEdit();
+      this.mode = mode;
+      this.signature = null;
+      this.el.className = `step step-${mode}`;
+      this.el.dataset.status = step.status;
+      if (mode === 'edit') {
+        this.buildEdit();
+        this.signature = null;
+        return;
+      }
+    }
+    if (mode === 'edit') {
+      this.patchEdit();
+      return;
+    }
+    const signature = JSON.stringify([mode, finished, step, this.ctrl.conn.pending(this.id) ? this.ctrl.conn.status : null,
+      this.ctrl.acked.get(this.id) || null, this.readyPending, this.readyError,
+      this.ctrl.state.participants.map((p) => p.display_name),
+      mode === 'sent' ? this.ctrl.isTyping(this.ctrl.partner()?.user_id, this.id) : null]);
+    if (signature === this.signature) return;
+    this.signature = signature;
+    this.el.dataset.status = step.status;
+    if (mode === 'locked') this.buildLocked();
+    else if (mode === 'info') this.buildInfo();
+    else if (mode === 'sent') this.buildSent();
+    else if (mode === 'observe') this.buildObserve();
+    else if (mode === 'revealed') this.buildRevealed();
+    else this.buildDone();
+  }
+
+  heading(level = 'h2') {
+    return h(level, { class: 'step-title', tabIndex: -1 },
+      h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
+      h('span', { class: 'visually-hidden' }, ': '),
+      this.step.title);
+  }
+
+  focusHeading() {
+    const heading = this.el.querySelector('.step-title');
+    if (heading) heading.focus({ preventScroll: false });
+  }
+
+  focusError() {
+    const error = this.el.querySelector('.field-error:not([hidden])');
+    if (error) error.focus();
+  }
+
+  // ---- locked / info / done ------------------------------------------------------------
+
+  buildLocked() {
+    replaceChildren(this.el,
+      h('p', { class: 'locked-line' },
+        h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
+        h('span', { class: 'visually-hidden' }, ': '),
+        h('span', { class: 'locked-title' }, this.step.title),
+        h('span', { class: 'locked-note' }, ' · later')));
+  }
+
+  buildInfo() {
+    replaceChildren(this.el,
+      this.heading(),
+      h('div', { class: 'info-body', testid: 'info-body' }, paragraphs(this.step.body)),
+      this.readyBlock({ label: 'Continue', testid: 'continue-button' }));
+  }
+
+  buildDone() {
+    const step = this.step;
+    const details = h('details', { class: 'done-details', testid: 'step-done' },
+      h('summary', null, h('span', { class: 'summary-text' },
+        h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
+        h('span', { class: 'visually-hidden' }, ': '),
+        h('span', { class: 'done-title' }, step.title))),
+      step.kind === 'info' || !step.answer
+        ? h('div', { class: 'info-body' }, paragraphs(step.body))
+        : [
+          step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
+          step.revealed ? this.revealColumns() : this.ownOnly(),
+        ]);
+    // Open when the track is finished (everything to read back); a reader's own choice wins.
+    details.open = this.userOpen ?? this.finished;
+    details.addEventListener('toggle', () => { this.userOpen = details.open; });
+    replaceChildren(this.el, details);
+  }
+
+  ownOnly() {
+    const entry = this.step.mine && this.step.mine.entry;
+    if (!entry) return h('p', { class: 'muted' }, 'This step was not answered.');
+    return h('div', { class: 'reveal' }, this.column('You', entry, 'reveal-mine'));
+  }
+
+  // ---- ready (info steps and revealed steps) -------------------------------------------
+
+  readyBlock({ label, testid }) {
+    const step = this.step;
+    const me = this.ctrl.state.viewer.user_id;
+    const partner = this.ctrl.partner();
+    const ready = step.ready || [];
+    const iAmReady = ready.includes(me);
+    const partnerReady = partner && ready.includes(partner.user_id);
+    const block = h('div', { class: 'ready-block', testid: 'ready-block' });
+    if (this.ctrl.state.viewer.role !== 'partner') {
+      block.append(h('p', { class: 'muted' }, 'The partners move on when they are both ready.'));
+      return block;
+    }
+    if (!iAmReady) {
+      const button = h('button', {
+        type: 'button', class: 'primary', testid, disabled: this.readyPending,
+        onclick: () => this.sendReady(),
+      }, this.readyPending ? 'One moment…' : label);
+      block.append(button);
+      if (partnerReady) block.append(h('p', { class: 'ready-note', testid: 'partner-ready' }, `${partner.display_name} is ready to move on.`));
+    } else {
+      block.append(h('p', { class: 'ready-note', testid: 'waiting-ready' },
+        partner && !partnerReady ? `You're ready. Waiting for ${partner.display_name}…` : "You're ready."));
+    }
+    if (ready.length) {
+      block.append(h('p', { class: 'ready-list', testid: 'ready-list' },
+        'Ready: ', ready.map((uid) => this.ctrl.nameOf(uid)).join(', ')));
+    }
+    if (this.readyError) block.append(h('p', { class: 'field-error', role: 'alert', tabIndex: -1 }, this.readyError));
+    return block;
+  }
+
+  async sendReady() {
+    if (this.readyPending) return;
+    this.readyPending = true;
+    this.readyError = null;
+    this.ctrl.renderSteps();
+    const result = await this.ctrl.conn.ready(this.id);
+    this.readyPending = false;
+    if (!result.ok) this.readyError = result.error.message;
+    this.signature = null;
+    this.ctrl.renderSteps();
+    if (!result.ok) this.focusError();
+  }
+
+  // ---- revealed --------------------------------------------------------------------------
+
+  column(label, entry, testid, userId) {
+    return h('section', {
+      class: 'reveal-column', testid, 'data-user-id': userId || undefined, 'aria-label': `${label}'s answer`,
+    },
+    h('h3', { class: 'reveal-name' }, label),
+    answerDisplay(this.step.answer, entry));
+  }
+
+  revealColumns() {
+    const me = this.ctrl.state.viewer.user_id;
+    const entries = [...((this.step.revealed && this.step.revealed.entries) || [])];
+    entries.sort((a, b) => (a.user_id === me ? -1 : b.user_id === me ? 1 : 0));
+    return h('div', { class: 'reveal', testid: 'reveal' }, entries.map((entry) => (entry.user_id === me
+      ? this.column('You', entry, 'reveal-mine', entry.user_id)
+      : this.column(entry.display_name || this.ctrl.nameOf(entry.user_id), entry, 'reveal-partner', entry.user_id))));
+  }
+
+  buildRevealed() {
+    replaceChildren(this.el,
+      this.heading(),
+      this.step.prompt ? h('p', { class: 'prompt' }, this.step.prompt) : null,
+      h('p', { class: 'reveal-intro' }, 'You both answered. Here are your answers side by side.'),
+      this.revealColumns(),
+      this.readyBlock({ label: 'Ready for the next step', testid: 'ready-button' }));
+  }
+
+  // ---- submitted, waiting for the partner -----------------------------------------------
+
+  buildSent() {
+    const step = this.step;
+    const pending = this.ctrl.conn.pending(this.id);
+    const entry = (step.mine && step.mine.entry) || this.ctrl.acked.get(this.id) || pending;
+    const partner = this.ctrl.partnerName();
+    let status;
+    if (pending) {
+      status = this.ctrl.conn.connected ? 'Sending…'
+        : "Sending… You're not connected right now. It will go as soon as you're back; your answer is kept.";
+    } else status = 'Submitted';
+    replaceChildren(this.el,
+      this.heading(),
+      step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
+      h('div', { class: 'reveal reveal-single' }, this.column('You', entry, 'my-answer')),
+      h('p', { class: pending ? 'submit-status sending' : 'submit-status sent', role: 'status', testid: 'submit-status' }, status),
+      pending ? null : h('p', { class: 'waiting-partner', testid: 'waiting-partner' },
+        step.partner_status === 'submitted'
+          ? `${partner} has submitted too. Showing your answers…`
+          : `Waiting for ${partner} to finish. Their answer stays private until you both submit.`),
+      pending ? null : this.partnerLine());
+  }
+
+  /** Someone who doesn't answer (a counsellor): the prompt, and that answers are on the way. */
+  buildObserve() {
+    const step = this.step;
+    replaceChildren(this.el,
+      this.heading(),
+      step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
+      step.hint ? h('p', { class: 'hint' }, step.hint) : null,
+      h('p', { class: 'waiting-partner', testid: 'observe-note' },
+        'The partners are answering privately. Their answers appear here once both have submitted.'));
+  }
+
+  partnerLine() {
+    const text = this.partnerStatusText();
+    return text ? h('p', { class: 'partner-status', testid: 'partner-status' }, text) : null;
+  }
+
+  partnerStatusText() {
+    const step = this.step;
+    const partner = this.ctrl.partner();
+    if (!partner || !step.partner_status) return '';
+    const name = partner.display_name;
+    if (step.partner_status === 'submitted') return `${name} has submitted`;
+    if (step.partner_status === 'writing' || this.ctrl.isTyping(partner.user_id, this.id)) return `${name} is writing…`;
+    return `${name} hasn't started`;
+  }
+
+  // ---- editing ---------------------------------------------------------------------------
+
+  buildEdit() {
+    const step = this.step;
+    const ctrl = this.ctrl;
+    const promptId = `prompt-${this.id}`;
+    const hintId = `hint-${this.id}`;
+    const values = ctrl.local.get(this.id) || valuesFrom(step.mine && step.mine.draft);
+    this.dirty = false;
+    this.widget = answerWidget(step.answer, values, {
+      labelledBy: promptId,
+      describedBy: step.hint ? hintId : null,
+      onChange: () => this.onInput(),
+    });
+    this.saveStatusEl = h('p', { class: 'save-status', testid: 'save-status' });
+    const draft = step.mine && step.mine.draft;
+    if (draft && draft.saved_at && !ctrl.local.has(this.id)) this.setSaveStatus('saved', draft.saved_at);
+    this.partnerEl = h('p', { class: 'partner-status', testid: 'partner-status', 'aria-live': 'polite' });
+    this.errorEl = h('p', { class: 'field-error', role: 'alert', tabIndex: -1, testid: 'submit-error', hidden: true });
+    this.submitButton = h('button', { type: 'submit', class: 'primary', testid: 'submit-answer' }, 'Submit my answer');
+    const form = h('form', { class: 'answer-form', novalidate: true, 'aria-labelledby': promptId },
+      this.widget.el,
+      h('div', { class: 'form-footer' }, this.saveStatusEl, this.partnerEl),
+      this.errorEl,
+      h('div', { class: 'actions' },
+        this.submitButton,
+        h('p', { class: 'muted small' }, `Your answer stays private until ${ctrl.partnerName()} submits theirs too.`)));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    replaceChildren(this.el,
+      this.heading(),
+      h('p', { class: 'prompt', id: promptId }, step.prompt || step.title),
+      step.hint ? h('p', { class: 'hint', id: hintId }, step.hint) : null,
+      form);
+    this.patchEdit();
+  }
+
+  patchEdit() {
+    const text = this.partnerStatusText();
+    if (this.partnerEl.textContent !== text) this.partnerEl.textContent = text;
+    const error = this.ctrl.submitErrors.get(this.id) || '';
+    if (this.errorEl.textContent !== error) {
+      this.errorEl.textContent = error;
+      this.errorEl.hidden = !error;
+    }
+  }
+
+  onInput() {
+    this.ctrl.local.set(this.id, this.widget.getValue());
+    this.dirty = true;
+    if (this.ctrl.submitErrors.has(this.id)) {
+      this.ctrl.submitErrors.delete(this.id);
+      this.patchEdit();
+    }
+    if (!this.draftInFlight) this.setSaveStatus('editing');
+    clearTimeout(this.draftTimer);
+    this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+    this.noteTyping();
+  }
+
+  noteTyping() {
+    if (!this.typing) {
+      this.typing = true;
+      this.ctrl.conn.setTyping(this.id, true);
+    }
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this.typingTimer);
+    if (this.typing) {
+      this.typing = false;
+      this.ctrl.conn.setTyping(this.id, false);
+    }
+  }
+
+  setSaveStatus(kind, savedAt, message) {
+    if (!this.saveStatusEl) return;
+    this.saveStatusEl.dataset.state = kind;
+    let text = '';
+    if (kind === 'saving') text = 'Saving…';
+    else if (kind === 'saved') text = savedAt ? `Saved ${formatTime(savedAt)}` : 'Saved';
+    else if (kind === 'retry') {
+      text = 'Not saved yet — will retry';
+      if (this.saveStatusEl.textContent !== text) announce("Your draft isn't saved yet. We'll keep trying.");
+    }
+    else if (kind === 'error') text = `Not saved: ${message}`;
+    this.saveStatusEl.textContent = text;
+  }
+
+  async saveDraft() {
+    clearTimeout(this.draftTimer);
+    clearTimeout(this.retryTimer);
+    if (this.mode !== 'edit' || !this.dirty) return;
+    if (this.draftInFlight) return; // the ack handler sends again if still dirty
+    const value = this.widget.getValue();
+    this.dirty = false;
+    this.draftInFlight = true;
+    this.setSaveStatus('saving');
+    const result = await this.ctrl.conn.saveDraft(this.id, value.body, value.fields);
+    this.draftInFlight = false;
+    if (this.mode !== 'edit' || this.ctrl.destroyed) return;
+    if (result.ok) {
+      if (this.dirty) {
+        this.setSaveStatus('editing');
+        this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+      } else this.setSaveStatus('saved', result.saved_at);
+      return;
+    }
+    this.dirty = true; // what we tried to save still isn't saved
+    if (isTransient(result.error) || result.error.code === 'internal' || result.error.code === 'rate_limited') {
+      this.setSaveStatus('retry');
+      if (this.ctrl.conn.connected) this.retryTimer = setTimeout(() => this.saveDraft(), DRAFT_RETRY_MS);
+      // otherwise onReconnected() retries
+    } else {
+      this.setSaveStatus('error', null, result.error.message);
+    }
+  }
+
+  onReconnected() {
+    if (this.mode === 'edit' && this.dirty) this.saveDraft();
+    this.typing = false;
+  }
+
+  submit() {
+    if (this.mode !== 'edit') return;
+    const step = this.step;
+    const value = this.widget.getValue();
+    if (this.widget.isEmpty()) {
+      const message = step.answer && step.answer.type === 'text'
+        ? 'Write your answer before you submit.'
+        : 'Choose an answer before you submit.';
+      this.ctrl.submitErrors.set(this.id, message);
+      this.patchEdit();
+      this.widget.focus();
+      return;
+    }
+    this.ctrl.submitErrors.delete(this.id);
+    this.ctrl.local.set(this.id, value);
+    clearTimeout(this.draftTimer);
+    clearTimeout(this.retryTimer);
+    this.stopTyping();
+    this.dirty = false;
+    const hadFocus = this.el.contains(document.activeElement);
+    this.ctrl.conn.submit(this.id, value); // renders the "Sending…" view through onOutbox
+    if (hadFocus) this.el.querySelector('[data-testid="submit-status"]')?.focus?.();
+    if (hadFocus && (document.activeElement === document.body || !document.activeElement)) this.focusHeading();
+  }
+
+  leaveEdit() {
+    clearTimeout(this.draftTimer);
+    clearTimeout(this.retryTimer);
+    this.stopTyping();
+    this.dirty = false;
+    this.saveStatusEl = null;
+  }
+
+  isDirty() {
+    return this.mode === 'edit' && (this.dirty || this.draftInFlight);
+  }
+
+  /** Send an unsaved draft now (leaving the page). */
+  flush() {
+    if (this.mode === 'edit' && this.dirty && this.ctrl.conn.connected) this.saveDraft();
+    this.stopTyping();
+  }
+
+  destroy() {
+    clearTimeout(this.draftTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.typingTimer);
+  }
+}
