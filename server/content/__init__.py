@@ -58,11 +58,13 @@ def load_track_file(path: Path, schema: dict) -> Track:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContentError(f"{path.name}: not valid YAML ({exc}).") from exc
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise ContentError(f"{path.name}: {where}: {exc.message}") from exc
+    # best_match digs into oneOf branches for the error an author can act on.
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(data)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ContentError(f"{path.name}: {where}: {error.message}")
     if data["id"] != path.stem:
         raise ContentError(f"{path.name}: id {data['id']!r} must equal the file name.")
     _check_semantics(path.name, data)
