@@ -7,7 +7,6 @@ import { io } from '../vendor/socket.io-client-4.8.1/socket.io.esm.min.js';
 const ACK_TIMEOUT_MS = 10000;
 const SUBMIT_TIMEOUT_MS = 15000;
 const RETRY_AFTER_MS = 3000;
-const OFFLINE_AFTER_FAILURES = 3;
 
 /** Error codes after which the same request may simply be sent again. */
 export function isTransient(error) {
@@ -47,7 +46,6 @@ export class SessionConnection {
     this.outbox = new Map(); // step_id -> {client_id, step_id, body, fields, inFlight, attempts}
     this.status = 'connecting';
     this.joined = false;
-    this.failures = 0;
     this.closed = false;
     this.socket = null;
     this._onOnline = () => this._onNetworkChange(true);
@@ -62,7 +60,6 @@ export class SessionConnection {
     });
     this.socket = socket;
     socket.on('connect', () => {
-      this.failures = 0;
       this._join();
     });
     socket.on('disconnect', (reason) => {
@@ -78,15 +75,15 @@ export class SessionConnection {
     });
     socket.on('connect_error', (error) => {
       if (this.closed) return;
-      this.failures += 1;
       if (!socket.active) {
         // Refused by the server (not a network problem): socket.io won't retry this.
         this._setStatus('offline');
         this._emitCb('onAuthLost', describeRefusal(error));
         return;
       }
-      const offline = navigator.onLine === false || this.failures >= OFFLINE_AFTER_FAILURES;
-      this._setStatus(offline ? 'offline' : 'reconnecting');
+      // 'Offline' only when the device says so; a server that is away is 'reconnecting'
+      // for as long as socket.io keeps trying.
+      this._setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
     });
     socket.on('session:state', (state) => this._applyState(state, 'push'));
     socket.on('presence', (presence) => {

@@ -6,6 +6,8 @@ Two partners are two browser contexts (separate cookie jars), like two phones.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -60,16 +62,24 @@ class Person:
         self.context.set_default_timeout(EXPECT_TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.exceptions: list[str] = []  # uncaught JS errors only (no console messages)
+        self.page.on("pageerror", self._page_error)
         # Console errors too: a broken WebSocket close or a CSP refusal shows up only there.
         self.page.on("console", self._console)
-        # Everything the server sent this person over Socket.IO, either transport.
+        # Everything the server sent this person over Socket.IO, either transport, and
+        # everything this person's browser sent (websocket frames and polling POST bodies).
         self._frames: list[str] = []
         self._polls: list = []
+        self._sent: list[str] = []
         self.page.on("websocket", self._watch_websocket)
         self.page.on(
             "requestfinished", lambda req: "/socket.io/" in req.url and self._polls.append(req)
         )
+        self.page.on("request", self._watch_post)
+
+    def _page_error(self, error) -> None:
+        self.errors.append(str(error))
+        self.exceptions.append(str(error))
 
     def _console(self, message) -> None:
         # The logged-out probe of /api/v1/me answers 401 by design; the browser logs it.
@@ -77,12 +87,12 @@ class Person:
             self.errors.append(message.text)
 
     def _watch_websocket(self, ws) -> None:
-        ws.on(
-            "framereceived",
-            lambda payload: self._frames.append(
-                payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
-            ),
-        )
+        ws.on("framereceived", lambda payload: self._frames.append(_text(payload)))
+        ws.on("framesent", lambda payload: self._sent.append(_text(payload)))
+
+    def _watch_post(self, req) -> None:
+        if "/socket.io/" in req.url and req.method == "POST":
+            self._sent.append(req.post_data or "")
 
     def received(self) -> str:
         """All Socket.IO traffic received so far (websocket frames and polling bodies)."""
@@ -92,8 +102,30 @@ class Person:
                 bodies.append(req.response().body().decode("utf-8", "replace"))
         return "\n".join(self._frames + bodies)
 
+    def emitted(self, event: str) -> list:
+        """The payloads of every `event` this browser emitted, in order (either transport)."""
+        payloads = []
+        for chunk in self._sent:
+            for packet in chunk.split("\x1e"):  # engine.io's separator in polling bodies
+                match = _EVENT_PACKET.match(packet)
+                if not match:
+                    continue
+                with contextlib.suppress(ValueError):
+                    name, *args = json.loads(match.group(1))
+                    if name == event:
+                        payloads.append(args[0] if args else None)
+        return payloads
+
     def close(self) -> None:
         self.context.close()
+
+
+# engine.io "message" (4) carrying a Socket.IO EVENT (2), an optional ack id, then the array.
+_EVENT_PACKET = re.compile(r"^42\d*(\[.*\])$", re.DOTALL)
+
+
+def _text(payload) -> str:
+    return payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ const TYPING_IDLE_MS = 3000;
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
   connected: 'Connected',
-  reconnecting: 'Reconnecting…',
+  reconnecting: 'Reconnecting… your work is kept',
   offline: 'Offline — your work is kept',
   closed: 'Offline — your work is kept',
 };
