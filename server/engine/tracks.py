@@ -10,7 +10,6 @@ from typing import Any
 # Kinds whose steps take an answer from each partner. Later kinds (checkin, apology, …)
 # join this set as the engine learns their rules.
 ANSWERED_KINDS = frozenset({"prompt"})
-KNOWN_KINDS = frozenset({"info", "prompt"})
 
 
 def freeze(value: Any) -> Any:

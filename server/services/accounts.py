@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -89,7 +89,3 @@ def authenticate(db: DbSession, *, email: object, password: object) -> Account:
 def get_account(db: DbSession, user_id: str) -> Account | None:
     user = db.get(User, user_id)
     return _account(user) if user else None
-
-
-def count_accounts(db: DbSession) -> int:
-    return db.scalar(select(func.count()).select_from(User)) or 0
