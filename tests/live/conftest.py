@@ -152,3 +152,22 @@ def make_couple_session(base_url: str, track_id: str = "understanding-our-trust"
     response = ana.post("/sessions", {"couple_id": couple_id, "track_id": track_id})
     assert response.status_code == 201, response.text
     return ana, ben, response.json()["session"]["id"]
+
+
+def assert_private_until_both_submit(session_id: str, step_id: str, sock_a, sock_b,
+                                     inbox_a: Inbox, inbox_b: Inbox) -> None:
+    """A submits: B learns only a status. B submits: both receive both answers."""
+    from tests.conftest import unique_marker
+
+    words_a, words_b = unique_marker("a"), unique_marker("b")
+    for sock, words, name in ((sock_a, words_a, "a"), (sock_b, words_b, "b")):
+        ack = sock.call("entry:submit", {"session_id": session_id, "step_id": step_id,
+                                         "client_id": f"live-{name}-{session_id[:8]}",
+                                         "body": words}, timeout=10)
+        assert ack["ok"], ack
+        if sock is sock_a:
+            inbox_b.wait_for(lambda s: s["steps"][1]["partner_status"] == "submitted")
+            assert words_a not in repr(inbox_b.events)
+    for inbox in (inbox_a, inbox_b):
+        state = inbox.wait_for(lambda s: s["steps"][1]["status"] == "revealed")
+        assert [e["body"] for e in state["steps"][1]["revealed"]["entries"]] == [words_a, words_b]

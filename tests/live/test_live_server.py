@@ -6,7 +6,13 @@ import pytest
 import socketio
 
 from tests.conftest import unique_marker
-from tests.live.conftest import Browserless, Inbox, MendServer, make_couple_session
+from tests.live.conftest import (
+    Browserless,
+    Inbox,
+    MendServer,
+    assert_private_until_both_submit,
+    make_couple_session,
+)
 
 pytestmark = pytest.mark.live
 
@@ -31,20 +37,7 @@ def test_two_partners_reach_the_reveal_over_websockets(server):
     inbox_a, inbox_b = Inbox(sock_a), Inbox(sock_b)
     join(sock_a, session_id), join(sock_b, session_id)
     step = pass_welcome((sock_a, sock_b), session_id)
-    words_a, words_b = unique_marker("a"), unique_marker("b")
-
-    ack = sock_a.call("entry:submit", {"session_id": session_id, "step_id": step,
-                                       "client_id": "live-a-0001", "body": words_a}, timeout=10)
-    assert ack["ok"]
-    inbox_b.wait_for(lambda s: s["steps"][1]["partner_status"] == "submitted")
-    assert words_a not in repr(inbox_b.events)
-
-    assert sock_b.call("entry:submit", {"session_id": session_id, "step_id": step,
-                                        "client_id": "live-b-0001", "body": words_b},
-                       timeout=10)["ok"]
-    for inbox in (inbox_a, inbox_b):
-        state = inbox.wait_for(lambda s: s["steps"][1]["status"] == "revealed")
-        assert [e["body"] for e in state["steps"][1]["revealed"]["entries"]] == [words_a, words_b]
+    assert_private_until_both_submit(session_id, step, sock_a, sock_b, inbox_a, inbox_b)
     ana.close(), ben.close()
 
 

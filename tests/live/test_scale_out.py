@@ -8,8 +8,13 @@ import pytest
 from sqlalchemy import text
 
 from server.db import make_engine
-from tests.conftest import require, unique_marker
-from tests.live.conftest import Inbox, MendServer, make_couple_session
+from tests.conftest import require
+from tests.live.conftest import (
+    Inbox,
+    MendServer,
+    assert_private_until_both_submit,
+    make_couple_session,
+)
 
 pytestmark = pytest.mark.live
 
@@ -52,18 +57,6 @@ def test_partners_on_different_workers_see_one_reveal(two_workers):
                          timeout=10)["ok"]
     state = sock_a.call("session:join", {"session_id": session_id}, timeout=10)["state"]
     step = state["session"]["current_step_id"]
-    words_a, words_b = unique_marker("a"), unique_marker("b")
-    assert sock_a.call("entry:submit", {"session_id": session_id, "step_id": step,
-                                        "client_id": "scale-a-001", "body": words_a},
-                       timeout=10)["ok"]
-    # Worker one's push reaches Ben on worker two through Redis.
-    inbox_b.wait_for(lambda s: s["steps"][1]["partner_status"] == "submitted")
-    assert words_a not in repr(inbox_b.events)
-    assert sock_b.call("entry:submit", {"session_id": session_id, "step_id": step,
-                                        "client_id": "scale-b-001", "body": words_b},
-                       timeout=10)["ok"]
-    for inbox in (inbox_a, inbox_b):
-        revealed = inbox.wait_for(lambda s: s["steps"][1]["status"] == "revealed")
-        assert [e["body"] for e in revealed["steps"][1]["revealed"]["entries"]] == [
-            words_a, words_b]
+    # Worker one's pushes reach Ben on worker two through Redis.
+    assert_private_until_both_submit(session_id, step, sock_a, sock_b, inbox_a, inbox_b)
     ana.close(), ben.close()
