@@ -46,6 +46,15 @@ class Config:
     # Socket.IO frames above this are refused by the transport; a 20,000-character
     # answer fits even when every character is escaped.
     max_frame_bytes: int = 300_000
+    # Crisis and domestic-violence resources shown by "Get help"; None: the bundled default.
+    help_resources_path: Path | None = None
+    # Where "Leave quickly" sends the browser: somewhere that looks ordinary on a screen.
+    leave_url: str = "https://www.bbc.com/weather"
+    # Password-reset e-mail; without an SMTP URL only `mend account reset-password` works.
+    smtp_url: str | None = None
+    mail_from: str = "Mend <no-reply@localhost>"
+    # The address people use to reach Mend, for links in e-mails (e.g. https://mend.example).
+    public_url: str | None = None
     testing: bool = False
 
     @classmethod
@@ -74,6 +83,12 @@ class Config:
             async_mode=async_mode,
             redis_url=env.get("MEND_REDIS_URL") or None,
         )
+        if env.get("MEND_HELP_RESOURCES"):
+            values["help_resources_path"] = Path(env["MEND_HELP_RESOURCES"]).expanduser()
+        for name, key in (("leave_url", "MEND_LEAVE_URL"), ("smtp_url", "MEND_SMTP_URL"),
+                          ("mail_from", "MEND_MAIL_FROM"), ("public_url", "MEND_PUBLIC_URL")):
+            if env.get(key):
+                values[name] = env[key].strip()
         if env.get("MEND_CONTENT_DIR"):
             values["content_dir"] = Path(env["MEND_CONTENT_DIR"])
         values.update(overrides)

@@ -40,6 +40,8 @@ class Step:
     body: str | None = None
     optional: bool = False
     answer: Mapping[str, Any] | None = None
+    # A short prompt the track attaches to this step's reveal ("What surprised you?").
+    followup: str | None = None
 
     @property
     def takes_answer(self) -> bool:
@@ -56,6 +58,7 @@ class Step:
             "body": self.body,
             "optional": self.optional,
             "answer": plain(self.answer),
+            "followup": self.followup,
         }
 
 
