@@ -57,6 +57,9 @@ def _check_choices(spec: Mapping[str, Any], fields: Any, *, allow_empty: bool) -
         raise MendError("invalid", "Choose at least one option before you submit.")
     if not spec.get("multiple", False) and len(chosen) > 1:
         raise MendError("invalid", "Choose just one option for this step.")
+    exclusive = [c for c in chosen if c in spec.get("exclusive", ())]
+    if exclusive and len(chosen) > 1:
+        raise MendError("invalid", f"'{exclusive[0]}' can't be chosen together with other options.")
     # Keep the track's order so both partners' answers read the same way.
     return {"choices": [o for o in options if o in chosen]}
 
@@ -69,6 +72,8 @@ def validate_answer(
     Drafts may be empty or partial; submitted answers may not.
     """
     kind = spec["type"]
+    if kind == "closing":
+        return _validate_closing(spec, body, fields, draft=draft)
     if kind == "text":
         if fields not in (None, {}):
             raise MendError("invalid", "This step takes a written answer in 'body'.")
@@ -82,6 +87,16 @@ def validate_answer(
     if kind == "choices":
         return None, _check_choices(spec, fields, allow_empty=draft)
     raise MendError("invalid", f"This step asks for an answer of an unknown type {kind!r}.")
+
+
+def _validate_closing(spec: Mapping[str, Any], body: Any, fields: Any, *, draft: bool
+                      ) -> tuple[str | None, dict | None]:
+    """A closing step: an optional short reflection (body) and a check-out scale (fields)."""
+    if fields is not None and not isinstance(fields, dict):
+        raise MendError("invalid", "'fields' must be an object.")
+    reflection = _check_text(body, _text_limit(spec.get("reflection", {})), allow_empty=True)
+    scale = _check_scale(spec["scale"], fields, allow_empty=draft)
+    return reflection or None, scale
 
 
 def is_blank(body: str | None, fields: Mapping[str, Any] | None) -> bool:

@@ -1,7 +1,11 @@
-"""The session state machine for the core loop: private answers, one reveal, moving on.
+"""The session state machine: participants, the current step, time, and the step kinds.
 
 `handle(state, action, now)` is a reducer: it checks the rules, and returns the next state
 plus the effects a service must persist. It never touches a database or a clock.
+
+What is the same for every step (who may act, which step is current, moving on, pauses and
+deadlines) lives here; what a step *does* (answers, reveals, acknowledgements, turns) lives
+in its kind's module under `server.engine.kinds`, found through the registry.
 """
 
 from __future__ import annotations
@@ -11,23 +15,29 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from server.engine.answers import is_blank, validate_answer
+from server.engine.answers import is_blank
 from server.engine.errors import MendError
 from server.engine.tracks import Step, Track
 
 ACTIVE = "active"
 FINISHED = "finished"
+# Closed without reaching the end (e.g. a duplicate session merged away by a migration).
+ENDED = "ended"
 
 NOT_STARTED = "not_started"
 WRITING = "writing"
 SUBMITTED = "submitted"
+
+PARTNER = "partner"
+COUNSELLOR = "counsellor"
+ROLES = (PARTNER, COUNSELLOR)
 
 
 @dataclass(frozen=True)
 class Participant:
     user_id: str
     display_name: str
-    role: str  # "partner" (later also "counsellor")
+    role: str  # "partner" or "counsellor"
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class Entry:
     body: str | None
     fields: Mapping[str, Any] | None
     submitted_at: datetime
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,15 +70,18 @@ class SessionState:
     version: int = 1
     current_index: int = 0
     created_at: datetime | None = None
+    finished_at: datetime | None = None
     paused_until: datetime | None = None
     entries: Mapping[tuple[str, str], Entry] = field(default_factory=dict)  # (step, user)
     drafts: Mapping[tuple[str, str], Draft] = field(default_factory=dict)  # (step, user)
     reveals: Mapping[str, datetime] = field(default_factory=dict)  # step -> revealed at
     ready: frozenset[tuple[str, str]] = frozenset()  # (step, user)
+    # Each kind's own per-step data (acknowledgements, turns, timers): plain JSON.
+    step_states: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def partner_ids(self) -> tuple[str, ...]:
-        return tuple(p.user_id for p in self.participants if p.role == "partner")
+        return tuple(p.user_id for p in self.participants if p.role == PARTNER)
 
     @property
     def current_step(self) -> Step | None:
@@ -78,6 +92,12 @@ class SessionState:
     def participant(self, user_id: str) -> Participant | None:
         return next((p for p in self.participants if p.user_id == user_id), None)
 
+    def other_partner(self, user_id: str) -> str | None:
+        return next((uid for uid in self.partner_ids if uid != user_id), None)
+
+    def step_state(self, step_id: str) -> Mapping[str, Any]:
+        return self.step_states.get(step_id, {})
+
     def partner_status(self, step_id: str, user_id: str) -> str:
         """What the other side may know about a partner's work: a status, never words."""
         if (step_id, user_id) in self.entries:
@@ -86,6 +106,9 @@ class SessionState:
         if draft is not None and not is_blank(draft.body, draft.fields):
             return WRITING
         return NOT_STARTED
+
+    def is_paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and now < self.paused_until
 
 
 # --- actions -------------------------------------------------------------------------
@@ -107,6 +130,7 @@ class SubmitEntry:
     client_id: str
     body: Any = None
     fields: Any = None
+    skip: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,7 +139,23 @@ class MarkReady:
     step_id: str
 
 
-Action = SaveDraft | SubmitEntry | MarkReady
+@dataclass(frozen=True)
+class StepAction:
+    """An action only some kinds understand (an acknowledgement, a listening turn…):
+    `name` picks the kind's handler, `data` is its already-parsed payload."""
+
+    user_id: str
+    step_id: str
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed: apply whatever deadline is due (a break ending, a turn timing out)."""
+
+
+Action = SaveDraft | SubmitEntry | MarkReady | StepAction | Tick
 
 
 # --- effects: what changed, for the service to persist --------------------------------
@@ -153,7 +193,23 @@ class StepAdvanced:
     at: datetime
 
 
-Effect = DraftSaved | EntrySubmitted | StepRevealed | PartnerReady | StepAdvanced
+@dataclass(frozen=True)
+class StepStateSaved:
+    """A kind's per-step data changed; storage keeps it as one JSON document per step."""
+
+    step_id: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PauseEnded:
+    at: datetime
+
+
+Effect = (
+    DraftSaved | EntrySubmitted | StepRevealed | PartnerReady | StepAdvanced | StepStateSaved
+    | PauseEnded
+)
 
 
 @dataclass(frozen=True)
@@ -165,18 +221,23 @@ class Transition:
     visible: bool = True
 
 
-# --- rules -----------------------------------------------------------------------------
+def unchanged(state: SessionState) -> Transition:
+    return Transition(state, (), visible=False)
 
 
-def _require_partner(state: SessionState, user_id: str) -> None:
+# --- rules shared by every kind ---------------------------------------------------------
+
+
+def require_partner(state: SessionState, user_id: str) -> Participant:
     participant = state.participant(user_id)
     if participant is None:
         raise MendError("forbidden", "You are not part of this session.")
-    if participant.role != "partner":
+    if participant.role != PARTNER:
         raise MendError("forbidden", "Only the two partners can do that.")
+    return participant
 
 
-def _require_current_step(state: SessionState, step_id: str) -> Step:
+def require_current_step(state: SessionState, step_id: str) -> Step:
     if state.status != ACTIVE:
         raise MendError(
             "conflict", "This session has finished; its steps can be read but not changed."
@@ -191,68 +252,7 @@ def _require_current_step(state: SessionState, step_id: str) -> Step:
     return step
 
 
-def _require_answerable(state: SessionState, step: Step, user_id: str) -> None:
-    if not step.takes_answer or step.answer is None:
-        raise MendError("invalid", "This step doesn't take an answer.")
-    if (step.id, user_id) in state.entries:
-        raise MendError("conflict", "You have already submitted your answer for this step.")
-
-
-def _save_draft(state: SessionState, action: SaveDraft, now: datetime) -> Transition:
-    _require_partner(state, action.user_id)
-    step = _require_current_step(state, action.step_id)
-    _require_answerable(state, step, action.user_id)
-    body, fields = validate_answer(step.answer, action.body, action.fields, draft=True)
-    before = state.partner_status(step.id, action.user_id)
-    draft = Draft(action.user_id, step.id, body, fields, now)
-    drafts = {**state.drafts, (step.id, action.user_id): draft}
-    new_state = replace(state, drafts=drafts)
-    visible = new_state.partner_status(step.id, action.user_id) != before
-    if visible:
-        new_state = replace(new_state, version=state.version + 1)
-    return Transition(new_state, (DraftSaved(draft),), visible=visible)
-
-
-def _submit_entry(state: SessionState, action: SubmitEntry, now: datetime) -> Transition:
-    _require_partner(state, action.user_id)
-    step = _require_current_step(state, action.step_id)
-    _require_answerable(state, step, action.user_id)
-    body, fields = validate_answer(step.answer, action.body, action.fields)
-    entry = Entry(action.entry_id, action.user_id, step.id, action.client_id, body, fields, now)
-    entries = {**state.entries, (step.id, action.user_id): entry}
-    drafts = {k: v for k, v in state.drafts.items() if k != (step.id, action.user_id)}
-    effects: list[Effect] = [EntrySubmitted(entry)]
-    reveals = dict(state.reveals)
-    everyone_in = all((step.id, uid) in entries for uid in state.partner_ids)
-    if everyone_in and step.id not in reveals:
-        reveals[step.id] = now
-        effects.append(StepRevealed(step.id, now))
-    new_state = replace(
-        state, entries=entries, drafts=drafts, reveals=reveals, version=state.version + 1
-    )
-    return Transition(new_state, tuple(effects))
-
-
-def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transition:
-    _require_partner(state, action.user_id)
-    step = _require_current_step(state, action.step_id)
-    if step.takes_answer and step.id not in state.reveals:
-        raise MendError(
-            "conflict", "Both answers need to be in and shown before you move on."
-        )
-    if (step.id, action.user_id) in state.ready:
-        return Transition(state, (), visible=False)  # pressing twice changes nothing
-    ready = state.ready | {(step.id, action.user_id)}
-    effects: list[Effect] = [PartnerReady(step.id, action.user_id, now)]
-    new_state = replace(state, ready=ready, version=state.version + 1)
-    if all((step.id, uid) in ready for uid in state.partner_ids):
-        new_state = advance(new_state)
-        finished = new_state.status == FINISHED
-        effects.append(StepAdvanced(step.id, new_state.current_index, finished, None, now))
-    return Transition(new_state, tuple(effects))
-
-
-def advance(state: SessionState) -> SessionState:
+def advance(state: SessionState, now: datetime | None = None) -> SessionState:
     """Move to the next step, or finish the session after the last one.
 
     The single place a session moves forward (the counsellor's `step:advance` will call it
@@ -260,13 +260,81 @@ def advance(state: SessionState) -> SessionState:
     """
     nxt = state.current_index + 1
     if nxt >= len(state.track.steps):
-        return replace(state, status=FINISHED)
+        return replace(state, status=FINISHED, finished_at=now)
     return replace(state, current_index=nxt)
 
 
-_HANDLERS = {SaveDraft: _save_draft, SubmitEntry: _submit_entry, MarkReady: _mark_ready}
+def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transition:
+    require_partner(state, action.user_id)
+    step = require_current_step(state, action.step_id)
+    kind_of(step).check_ready(state, step)
+    if (step.id, action.user_id) in state.ready:
+        return unchanged(state)  # pressing twice changes nothing
+    ready = state.ready | {(step.id, action.user_id)}
+    effects: list[Effect] = [PartnerReady(step.id, action.user_id, now)]
+    new_state = replace(state, ready=ready, version=state.version + 1)
+    if all((step.id, uid) in ready for uid in state.partner_ids):
+        new_state = advance(new_state, now)
+        finished = new_state.status == FINISHED
+        effects.append(StepAdvanced(step.id, new_state.current_index, finished, None, now))
+    return Transition(new_state, tuple(effects))
+
+
+def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
+    require_partner(state, action.user_id)
+    step = require_current_step(state, action.step_id)
+    kind = kind_of(step)
+    if isinstance(action, SaveDraft):
+        # Drafts keep saving during a break: nobody loses words because time stopped.
+        return kind.save_draft(state, step, action, now)
+    if state.is_paused(now):
+        raise MendError("paused", "The session is on a break. Your draft is kept.")
+    if isinstance(action, SubmitEntry):
+        return kind.submit(state, step, action, now)
+    return kind.act(state, step, action, now)
+
+
+def _tick(state: SessionState, _action: Tick, now: datetime) -> Transition:
+    effects: list[Effect] = []
+    new_state = state
+    if state.paused_until is not None and now >= state.paused_until:
+        new_state = replace(new_state, paused_until=None)
+        effects.append(PauseEnded(now))
+    step = new_state.current_step
+    if step is not None:
+        due = kind_of(step).tick(new_state, step, now)
+        if due is not None:
+            new_state = due.state
+            effects.extend(due.effects)
+    if not effects:
+        return unchanged(state)
+    return Transition(replace(new_state, version=state.version + 1), tuple(effects))
+
+
+def next_deadline(state: SessionState) -> datetime | None:
+    """The earliest moment a Tick would change something, or None."""
+    moments = [state.paused_until] if state.paused_until is not None else []
+    step = state.current_step
+    if step is not None:
+        moment = kind_of(step).next_deadline(state, step)
+        if moment is not None:
+            moments.append(moment)
+    return min(moments, default=None)
 
 
 def handle(state: SessionState, action: Action, now: datetime) -> Transition:
-    """Apply one partner action; raise MendError when a rule forbids it."""
-    return _HANDLERS[type(action)](state, action, now)
+    """Apply one action; raise MendError when a rule forbids it."""
+    if isinstance(action, Tick):
+        return _tick(state, action, now)
+    if isinstance(action, MarkReady):
+        return _mark_ready(state, action, now)
+    if isinstance(action, SaveDraft | SubmitEntry | StepAction):
+        return _step_scoped(state, action, now)
+    raise TypeError(f"unknown action {action!r}")
+
+
+def kind_of(step: Step):
+    # Imported here: the kinds build on the types above.
+    from server.engine.kinds import kind_of as lookup
+
+    return lookup(step)

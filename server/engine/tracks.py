@@ -7,10 +7,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-# Kinds whose steps take an answer from each partner. Later kinds (checkin, apology, …)
-# join this set as the engine learns their rules.
-ANSWERED_KINDS = frozenset({"prompt"})
-
 
 def freeze(value: Any) -> Any:
     """Deep read-only copy of plain JSON-like data (dicts and lists)."""
@@ -45,7 +41,9 @@ class Step:
 
     @property
     def takes_answer(self) -> bool:
-        return self.kind in ANSWERED_KINDS
+        from server.engine.kinds import kind_of  # the registry knows; imported late
+
+        return kind_of(self).takes_answer
 
     def public_dict(self) -> dict[str, Any]:
         """What anyone may know about the step itself (it is track content, not a person's)."""
