@@ -19,21 +19,97 @@ class ContentError(Exception):
     """A track file is not valid; the message names the file and the problem."""
 
 
+def _labels(answer: dict) -> list[str]:
+    return [o if isinstance(o, str) else o["label"] for o in answer["options"]]
+
+
+def _check_choices(where: str, answer: dict) -> None:
+    labels = _labels(answer)
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ContentError(f"{where} repeats an option ({repeated[0]!r}); give each option "
+                           "a different label.")
+    exclusive = [o["label"] for o in answer["options"]
+                 if isinstance(o, dict) and o.get("exclusive")]
+    if exclusive and not answer["multiple"]:
+        raise ContentError(f"{where} marks {exclusive[0]!r} exclusive, which only makes sense "
+                           "with multiple: true; set multiple: true or drop exclusive.")
+    if exclusive and len(exclusive) == len(labels):
+        raise ContentError(f"{where} marks every option exclusive; leave at least one option "
+                           "that can be ticked with others.")
+
+
+def _check_scale(where: str, scale: dict) -> None:
+    if scale["min"] >= scale["max"]:
+        raise ContentError(f"{where} has a scale whose min >= max; make min smaller than max.")
+
+
+def _check_text_limit(where: str, max_length: int) -> None:
+    if max_length > MAX_TEXT_LENGTH:
+        raise ContentError(f"{where} allows more than {MAX_TEXT_LENGTH}; lower max_length.")
+
+
+def _check_closing(name: str, data: dict, index: int) -> None:
+    steps = data["steps"]
+    step = steps[index]
+    where = f"{name}: closing step {step['id']!r}"
+    if index != len(steps) - 1:
+        raise ContentError(f"{where} must be the last step (a track has at most one closing "
+                           "step, at the end); move it to the end or make it a prompt.")
+    answer = step["answer"]
+    _check_text_limit(where, answer["reflection"]["max_length"])
+    _check_scale(where, answer["scale"])
+    target = answer.get("compare_with")
+    if target is None:
+        return
+    earlier = {s["id"]: s for s in steps[:index]}
+    if target not in earlier:
+        raise ContentError(f"{where}: compare_with {target!r} is not an earlier step of this "
+                           "track; name the id of a scale step that comes before it.")
+    other = earlier[target].get("answer") or {}
+    if other.get("type") != "scale":
+        raise ContentError(f"{where}: compare_with {target!r} is not a scale step; name a "
+                           "step whose answer has type: scale.")
+    mine = answer["scale"]
+    if (other["min"], other["max"]) != (mine["min"], mine["max"]):
+        raise ContentError(
+            f"{where}: compare_with {target!r} runs {other['min']}-{other['max']} but this "
+            f"scale runs {mine['min']}-{mine['max']}; give both the same min and max.")
+
+
 def _check_semantics(name: str, data: dict) -> None:
     seen: set[str] = set()
-    for step in data["steps"]:
+    for index, step in enumerate(data["steps"]):
         if step["id"] in seen:
-            raise ContentError(f"{name}: step id {step['id']!r} appears twice.")
+            raise ContentError(f"{name}: step id {step['id']!r} appears twice; "
+                               "give each step its own id.")
         seen.add(step["id"])
+        if step["kind"] == "closing":
+            _check_closing(name, data, index)
+            continue
         answer = step.get("answer")
         if not answer:
             continue
-        if answer["type"] == "scale" and answer["min"] >= answer["max"]:
-            raise ContentError(f"{name}: step {step['id']!r} has a scale whose min >= max.")
-        if answer["type"] == "text" and answer["max_length"] > MAX_TEXT_LENGTH:
-            raise ContentError(f"{name}: step {step['id']!r} allows more than {MAX_TEXT_LENGTH}.")
-        if answer["type"] == "choices" and len(set(answer["options"])) != len(answer["options"]):
-            raise ContentError(f"{name}: step {step['id']!r} repeats an option.")
+        where = f"{name}: step {step['id']!r}"
+        if answer["type"] == "scale":
+            _check_scale(where, answer)
+        if answer["type"] == "text":
+            _check_text_limit(where, answer["max_length"])
+        if answer["type"] == "choices":
+            _check_choices(where, answer)
+
+
+def _answer_spec(answer: dict | None) -> dict | None:
+    """The answer as the engine sees it: choices options become plain labels, with the
+    exclusive ones listed apart (omitted when there are none)."""
+    if answer is None or answer["type"] != "choices":
+        return answer
+    spec = {"type": "choices", "options": _labels(answer), "multiple": answer["multiple"]}
+    exclusive = [o["label"] for o in answer["options"]
+                 if isinstance(o, dict) and o.get("exclusive")]
+    if exclusive:
+        spec["exclusive"] = exclusive
+    return spec
 
 
 def _build_track(data: dict) -> Track:
@@ -46,7 +122,8 @@ def _build_track(data: dict) -> Track:
             hint=s.get("hint"),
             body=s.get("body", "").strip() or None,
             optional=bool(s.get("optional", False)),
-            answer=freeze(s["answer"]) if "answer" in s else None,
+            answer=freeze(_answer_spec(s["answer"])) if "answer" in s else None,
+            followup=(s.get("followup") or "").strip() or None,
         )
         for s in data["steps"]
     )
