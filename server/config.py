@@ -9,11 +9,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where setup.py's build step copies content/, client/ and migrations/ inside a wheel.
+BUNDLED_ROOT = Path(__file__).resolve().parent / "_bundled"
+RESOURCE_DIRS = ("content", "client", "migrations")
 ASYNC_MODES = ("gevent", "eventlet", "threading")
 
 
 class ConfigError(Exception):
     """A configuration value is unusable; the message is one sentence for the operator."""
+
+
+def resource_dir(name: str) -> Path:
+    """content/, client/ or migrations/: inside the installed package, else the checkout's.
+
+    A wheel carries them under server/_bundled/; an editable install or a plain checkout
+    has none there and uses the top-level folders beside server/.
+    """
+    if name not in RESOURCE_DIRS:
+        raise ValueError(f"unknown resource directory {name!r}")
+    bundled = BUNDLED_ROOT / name
+    return bundled if bundled.is_dir() else PROJECT_ROOT / name
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -41,8 +56,8 @@ class Config:
     secret_key: str = field(repr=False)
     async_mode: str = "gevent"
     redis_url: str | None = None
-    content_dir: Path = PROJECT_ROOT / "content"
-    client_dir: Path = PROJECT_ROOT / "client"
+    content_dir: Path = field(default_factory=lambda: resource_dir("content"))
+    client_dir: Path = field(default_factory=lambda: resource_dir("client"))
     # Socket.IO frames above this are refused by the transport; a 20,000-character
     # answer fits even when every character is escaped.
     max_frame_bytes: int = 300_000
@@ -55,6 +70,8 @@ class Config:
     mail_from: str = "Mend <no-reply@localhost>"
     # The address people use to reach Mend, for links in e-mails (e.g. https://mend.example).
     public_url: str | None = None
+    # How often each worker sweeps for due deadlines (breaks, turn timers); 0 turns it off.
+    tick_seconds: float = 5.0
     testing: bool = False
 
     @classmethod

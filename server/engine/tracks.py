@@ -81,3 +81,34 @@ class Track:
     def step(self, step_id: str) -> Step | None:
         i = self._index.get(step_id)
         return None if i is None else self.steps[i]
+
+
+def track_to_data(track: Track) -> dict[str, Any]:
+    """Plain JSON for a track, complete enough to rebuild it (a session's pinned copy)."""
+    return {
+        "id": track.id,
+        "title": track.title,
+        "summary": track.summary,
+        "version": track.version,
+        "steps": [
+            {
+                "id": s.id, "kind": s.kind, "title": s.title, "prompt": s.prompt,
+                "hint": s.hint, "body": s.body, "optional": s.optional,
+                "answer": plain(s.answer), "followup": s.followup,
+            }
+            for s in track.steps
+        ],
+    }
+
+
+def track_from_data(data: Mapping[str, Any]) -> Track:
+    steps = tuple(
+        Step(
+            id=s["id"], kind=s["kind"], title=s["title"], prompt=s.get("prompt"),
+            hint=s.get("hint"), body=s.get("body"), optional=bool(s.get("optional")),
+            answer=freeze(s["answer"]) if s.get("answer") is not None else None,
+            followup=s.get("followup"),
+        )
+        for s in data["steps"]
+    )
+    return Track(data["id"], data["title"], data["summary"], data["version"], steps)

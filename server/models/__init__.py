@@ -2,7 +2,17 @@
 
 from server.models.base import Base
 from server.models.couple import Couple, CoupleMember
-from server.models.session import Draft, Entry, Reveal, Session, StepAdvance, StepReady
+from server.models.session import (
+    Draft,
+    Entry,
+    Reveal,
+    Session,
+    SessionParticipant,
+    StepAdvance,
+    StepReady,
+    StepState,
+    TrackSnapshot,
+)
 from server.models.user import User
 
 __all__ = [
@@ -13,7 +23,10 @@ __all__ = [
     "Entry",
     "Reveal",
     "Session",
+    "SessionParticipant",
     "StepAdvance",
     "StepReady",
+    "StepState",
+    "TrackSnapshot",
     "User",
 ]

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, new_id, utcnow
@@ -14,17 +25,42 @@ if TYPE_CHECKING:
     from server.models.couple import Couple
 
 
+class TrackSnapshot(Base):
+    """The exact steps a session was started on, so editing a track's YAML never moves a
+    session under way onto a different list of steps. Keyed by a hash of the content."""
+
+    __tablename__ = "track_snapshots"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    track_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Session(Base):
     __tablename__ = "sessions"
+    __table_args__ = (
+        # At most one session under way per couple and track: two partners pressing Start
+        # at once get the same session.
+        Index("uq_sessions_active_track", "couple_id", "track_id", unique=True,
+              sqlite_where=text("status = 'active'"),
+              postgresql_where=text("status = 'active'")),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     couple_id: Mapped[str] = mapped_column(ForeignKey("couples.id"), index=True)
     track_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | finished
+    # None only for sessions started before snapshots existed: they follow the library.
+    track_snapshot_id: Mapped[str | None] = mapped_column(ForeignKey("track_snapshots.id"))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|finished|ended
     # Grows by one with every change any participant can see; clients detect gaps with it.
     version: Mapped[int] = mapped_column(Integer, default=1)
     current_index: Mapped[int] = mapped_column(Integer, default=0)
     paused_until: Mapped[datetime | None]
+    # The earliest moment a Tick would change something (a break ending, a turn timing
+    # out); the scheduler sweeps sessions whose deadline has passed.
+    next_deadline_at: Mapped[datetime | None] = mapped_column(index=True)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
@@ -35,6 +71,33 @@ class Session(Base):
     reveals: Mapped[list[Reveal]] = relationship(back_populates="session")
     ready_marks: Mapped[list[StepReady]] = relationship(back_populates="session")
     advances: Mapped[list[StepAdvance]] = relationship(back_populates="session")
+    participants: Mapped[list[SessionParticipant]] = relationship(back_populates="session")
+
+
+class SessionParticipant(Base):
+    """Who takes part in a session and in which role (partner now, counsellor next)."""
+
+    __tablename__ = "session_participants"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # partner | counsellor
+    slot: Mapped[int] = mapped_column(Integer, default=0)  # display order
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[Session] = relationship(back_populates="participants")
+
+
+class StepState(Base):
+    """A step kind's own data for one step of one session (acknowledgements, turns,
+    timers), as one JSON document: a new kind rarely needs a migration."""
+
+    __tablename__ = "step_states"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Draft(Base):
@@ -68,6 +131,8 @@ class Entry(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The partner chose not to share on an optional step: the reveal says so.
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[Session] = relationship(back_populates="entries")

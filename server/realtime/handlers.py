@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
@@ -21,8 +21,9 @@ from server.context import mend
 from server.engine import MendError
 from server.engine.visibility import view_for
 from server.extensions import socketio
+from server.realtime import scheduler
+from server.realtime.publish import broadcast_presence, publish, session_room, user_room
 from server.services import sessions as session_service
-from server.services.sessions import Outcome
 
 log = logging.getLogger("mend.realtime")
 
@@ -33,14 +34,6 @@ INTERNAL_ERROR = {
         "message": "Something went wrong on our side and nothing was changed. Please try again.",
     },
 }
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
-
-
-def session_room(session_id: str) -> str:
-    return f"session:{session_id}"
 
 
 def event(name: str) -> Callable:
@@ -73,29 +66,6 @@ def event(name: str) -> Callable:
     return decorate
 
 
-def publish(outcome: Outcome) -> None:
-    """Send each participant their own view of the session after a change."""
-    if not outcome.changed:
-        return
-    online = mend().presence.online(outcome.state.id)
-    for user_id in outcome.audience:
-        view = view_for(outcome.state, user_id, online)
-        socketio.emit("session:state", view, to=user_room(user_id))
-
-
-def broadcast_presence(session_id: str) -> None:
-    presence = mend().presence
-    socketio.emit(
-        "presence",
-        {
-            "session_id": session_id,
-            "online": sorted(presence.online(session_id)),
-            "typing": sorted(presence.typing(session_id)),
-        },
-        to=session_room(session_id),
-    )
-
-
 def disconnect_user(user_id: str) -> None:
     """Close every socket of a user in this process (after log-out or account erasure)."""
     for sid in mend().presence.sids_of(user_id):
@@ -110,6 +80,7 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError(message, {"code": "unauthenticated", "message": message})
     join_room(user_room(current_user.id))
     mend().presence.connect(request.sid, current_user.id)
+    scheduler.start(current_app._get_current_object())
 
 
 @socketio.on("disconnect")
@@ -164,6 +135,7 @@ def submit_entry(payload: dict) -> dict:
         outcome = session_service.submit_entry(
             db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
             payload.get("client_id"), payload.get("body"), payload.get("fields"),
+            payload.get("skip", False),
         )
     publish(outcome)
     return outcome.result
@@ -175,6 +147,18 @@ def step_ready(payload: dict) -> dict:
     with ctx.database.session() as db:
         outcome = session_service.mark_ready(
             db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id")
+        )
+    publish(outcome)
+    return outcome.result
+
+
+@event("step:acknowledge")
+def acknowledge(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.acknowledge(
+            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
+            payload.get("ack"),
         )
     publish(outcome)
     return outcome.result

@@ -51,6 +51,10 @@ def _require_partner_account(db: DbSession, user_id: str) -> User:
     return user
 
 
+def member_ids(db: DbSession, couple_id: str) -> list[str]:
+    return list(db.scalars(select(CoupleMember.user_id).where(CoupleMember.couple_id == couple_id)))
+
+
 def couples_of(db: DbSession, user_id: str) -> list[Couple]:
     return list(
         db.scalars(

@@ -1,4 +1,4 @@
-"""Sessions: start one, load a viewer's view, and the partner actions of the core loop.
+"""Sessions: start one, load a viewer's view, the partners' actions, time, and summaries.
 
 Every action locks the session row first (an UPDATE that changes nothing), so two actions
 on one session are decided one after the other on SQLite and PostgreSQL alike: two
@@ -7,7 +7,11 @@ simultaneous submits cannot both miss, or both make, the reveal.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -17,21 +21,24 @@ from sqlalchemy.orm import Session as DbSession
 from server.content import TrackLibrary
 from server.engine import MendError
 from server.engine import session as engine
-from server.engine.answers import validate_answer
-from server.engine.visibility import entry_dict, iso, view_for
+from server.engine.kinds import kind_of
+from server.engine.tracks import Track, track_from_data, track_to_data
+from server.engine.visibility import entry_dict, iso, summary_for, view_for
 from server.models import (
     Couple,
-    CoupleMember,
     Draft,
     Entry,
     Reveal,
     Session,
+    SessionParticipant,
     StepAdvance,
     StepReady,
+    StepState,
+    TrackSnapshot,
     User,
 )
 from server.models.base import new_id, utcnow
-from server.services.couples import couples_of
+from server.services.couples import couple_dict, couples_of
 
 MAX_CLIENT_ID = 64
 
@@ -44,6 +51,9 @@ class Outcome:
     state: engine.SessionState
     changed: bool
     result: dict[str, Any]
+
+    # Set when the session started or finished: the participants' homes change too.
+    home_changed: bool = False
 
     @property
     def audience(self) -> tuple[str, ...]:
@@ -63,8 +73,43 @@ def _require_id(value: object, what: str) -> str:
     return value
 
 
+def snapshot_id(track: Track) -> str:
+    """A content hash: the same steps give the same snapshot, whatever the version says."""
+    canonical = json.dumps(track_to_data(track), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _ensure_snapshot(db: DbSession, track: Track) -> str:
+    key = snapshot_id(track)
+    if db.get(TrackSnapshot, key) is None:
+        db.add(TrackSnapshot(id=key, track_id=track.id, version=track.version,
+                             body=track_to_data(track)))
+        try:
+            db.flush()
+        except IntegrityError:  # another start stored the same snapshot first
+            db.rollback()
+    return key
+
+
+def _active_session(db: DbSession, couple_id: str, track_id: str) -> Session | None:
+    return db.scalar(select(Session).where(Session.couple_id == couple_id,
+                                           Session.track_id == track_id,
+                                           Session.status == engine.ACTIVE))
+
+
 def start_session(db: DbSession, library: TrackLibrary, user_id: str, couple_id: object,
                   track_id: object) -> dict:
+    """The session summary of the couple's session on this track, new or under way."""
+    return start_or_open_session(db, library, user_id, couple_id, track_id)[0]
+
+
+def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
+                          couple_id: object, track_id: object) -> tuple[dict, bool]:
+    """Start the couple's session on a track, or return the one already under way.
+
+    Returns (session summary, created). A partial unique index allows one active session
+    per couple and track, so two partners pressing Start at once land in the same one.
+    """
     couple_id = _require_id(couple_id, "couple")
     track = _track(library, _require_id(track_id, "track"))
     couple = db.get(Couple, couple_id)
@@ -72,36 +117,94 @@ def start_session(db: DbSession, library: TrackLibrary, user_id: str, couple_id:
         raise MendError("not_found", "That couple doesn't exist or isn't yours.")
     if len(couple.members) < 2:
         raise MendError("conflict", "Your partner hasn't joined yet. Send them your invite code.")
-    session = Session(couple_id=couple.id, track_id=track.id, created_by_id=user_id)
+    existing = _active_session(db, couple.id, track.id)
+    if existing is not None:
+        return session_summary(db, existing, library), False
+    members = [(m.user_id, m.slot) for m in couple.members]
+    snapshot = _ensure_snapshot(db, track)
+    session = Session(couple_id=couple.id, track_id=track.id, created_by_id=user_id,
+                      track_snapshot_id=snapshot)
     db.add(session)
-    db.commit()
-    return session_summary(session, library)
+    try:
+        db.flush()
+        for member_id, slot in members:
+            db.add(SessionParticipant(session_id=session.id, user_id=member_id,
+                                      role=engine.PARTNER, slot=slot))
+        db.commit()
+    except IntegrityError:  # the partner's Start won the race: theirs is the one
+        db.rollback()
+        existing = _active_session(db, couple_id, track.id)
+        if existing is None:
+            raise
+        return session_summary(db, existing, library), False
+    return session_summary(db, session, library), True
 
 
-def session_summary(session: Session, library: TrackLibrary) -> dict:
-    track = library.get(session.track_id)
-    steps = track.steps if track else ()
-    current = steps[session.current_index].id if session.status == "active" and steps else None
+def _session_track(db: DbSession, library: TrackLibrary, track_id: str,
+                   snapshot: str | None) -> Track:
+    """The steps this session runs on: its pinned snapshot (cached; snapshots never
+    change), or the library's track for sessions started before snapshots existed."""
+    if snapshot is None:
+        return _track(library, track_id)
+    track = _SNAPSHOTS.get(snapshot)
+    if track is None:
+        body = db.scalar(select(TrackSnapshot.body).where(TrackSnapshot.id == snapshot))
+        if body is None:
+            raise MendError("not_found", "This session's track is no longer available.")
+        track = track_from_data(body)
+        with _SNAPSHOTS_LOCK:
+            _SNAPSHOTS[snapshot] = track
+    return track
+
+
+_SNAPSHOTS: dict[str, Track] = {}
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def session_summary(db: DbSession, session: Session, library: TrackLibrary) -> dict:
+    try:
+        track = _session_track(db, library, session.track_id, session.track_snapshot_id)
+        title, version, steps = track.title, track.version, track.steps
+    except MendError:
+        title, version, steps = session.track_id, None, ()
+    active = session.status == engine.ACTIVE and steps
+    creator = db.get(User, session.created_by_id)
     return {
         "id": session.id,
         "couple_id": session.couple_id,
-        "track": {"id": session.track_id, "title": track.title if track else session.track_id},
+        "track": {"id": session.track_id, "title": title, "version": version},
         "status": session.status,
-        "current_step_id": current,
+        "current_step_id": steps[session.current_index].id if active else None,
         "step_index": session.current_index + 1,
         "step_count": len(steps),
         "created_at": iso(session.created_at),
+        "created_by": {"user_id": session.created_by_id,
+                       "display_name": creator.display_name if creator else None},
+        "finished_at": iso(session.finished_at),
     }
 
 
 def sessions_of(db: DbSession, library: TrackLibrary, user_id: str) -> list[dict]:
-    couple_ids = [c.id for c in couples_of(db, user_id)]
-    if not couple_ids:
-        return []
     rows = db.scalars(
-        select(Session).where(Session.couple_id.in_(couple_ids)).order_by(Session.created_at.desc())
+        select(Session)
+        .join(SessionParticipant, SessionParticipant.session_id == Session.id)
+        .where(SessionParticipant.user_id == user_id)
+        .order_by(Session.created_at.desc())
     )
-    return [session_summary(s, library) for s in rows]
+    return [session_summary(db, s, library) for s in rows]
+
+
+def home_of(db: DbSession, library: TrackLibrary, user_id: str) -> dict:
+    """The `GET /me` payload less the user: couples, sessions, what's done and next."""
+    my_sessions = sessions_of(db, library, user_id)
+    done = sorted({s["track"]["id"] for s in my_sessions if s["status"] == engine.FINISHED})
+    suggested = next((t.id for t in library if t.id not in done), None)
+    return {
+        "couples": [couple_dict(c) for c in couples_of(db, user_id)],
+        "sessions": my_sessions,
+        "tracks_done": done,
+        "suggested_track_id": suggested,
+    }
 
 
 def _lock(db: DbSession, session_id: str) -> None:
@@ -115,24 +218,23 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
     every action (each autosave included), and ORM object loading cost several times more."""
     session_id = _require_id(session_id, "session")
     session = db.execute(
-        select(Session.id, Session.couple_id, Session.track_id, Session.status, Session.version,
-               Session.current_index, Session.created_at, Session.paused_until)
+        select(Session.id, Session.couple_id, Session.track_id, Session.track_snapshot_id,
+               Session.status, Session.version, Session.current_index, Session.created_at,
+               Session.finished_at, Session.paused_until)
         .where(Session.id == session_id)
     ).one_or_none()
     if session is None:
         raise MendError("not_found", "That session doesn't exist.")
-    track = library.get(session.track_id)
-    if track is None:
-        raise MendError("not_found", "This session's track is no longer available.")
+    track = _session_track(db, library, session.track_id, session.track_snapshot_id)
     members = db.execute(
-        select(CoupleMember.user_id, User.display_name)
-        .join(User, User.id == CoupleMember.user_id)
-        .where(CoupleMember.couple_id == session.couple_id)
-        .order_by(CoupleMember.slot)
+        select(SessionParticipant.user_id, User.display_name, SessionParticipant.role)
+        .join(User, User.id == SessionParticipant.user_id)
+        .where(SessionParticipant.session_id == session_id)
+        .order_by(SessionParticipant.slot, SessionParticipant.joined_at)
     )
     entries = db.execute(
         select(Entry.id, Entry.user_id, Entry.step_id, Entry.client_id, Entry.body, Entry.fields,
-               Entry.submitted_at).where(Entry.session_id == session_id)
+               Entry.submitted_at, Entry.skipped).where(Entry.session_id == session_id)
     )
     drafts = db.execute(
         select(Draft.user_id, Draft.step_id, Draft.body, Draft.fields, Draft.saved_at)
@@ -144,20 +246,24 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
     ready = db.execute(
         select(StepReady.step_id, StepReady.user_id).where(StepReady.session_id == session_id)
     )
+    step_states = db.execute(
+        select(StepState.step_id, StepState.data).where(StepState.session_id == session_id)
+    )
     return engine.SessionState(
         id=session.id,
         track=track,
-        participants=tuple(engine.Participant(m.user_id, m.display_name, "partner")
-                           for m in members),
+        participants=tuple(engine.Participant(*m) for m in members),
         status=session.status,
         version=session.version,
         current_index=session.current_index,
         created_at=session.created_at,
+        finished_at=session.finished_at,
         paused_until=session.paused_until,
         entries={(e.step_id, e.user_id): engine.Entry(*e) for e in entries},
         drafts={(d.step_id, d.user_id): engine.Draft(*d) for d in drafts},
         reveals={r.step_id: r.revealed_at for r in reveals},
         ready=frozenset((r.step_id, r.user_id) for r in ready),
+        step_states={r.step_id: r.data for r in step_states},
     )
 
 
@@ -213,12 +319,39 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
             db.add(StepAdvance(session_id=session_id, from_step_id=effect.from_step_id,
                                to_index=effect.to_index, by_user_id=effect.by_user_id,
                                at=effect.at))
+        elif isinstance(effect, engine.StepStateSaved):
+            data = plain_json(effect.data)
+            saved = db.execute(
+                update(StepState)
+                .where(StepState.session_id == session_id, StepState.step_id == effect.step_id)
+                .values(data=data, updated_at=utcnow())
+            )
+            if saved.rowcount == 0:
+                db.execute(insert(StepState).values(session_id=session_id,
+                                                    step_id=effect.step_id, data=data,
+                                                    updated_at=utcnow()))
+    if not transition.visible and not any(
+        isinstance(e, engine.StepStateSaved | engine.PauseEnded) for e in transition.effects
+    ):
+        return  # only a private draft's words changed: the session row stays as it is
     state = transition.state
     values: dict[str, Any] = {"version": state.version, "current_index": state.current_index,
-                              "status": state.status}
-    if state.status == engine.FINISHED:
-        values["finished_at"] = utcnow()
+                              "status": state.status, "paused_until": state.paused_until,
+                              "next_deadline_at": engine.next_deadline(state)}
+    if state.status == engine.FINISHED and state.finished_at is not None:
+        values["finished_at"] = state.finished_at
     db.execute(update(Session).where(Session.id == session_id).values(**values))
+
+
+def plain_json(value: Any) -> Any:
+    """Frozen engine data (mapping proxies, tuples) as plain JSON for storage."""
+    return json.loads(json.dumps(value, default=_unfreeze))
+
+
+def _unfreeze(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return dict(value)
 
 
 def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engine.Action
@@ -226,35 +359,54 @@ def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engin
     session_id = _require_id(session_id, "session")
     _lock(db, session_id)
     state = load_state(db, library, session_id)
-    _require_participant(state, action.user_id)
-    transition = engine.handle(state, action, utcnow())
+    if not isinstance(action, engine.Tick):
+        _require_participant(state, action.user_id)
+    now = utcnow()
+    # A deadline that passed since the last sweep is applied first, in the same
+    # transaction: nobody acts on a session whose break has already ended.
+    due = engine.next_deadline(state)
+    if due is not None and due <= now and not isinstance(action, engine.Tick):
+        ticked = engine.handle(state, engine.Tick(), now)
+        _persist(db, ticked)
+        transition = engine.handle(ticked.state, action, now)
+        transition = engine.Transition(transition.state, ticked.effects + transition.effects,
+                                       visible=True)
+    else:
+        transition = engine.handle(state, action, now)
     _persist(db, transition)
     db.commit()
     return transition
+
+
+def _finished(transition: engine.Transition) -> bool:
+    return any(isinstance(e, engine.StepAdvanced) and e.finished for e in transition.effects)
 
 
 def save_draft(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
                step_id: object, body: Any = None, fields: Any = None) -> Outcome:
     step_id = _require_id(step_id, "step")
     transition = _act(db, library, session_id, engine.SaveDraft(user_id, step_id, body, fields))
-    saved = transition.effects[0].draft.saved_at
+    saved = next(e for e in transition.effects if isinstance(e, engine.DraftSaved)).draft.saved_at
     return Outcome(transition.state, transition.visible, {"saved_at": iso(saved)})
 
 
 def submit_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
-                 step_id: object, client_id: object, body: Any = None, fields: Any = None
-                 ) -> Outcome:
+                 step_id: object, client_id: object, body: Any = None, fields: Any = None,
+                 skip: object = False) -> Outcome:
     """Store a partner's answer; committed before this returns. Retrying with the same
     client_id returns the first entry and creates nothing."""
     session_id = _require_id(session_id, "session")
     step_id = _require_id(step_id, "step")
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= MAX_CLIENT_ID:
         raise MendError("invalid", "Each submit needs a client_id of 8 to 64 characters.")
+    if skip not in (None, False, True):
+        raise MendError("invalid", "'skip' must be true or false.")
+    skip = bool(skip)
     _lock(db, session_id)
     earlier = db.scalar(select(Entry).where(Entry.user_id == user_id, Entry.client_id == client_id))
     if earlier is not None:
-        return _replay(db, library, earlier, session_id, step_id, body, fields, user_id)
-    action = engine.SubmitEntry(user_id, step_id, new_id(), client_id, body, fields)
+        return _replay(db, library, earlier, session_id, step_id, body, fields, skip, user_id)
+    action = engine.SubmitEntry(user_id, step_id, new_id(), client_id, body, fields, skip)
     try:
         transition = _act(db, library, session_id, action)
     except IntegrityError:  # a concurrent retry with the same client_id won the race
@@ -264,25 +416,27 @@ def submit_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id:
         )
         if earlier is None:
             raise
-        return _replay(db, library, earlier, session_id, step_id, body, fields, user_id)
-    entry = transition.effects[0].entry
-    return Outcome(transition.state, True, {"entry": entry_dict(entry)})
+        return _replay(db, library, earlier, session_id, step_id, body, fields, skip, user_id)
+    entry = next(e for e in transition.effects if isinstance(e, engine.EntrySubmitted)).entry
+    return Outcome(transition.state, True, {"entry": entry_dict(entry)},
+                   home_changed=_finished(transition))
 
 
 def _replay(db: DbSession, library: TrackLibrary, earlier: Entry, session_id: str, step_id: str,
-            body: Any, fields: Any, user_id: str) -> Outcome:
+            body: Any, fields: Any, skip: bool, user_id: str) -> Outcome:
+    state = load_state(db, library, session_id)
     same = earlier.session_id == session_id and earlier.step_id == step_id
     if same:
-        step = _track(library, earlier.session.track_id).step(step_id)
+        step = state.track.step(step_id)
+        kind = kind_of(step)
         try:
-            normalised = validate_answer(step.answer, body, fields)
+            normalised = (None, None) if skip else kind.validate(step, body, fields, draft=False)
         except MendError:
             normalised = None
-        same = normalised == (earlier.body, earlier.fields)
+        same = normalised == (earlier.body, earlier.fields) and skip == earlier.skipped
     if not same:
         raise MendError("conflict", "That client_id was already used for a different answer.")
     db.rollback()  # nothing to write: release the lock
-    state = load_state(db, library, session_id)
     entry = state.entries[(step_id, user_id)]
     return Outcome(state, False, {"entry": entry_dict(entry)})
 
@@ -291,4 +445,40 @@ def mark_ready(db: DbSession, library: TrackLibrary, user_id: str, session_id: o
                step_id: object) -> Outcome:
     step_id = _require_id(step_id, "step")
     transition = _act(db, library, session_id, engine.MarkReady(user_id, step_id))
+    return Outcome(transition.state, transition.visible, {}, home_changed=_finished(transition))
+
+
+def acknowledge(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+                step_id: object, ack: object) -> Outcome:
+    """A partner's "Thank you for sharing" / "I hear you" on a revealed step."""
+    step_id = _require_id(step_id, "step")
+    action = engine.StepAction(user_id, step_id, "acknowledge", {"ack": ack})
+    transition = _act(db, library, session_id, action)
+    return Outcome(transition.state, transition.visible, {})
+
+
+def summary(db: DbSession, library: TrackLibrary, session_id: object, viewer_id: str) -> dict:
+    state = load_state(db, library, session_id)
+    _require_participant(state, viewer_id)
+    return summary_for(state, viewer_id)
+
+
+def due_sessions(db: DbSession, now: datetime | None = None, limit: int = 100) -> list[str]:
+    """Sessions whose next deadline has passed (for the scheduler's sweep)."""
+    now = now or utcnow()
+    return list(db.scalars(
+        select(Session.id).where(Session.next_deadline_at <= now,
+                                 Session.status == engine.ACTIVE)
+        .order_by(Session.next_deadline_at).limit(limit)
+    ))
+
+
+def apply_tick(db: DbSession, library: TrackLibrary, session_id: str) -> Outcome:
+    """Apply whatever is due in one session. Safe to run on several workers at once: the
+    row lock serialises them and the second finds nothing due (an unchanged outcome)."""
+    transition = _act(db, library, session_id, engine.Tick())
+    if not transition.visible:  # nothing was due after all: stop sweeping this session
+        db.execute(update(Session).where(Session.id == session_id)
+                   .values(next_deadline_at=engine.next_deadline(transition.state)))
+        db.commit()
     return Outcome(transition.state, transition.visible, {})

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request, session
+from flask import Blueprint, Response, jsonify, request, session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from server.context import mend
 from server.engine import MendError
+from server.realtime.publish import push_home
 from server.services import accounts, couples, sessions
+from server.services.summaries import summary_markdown
 from server.web.auth import CurrentUser
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -74,9 +76,8 @@ def logout():
 def me():
     ctx = mend()
     with ctx.database.session() as db:
-        my_couples = [couples.couple_dict(c) for c in couples.couples_of(db, current_user.id)]
-        my_sessions = sessions.sessions_of(db, ctx.library, current_user.id)
-    return ok(user=current_user.to_dict(), couples=my_couples, sessions=my_sessions)
+        home = sessions.home_of(db, ctx.library, current_user.id)
+    return ok(user=current_user.to_dict(), **home)
 
 
 @api.post("/couples")
@@ -94,6 +95,8 @@ def join_couple():
     data = body()
     with mend().database.session() as db:
         couple = couples.join_couple(db, current_user.id, data.get("invite_code"))
+    # The partner who sent the invite sees the couple complete on their home at once.
+    push_home(p["user_id"] for p in couple["partners"])
     return ok(couple=couple)
 
 
@@ -120,10 +123,13 @@ def start_session():
     data = body()
     ctx = mend()
     with ctx.database.session() as db:
-        summary = sessions.start_session(
+        summary, created = sessions.start_or_open_session(
             db, ctx.library, current_user.id, data.get("couple_id"), data.get("track_id")
         )
-    return ok(201, session=summary)
+        partner_ids = couples.member_ids(db, summary["couple_id"])
+    if created:
+        push_home(partner_ids)
+    return ok(201 if created else 200, session=summary)
 
 
 @api.get("/sessions/<session_id>")
@@ -134,3 +140,19 @@ def session_view(session_id: str):
         view = sessions.get_view(db, ctx.library, session_id, current_user.id,
                                  ctx.presence.online(session_id))
     return ok(state=view)
+
+
+@api.get("/sessions/<session_id>/summary")
+@login_required
+def session_summary(session_id: str):
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "md"):
+        raise MendError("invalid", "format must be 'json' or 'md'.")
+    ctx = mend()
+    with ctx.database.session() as db:
+        summary = sessions.summary(db, ctx.library, session_id, current_user.id)
+    if fmt == "md":
+        return Response(summary_markdown(summary), mimetype="text/markdown",
+                        headers={"Content-Disposition": "inline; filename=mend-summary.md",
+                                 "Cache-Control": "no-store"})
+    return ok(summary=summary)

@@ -1,0 +1,64 @@
+"""Pushes from the server: per-viewer session views, presence, and the home (`me:state`).
+
+Anything private is computed per viewer and sent to that viewer's personal room
+`user:<id>`; the shared room `session:<id>` carries presence only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from server.context import mend
+from server.engine.visibility import view_for
+from server.extensions import socketio
+from server.services import accounts
+from server.services import sessions as session_service
+from server.services.sessions import Outcome
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def session_room(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def publish(outcome: Outcome) -> None:
+    """Send each participant their own view of the session after a change."""
+    if outcome.changed:
+        online = mend().presence.online(outcome.state.id)
+        for user_id in outcome.audience:
+            view = view_for(outcome.state, user_id, online)
+            socketio.emit("session:state", view, to=user_room(user_id))
+    if outcome.home_changed:
+        push_home(outcome.audience)
+
+
+def push_home(user_ids: Iterable[str]) -> None:
+    """Send each user their `GET /me` payload: a session started or finished, a partner
+    joined. A partner's home shows the new session at once instead of on the next poll."""
+    ctx = mend()
+    with ctx.database.session() as db:
+        payloads = []
+        for user_id in dict.fromkeys(user_ids):
+            account = accounts.get_account(db, user_id)
+            if account is None:
+                continue
+            home = session_service.home_of(db, ctx.library, user_id)
+            payloads.append((user_id, {"user": account.to_dict(), **home}))
+    for user_id, payload in payloads:
+        socketio.emit("me:state", payload, to=user_room(user_id))
+
+
+def broadcast_presence(session_id: str) -> None:
+    presence = mend().presence
+    socketio.emit(
+        "presence",
+        {
+            "session_id": session_id,
+            "online": sorted(presence.online(session_id)),
+            "typing": sorted(presence.typing(session_id)),
+        },
+        to=session_room(session_id),
+    )

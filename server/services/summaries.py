@@ -1,0 +1,55 @@
+"""A session summary as Markdown: what a viewer may keep, readable anywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACK_WORDS = {"thanks": "Thank you for sharing", "hear_you": "I hear you"}
+
+
+def _answer_lines(step: dict[str, Any], answer: dict[str, Any]) -> list[str]:
+    if answer["skipped"]:
+        return ["_Chose not to share this yet._"]
+    spec = step.get("answer") or {}
+    fields = answer.get("fields") or {}
+    lines: list[str] = []
+    if answer.get("body"):
+        lines += [f"> {line}" if line else ">" for line in answer["body"].splitlines()]
+    if "value" in fields:
+        scale = spec.get("scale", spec)
+        lines.append(f"{fields['value']} on a scale of {scale.get('min', 1)} to "
+                     f"{scale.get('max', 10)}")
+    if "choices" in fields:
+        lines += [f"- {choice}" for choice in fields["choices"]] or ["(none chosen)"]
+    return lines or ["(no answer)"]
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    session = summary["session"]
+    names = {p["user_id"]: p["display_name"] for p in summary["participants"]}
+    out = [f"# {session['track']['title']}", ""]
+    state = "Finished" if session.get("finished") else "Under way"
+    out += [f"{state}. Started {session['created_at']}"
+            + (f", finished {session['finished_at']}." if session.get("finished_at") else "."),
+            "", "Private to the two of you (and a counsellor you invited). Keep it somewhere "
+            "safe.", ""]
+    if not summary["steps"]:
+        out += ["Nothing has been shared yet.", ""]
+    for step in summary["steps"]:
+        out += [f"## {step['title']}", ""]
+        if step.get("prompt"):
+            out += [f"_{step['prompt']}_", ""]
+        if not step.get("revealed"):
+            out += ["Only your own answer: it hasn't been shown to both of you.", ""]
+        for answer in step["answers"]:
+            out += [f"**{answer['display_name']}**", ""] + _answer_lines(step, answer) + [""]
+        compare = step.get("compare")
+        if compare and compare["entries"]:
+            earlier = ", ".join(f"{names.get(e['user_id'], '?')} {e['value']}"
+                                for e in compare["entries"])
+            out += [f"Earlier, at “{compare['title']}”: {earlier}.", ""]
+        for ack in step.get("acks", []):
+            out += [f"{names.get(ack['user_id'], '?')}: {ACK_WORDS.get(ack['ack'], ack['ack'])}"]
+        if step.get("acks"):
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
