@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import jsonschema
 import yaml
@@ -79,11 +80,13 @@ def _check_closing(name: str, data: dict, index: int) -> None:
 
 def _check_semantics(name: str, data: dict) -> None:
     seen: set[str] = set()
-    for index, step in enumerate(data["steps"]):
+    # Ids first: the other checks (compare_with above all) name steps by id.
+    for step in data["steps"]:
         if step["id"] in seen:
             raise ContentError(f"{name}: step id {step['id']!r} appears twice; "
                                "give each step its own id.")
         seen.add(step["id"])
+    for index, step in enumerate(data["steps"]):
         if step["kind"] == "closing":
             _check_closing(name, data, index)
             continue
@@ -130,6 +133,24 @@ def _build_track(data: dict) -> Track:
     return Track(data["id"], data["title"], data["summary"].strip(), data["version"], steps)
 
 
+def _schema_problem(data: Any, error: jsonschema.ValidationError) -> str:
+    """The schema's complaint, with the step named by id and a pointer to the fix."""
+    parts = list(error.absolute_path)
+    where = "/".join(str(p) for p in parts) or "(top level)"
+    if len(parts) >= 2 and parts[0] == "steps" and isinstance(data, dict):
+        step = data["steps"][parts[1]]
+        if isinstance(step, dict) and isinstance(step.get("id"), str):
+            where += f" (step {step['id']!r})"
+    if error.validator == "maxLength" and isinstance(error.instance, str):
+        problem = (f"is {len(error.instance)} characters; the limit is {error.validator_value}. "
+                   "Shorten it.")
+    else:
+        problem = error.message
+        if len(problem) > 300:
+            problem = problem[:300] + "…"
+    return f"{where}: {problem} (content/AUTHORING.md lists the fields each kind allows.)"
+
+
 def load_track_file(path: Path, schema: dict) -> Track:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -140,8 +161,7 @@ def load_track_file(path: Path, schema: dict) -> Track:
         jsonschema.Draft202012Validator(schema).iter_errors(data)
     )
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ContentError(f"{path.name}: {where}: {error.message}")
+        raise ContentError(f"{path.name}: {_schema_problem(data, error)}")
     if data["id"] != path.stem:
         raise ContentError(f"{path.name}: id {data['id']!r} must equal the file name.")
     _check_semantics(path.name, data)

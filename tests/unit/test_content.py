@@ -30,7 +30,9 @@ def test_understanding_our_trust_mixes_text_scale_and_checklist_prompts_and_an_i
     assert len(prompts) >= 4
     assert {s.answer["type"] for s in prompts} >= {"text", "scale", "choices"}
     assert track.steps[0].kind == "info"
-    assert "988" in track.steps[0].body  # the crisis line is there before anything else
+    # Help comes before anything else, pointing at support where the reader lives.
+    assert "Get help" in track.steps[0].body and "988" not in track.steps[0].body
+    assert "counsellor" in track.steps[0].body
 
 
 def _copy_content(tmp_path: Path) -> Path:
@@ -96,3 +98,121 @@ def test_a_scale_with_a_stray_field_names_the_field(tmp_path):
     with pytest.raises(ContentError) as error:
         load_library(content)
     assert "'step'" in str(error.value)
+
+
+# --- The step features added with the session arc (issue 5) ---------------------------
+
+
+def _step(data: dict, step_id: str) -> dict:
+    return next(s for s in data["steps"] if s["id"] == step_id)
+
+
+def _closing(data: dict) -> dict:
+    return next(s for s in data["steps"] if s["kind"] == "closing")
+
+
+def _refused(tmp_path: Path, change) -> str:
+    content = _copy_content(tmp_path)
+    _break(content, change)
+    with pytest.raises(ContentError) as error:
+        load_library(content)
+    message = str(error.value)
+    assert "understanding-our-trust.yaml" in message
+    return message
+
+
+def test_the_trust_track_ends_with_a_check_out_beside_the_opening_scale():
+    track = load_library(CONTENT).get("understanding-our-trust")
+    assert track.version >= 2
+    closing = track.steps[-1]
+    assert closing.kind == "closing"
+    assert closing.answer["type"] == "closing"
+    assert closing.answer["compare_with"] == "feeling-secure-now"
+    earlier = track.step("feeling-secure-now").answer
+    assert (closing.answer["scale"]["min"], closing.answer["scale"]["max"]) == (
+        earlier["min"], earlier["max"])
+    assert sum(1 for s in track.steps if s.followup) >= 2
+    # The old backward-looking step is gone; the forward-looking one replaces it.
+    assert track.step("what-would-break-trust") is None
+    assert track.step("what-helps-trust-be-kept") is not None
+
+
+def test_choices_are_normalised_to_labels_with_the_exclusive_ones_listed():
+    track = load_library(CONTENT).get("understanding-our-trust")
+    spec = track.step("signs-i-notice").answer
+    assert all(isinstance(o, str) for o in spec["options"])
+    assert spec["multiple"] is True
+    assert list(spec["exclusive"]) == ["None of these right now"]
+    assert "None of these right now" in spec["options"]
+    # A choices step with no exclusive option keeps the v1 shape.
+    plain_spec = load_library(CONTENT).get("small-steps-of-appreciation").step(
+        "small-things-that-help").answer
+    assert "exclusive" not in plain_spec
+
+
+def test_every_answer_of_the_appreciation_track_may_be_skipped():
+    track = load_library(CONTENT).get("small-steps-of-appreciation")
+    answered = [s for s in track.steps if s.kind != "info"]
+    assert answered and all(s.optional for s in answered)
+    assert track.steps[-1].kind == "closing"
+    assert "Get help" in track.steps[0].body and "counsellor" in track.steps[0].body
+
+
+def test_followup_reaches_the_step(tmp_path):
+    content = _copy_content(tmp_path)
+    _break(content, lambda d: _step(d, "what-trust-means").update(
+        followup="  What surprised you?\n"))
+    step = load_library(content).get("understanding-our-trust").step("what-trust-means")
+    assert step.followup == "What surprised you?"
+    assert step.public_dict()["followup"] == "What surprised you?"
+
+
+@pytest.mark.parametrize("change,expected", [
+    # followup: plain text, short, and only on steps that reveal answers.
+    (lambda d: _step(d, "what-trust-means").update(followup="x" * 301), "followup"),
+    (lambda d: _step(d, "small-moments").update(followup="What did you notice?"), "followup"),
+    (lambda d: _step(d, "what-trust-means").update(followup="<b>bold</b>"), "followup"),
+    # exclusive only with multiple: true.
+    (lambda d: _step(d, "signs-i-notice")["answer"].update(multiple=False),
+     "only makes sense with multiple: true"),
+    (lambda d: _step(d, "signs-i-notice")["answer"].update(
+        options=[{"label": "A", "exclusive": True}, {"label": "B", "exclusive": True}]),
+     "every option exclusive"),
+    (lambda d: _step(d, "signs-i-notice")["answer"]["options"].__setitem__(
+        0, "None of these right now"), "repeats an option ('None of these right now')"),
+    (lambda d: _step(d, "signs-i-notice")["answer"]["options"].__setitem__(
+        -1, {"label": "None", "exclusive": True, "colour": "red"}), "options"),
+    # the closing step: last, alone, and compared with an earlier scale of the same range.
+    (lambda d: d["steps"].insert(1, d["steps"].pop()), "must be the last step"),
+    (lambda d: d["steps"].append(dict(_closing(d), id="closing-again")), "must be the last step"),
+    (lambda d: _closing(d)["answer"].update(compare_with="no-such-step"),
+     "'no-such-step' is not an earlier step"),
+    (lambda d: _closing(d)["answer"].update(compare_with="what-trust-means"),
+     "'what-trust-means' is not a scale step"),
+    (lambda d: _closing(d)["answer"]["scale"].update(max=5),
+     "runs 1-10 but this scale runs 1-5"),
+    (lambda d: _closing(d)["answer"]["scale"].update(min=7, max=3), "min >= max"),
+    (lambda d: _closing(d)["answer"]["reflection"].update(max_length=20001), "reflection"),
+    (lambda d: _closing(d)["answer"].pop("scale"), "scale"),
+    (lambda d: _closing(d)["answer"].update(type="text"), "closing"),
+    (lambda d: _step(d, "what-trust-means")["answer"].update(type="closing"), "answer"),
+    (lambda d: _step(d, "what-trust-means")["answer"].update(max_length=20001), "20000"),
+])
+def test_a_track_breaking_a_step_rule_is_refused_with_the_problem_named(
+        tmp_path, change, expected):
+    assert expected in _refused(tmp_path, change)
+
+
+def test_a_closing_step_compared_with_itself_is_refused(tmp_path):
+    # The closing step is last, so "earlier" means any other step, never itself.
+    message = _refused(tmp_path, lambda d: _closing(d)["answer"].update(compare_with="closing"))
+    assert "closing step 'closing': compare_with 'closing' is not an earlier step" in message
+
+
+def test_a_schema_problem_names_the_step_by_id_and_says_how_to_fix_it(tmp_path):
+    message = _refused(tmp_path, lambda d: _step(d, "small-moments").update(followup="Hm?"))
+    assert "(step 'small-moments')" in message and "'followup' was unexpected" in message
+    message = _refused(tmp_path / "long", lambda d: _step(d, "what-trust-means").update(
+        followup="x" * 400))
+    assert "(step 'what-trust-means')" in message
+    assert "is 400 characters; the limit is 300. Shorten it." in message
