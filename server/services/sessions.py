@@ -307,7 +307,7 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
             e = effect.entry
             db.add(Entry(id=e.id, session_id=session_id, step_id=e.step_id, user_id=e.user_id,
                          client_id=e.client_id, body=e.body, fields=e.fields,
-                         submitted_at=e.submitted_at))
+                         skipped=e.skipped, submitted_at=e.submitted_at))
             db.execute(delete(Draft).where(Draft.session_id == session_id,
                                            Draft.step_id == e.step_id, Draft.user_id == e.user_id))
         elif isinstance(effect, engine.StepRevealed):
