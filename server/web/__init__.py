@@ -7,6 +7,7 @@ from flask import Flask
 from server.web import errors, pages
 from server.web.api import api
 from server.web.auth import install_login
+from server.web.help_api import bp as help_bp
 
 
 def register_web(app: Flask) -> None:
@@ -14,3 +15,4 @@ def register_web(app: Flask) -> None:
     errors.install(app)
     app.register_blueprint(api)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(help_bp)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 
+from server.context import mend
+
 bp = Blueprint("pages", __name__)
 
 # Everything comes from this origin: no CDN, font service or analytics can be loaded even
@@ -25,6 +27,12 @@ def security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+@bp.app_context_processor
+def leave_url() -> dict:
+    # "Leave quickly" reads it from <meta name="mend-leave-url"> (MEND_LEAVE_URL).
+    return {"leave_url": mend().config.leave_url}
 
 
 @bp.get("/")

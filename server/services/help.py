@@ -1,0 +1,183 @@
+""""Get help": crisis and domestic-violence resources per country, from a checked file.
+
+The file is the bundled `content/help-resources.yaml` or the one MEND_HELP_RESOURCES names.
+It is read and checked once, at start-up: a wrong or malformed list must stop Mend with one
+sentence, not surface as a broken dialog in front of someone who needs help.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from server.config import PROJECT_ROOT, ConfigError
+
+BUNDLED_PATH = PROJECT_ROOT / "content" / "help-resources.yaml"
+INTERNATIONAL = "international"
+KINDS = ("emergency", "crisis", "domestic_violence")
+REQUIRED = ("name", "description", "kind")
+CONTACTS = ("phone", "text", "url")
+OPTIONAL = ("text_message", "hours")
+COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+# Digits, spaces and the usual separators; a tel:/sms: link is built from the digits.
+PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
+MAX_TEXT = 300
+
+
+class HelpResourcesError(ConfigError):
+    """The help-resources file is unusable; the message is one sentence naming where."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    description: str
+    kind: str
+    phone: str | None = None
+    text: str | None = None
+    text_message: str | None = None
+    url: str | None = None
+    hours: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        # Absent fields are left out (the protocol marks them optional with `?`).
+        fields = ("name", "description", "phone", "text", "text_message", "url", "hours",
+                  "kind")
+        return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str
+    name: str
+    resources: tuple[Resource, ...]
+
+
+@dataclass(frozen=True)
+class HelpResources:
+    countries: Mapping[str, Country]
+
+    def country_for(self, code: str | None) -> Country:
+        """The country's list, or the international one for an unknown or missing code."""
+        key = (code or "").strip().upper()
+        if COUNTRY_CODE.match(key) and key in self.countries:
+            return self.countries[key]
+        return self.countries[INTERNATIONAL]
+
+    def country_list(self) -> list[dict[str, str]]:
+        """Countries by name, with the international fallback last."""
+        named = sorted((c for k, c in self.countries.items() if k != INTERNATIONAL),
+                       key=lambda c: c.name.casefold())
+        return [{"code": c.code, "name": c.name}
+                for c in (*named, self.countries[INTERNATIONAL])]
+
+
+def _text(value: Any, where: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: {field} must be a non-empty string")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{where}: {field} is longer than {MAX_TEXT} characters")
+    return value.strip()
+
+
+def _number(value: Any, where: str, field: str) -> str:
+    # Numbers like 000 or 024 must stay strings: YAML would read them as integers.
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: {field} must be quoted as a string (e.g. \"{value}\")")
+    value = value.strip()
+    if not PHONE.match(value) or sum(ch.isdigit() for ch in value) < 2:
+        raise ValueError(f"{where}: {field} {value!r} is not a phone number")
+    return value
+
+
+def _resource(data: Any, where: str) -> Resource:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be a mapping")
+    unknown = sorted(set(data) - set(REQUIRED) - set(CONTACTS) - set(OPTIONAL))
+    if unknown:
+        raise ValueError(f"{where} has unknown field(s) {', '.join(map(str, unknown))}")
+    for field in REQUIRED:
+        if field not in data:
+            raise ValueError(f"{where} has no {field}")
+    kind = data["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not any(data.get(field) for field in CONTACTS):
+        raise ValueError(f"{where} needs at least one of phone, text or url")
+    if "text_message" in data and "text" not in data:
+        raise ValueError(f"{where} has a text_message but no text number")
+    url = data.get("url")
+    if url is not None:
+        url = _text(url, where, "url")
+        # Only web links: a javascript: or data: URL in this list would run in the page.
+        if not re.match(r"^https?://[^\s/]+\.[^\s]*$", url):
+            raise ValueError(f"{where}: url {url!r} must start with https:// or http://")
+    return Resource(
+        name=_text(data["name"], where, "name"),
+        description=_text(data["description"], where, "description"),
+        kind=kind,
+        phone=_number(data["phone"], where, "phone") if "phone" in data else None,
+        text=_number(data["text"], where, "text") if "text" in data else None,
+        text_message=(_text(data["text_message"], where, "text_message")
+                      if "text_message" in data else None),
+        url=url,
+        hours=_text(data["hours"], where, "hours") if "hours" in data else None,
+    )
+
+
+def _country(code: Any, data: Any) -> Country:
+    where = f"country {code}"
+    if code != INTERNATIONAL and not (isinstance(code, str) and COUNTRY_CODE.match(code)):
+        raise ValueError(
+            f"country key {code!r} must be a two-letter upper-case ISO code or {INTERNATIONAL}"
+        )
+    if not isinstance(data, dict) or set(data) - {"name", "resources"}:
+        raise ValueError(f"{where} must have only a name and resources")
+    resources = data.get("resources")
+    if not isinstance(resources, list) or not resources:
+        raise ValueError(f"{where} must list at least one resource")
+    return Country(
+        code=code,
+        name=_text(data.get("name"), where, "name"),
+        resources=tuple(_resource(r, f"{where}, resource {i + 1}")
+                        for i, r in enumerate(resources)),
+    )
+
+
+def parse_help_resources(data: Any) -> HelpResources:
+    """Check a loaded document; raises ValueError with a sentence fragment saying where."""
+    if not isinstance(data, dict) or not isinstance(data.get("countries"), dict):
+        raise ValueError("the file must be a mapping with a 'countries' mapping inside")
+    extra = sorted(map(str, set(data) - {"countries"}))
+    if extra:
+        raise ValueError(f"unknown top-level key(s) {', '.join(extra)}")
+    countries = {code: _country(code, body) for code, body in data["countries"].items()}
+    if INTERNATIONAL not in countries:
+        raise ValueError(f"there is no '{INTERNATIONAL}' list for countries not in the file")
+    return HelpResources(countries)
+
+
+def load_help_resources(path: Path | None = None) -> HelpResources:
+    """Read and check the file (None: the bundled default). Raises HelpResourcesError."""
+    source = path or BUNDLED_PATH
+    label = f"The help resources file {source}" if path is None else \
+        f"MEND_HELP_RESOURCES ({source})"
+    try:
+        raw = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HelpResourcesError(f"{label} cannot be read: {exc.strerror or exc}.") from exc
+    try:
+        data = yaml.safe_load(raw)  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" near line {mark.line + 1}" if mark is not None else ""
+        raise HelpResourcesError(f"{label} is not valid YAML or JSON{at}.") from exc
+    try:
+        return parse_help_resources(data)
+    except ValueError as exc:
+        raise HelpResourcesError(f"{label} is not usable: {exc}.") from exc
