@@ -173,7 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigError as error:  # e.g. a bad MEND_HELP_RESOURCES, found as the app is built
+        print(f"mend: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -29,6 +29,17 @@ PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
 MAX_TEXT = 300
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without implicit booleans and numbers: every value here is text, and YAML 1.1
+    would otherwise read the country key NO (Norway) as false and phone: 000 as 0."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":bool", ":int", ":float"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class HelpResourcesError(ConfigError):
     """The help-resources file is unusable; the message is one sentence naming where."""
 
@@ -86,9 +97,8 @@ def _text(value: Any, where: str, field: str) -> str:
 
 
 def _number(value: Any, where: str, field: str) -> str:
-    # Numbers like 000 or 024 must stay strings: YAML would read them as integers.
     if not isinstance(value, str):
-        raise ValueError(f"{where}: {field} must be quoted as a string (e.g. \"{value}\")")
+        raise ValueError(f"{where}: {field} must be text, like \"116 123\"")
     value = value.strip()
     if not PHONE.match(value) or sum(ch.isdigit() for ch in value) < 2:
         raise ValueError(f"{where}: {field} {value!r} is not a phone number")
@@ -107,7 +117,7 @@ def _resource(data: Any, where: str) -> Resource:
     kind = data["kind"]
     if kind not in KINDS:
         raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    if not any(data.get(field) for field in CONTACTS):
+    if all(data.get(field) in (None, "") for field in CONTACTS):
         raise ValueError(f"{where} needs at least one of phone, text or url")
     if "text_message" in data and "text" not in data:
         raise ValueError(f"{where} has a text_message but no text number")
@@ -172,7 +182,7 @@ def load_help_resources(path: Path | None = None) -> HelpResources:
     except OSError as exc:
         raise HelpResourcesError(f"{label} cannot be read: {exc.strerror or exc}.") from exc
     try:
-        data = yaml.safe_load(raw)  # JSON is YAML too
+        data = yaml.load(raw, Loader=_Loader)  # a SafeLoader; JSON is YAML too
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" near line {mark.line + 1}" if mark is not None else ""
