@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - the `browser` fixture skips (or fails 
 
 TRACK = "understanding-our-trust"
 TRACK_TITLE = "Understanding our trust"
-STEP_COUNT = 8
+STEP_COUNT = 9  # understanding-our-trust v2 (ends with a closing step)
 PASSWORD = "correct horse battery"
 TEXT_STEP = "what-trust-means"  # step 2, a text answer
 SCALE_STEP = "feeling-secure-now"  # step 3, a 1-10 scale

@@ -142,6 +142,9 @@ def test_scale_and_checklist_answers(partners):
             continue
         if spec["type"] == "text":
             payloads = ({"body": "a"}, {"body": "b"})
+        elif spec["type"] == "closing":  # a reflection and a check-out scale
+            payloads = ({"body": "a", "fields": {"value": spec["scale"]["min"]}},
+                        {"body": "", "fields": {"value": spec["scale"]["max"]}})
         elif spec["type"] == "scale":
             bad = live.emit(live.sock_a, "entry:submit", step_id=step_id,
                             client_id="bad-scale-01", fields={"value": spec["max"] + 1})
