@@ -100,6 +100,11 @@ class Config:
             async_mode=async_mode,
             redis_url=env.get("MEND_REDIS_URL") or None,
         )
+        if env.get("MEND_TICK_SECONDS"):
+            try:
+                values["tick_seconds"] = float(env["MEND_TICK_SECONDS"])
+            except ValueError:
+                raise ConfigError("MEND_TICK_SECONDS must be a number of seconds.") from None
         if env.get("MEND_HELP_RESOURCES"):
             values["help_resources_path"] = Path(env["MEND_HELP_RESOURCES"]).expanduser()
         for name, key in (("leave_url", "MEND_LEAVE_URL"), ("smtp_url", "MEND_SMTP_URL"),
