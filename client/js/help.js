@@ -310,7 +310,29 @@ window.addEventListener('blur', () => {
 
 // ---- wiring -------------------------------------------------------------------------------
 
+// When the top bar has scrolled out of sight, the buttons float in a corner (CSS
+// `.floating`); the wrapper keeps its size so the bar's layout does not jump.
+function keepInReach() {
+  const bar = document.getElementById('topbar');
+  const wrapper = document.getElementById('safety-actions');
+  if (!bar || !wrapper || !('IntersectionObserver' in window)) return;
+  new IntersectionObserver(([entry]) => {
+    const float = !entry.isIntersecting;
+    if (float === wrapper.classList.contains('floating')) return;
+    if (float) {
+      const { width, height } = wrapper.getBoundingClientRect();
+      wrapper.style.minWidth = `${width}px`;
+      wrapper.style.minHeight = `${height}px`;
+    } else {
+      wrapper.style.minWidth = '';
+      wrapper.style.minHeight = '';
+    }
+    wrapper.classList.toggle('floating', float);
+  }).observe(bar);
+}
+
 function wire() {
+  keepInReach();
   document.getElementById('get-help')?.addEventListener('click', openHelp);
   document.getElementById('leave-quickly')?.addEventListener('click', () => leaveQuickly());
   // Every page load asks for the default list, whether or not anyone opens help, so the
