@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
@@ -207,48 +207,62 @@ def home_of(db: DbSession, library: TrackLibrary, user_id: str) -> dict:
     }
 
 
+# The statements every action runs, built once: constructing a select() on each call cost
+# more than running it (profiled: operator overloading and coercion on every autosave).
+# They run on the unit of work's Core connection, in its transaction, skipping the ORM's
+# per-statement bookkeeping for plain row reads.
+_SID = bindparam("sid")
+_S, _P, _U = Session.__table__, SessionParticipant.__table__, User.__table__
+_E, _D, _R = Entry.__table__, Draft.__table__, Reveal.__table__
+_READY, _STATES = StepReady.__table__, StepState.__table__
+_LOCK = update(_S).where(_S.c.id == _SID).values(version=_S.c.version)
+_LOAD_SESSION = select(
+    _S.c.id, _S.c.couple_id, _S.c.track_id, _S.c.track_snapshot_id, _S.c.status, _S.c.version,
+    _S.c.current_index, _S.c.created_at, _S.c.finished_at, _S.c.paused_until,
+).where(_S.c.id == _SID)
+_LOAD_MEMBERS = (
+    select(_P.c.user_id, _U.c.display_name, _P.c.role)
+    .join(_U, _U.c.id == _P.c.user_id).where(_P.c.session_id == _SID)
+    .order_by(_P.c.slot, _P.c.joined_at)
+)
+_LOAD_ENTRIES = select(_E.c.id, _E.c.user_id, _E.c.step_id, _E.c.client_id, _E.c.body,
+                       _E.c.fields, _E.c.submitted_at, _E.c.skipped).where(_E.c.session_id == _SID)
+_LOAD_DRAFTS = select(_D.c.user_id, _D.c.step_id, _D.c.body, _D.c.fields,
+                      _D.c.saved_at).where(_D.c.session_id == _SID)
+_LOAD_REVEALS = select(_R.c.step_id, _R.c.revealed_at).where(_R.c.session_id == _SID)
+_LOAD_READY = select(_READY.c.step_id, _READY.c.user_id).where(_READY.c.session_id == _SID)
+_LOAD_STATES = select(_STATES.c.step_id, _STATES.c.data).where(_STATES.c.session_id == _SID)
+_DRAFT_KEY = (_D.c.session_id == _SID) & (_D.c.step_id == bindparam("b_step")) & (
+    _D.c.user_id == bindparam("b_user"))
+_UPDATE_DRAFT = update(_D).where(_DRAFT_KEY).values(
+    body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at"))
+_INSERT_DRAFT = insert(_D).values(
+    session_id=_SID, step_id=bindparam("b_step"), user_id=bindparam("b_user"),
+    body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at"))
+
+
 def _lock(db: DbSession, session_id: str) -> None:
     # The first statement of the transaction: takes SQLite's write lock or PostgreSQL's
     # row lock before anything is read, so the decision below sees the latest commits.
-    db.execute(update(Session).where(Session.id == session_id).values(version=Session.version))
+    db.connection().execute(_LOCK, {"sid": session_id})
 
 
 def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engine.SessionState:
     """Everything the engine needs to decide, read with plain row queries: this runs on
     every action (each autosave included), and ORM object loading cost several times more."""
     session_id = _require_id(session_id, "session")
-    session = db.execute(
-        select(Session.id, Session.couple_id, Session.track_id, Session.track_snapshot_id,
-               Session.status, Session.version, Session.current_index, Session.created_at,
-               Session.finished_at, Session.paused_until)
-        .where(Session.id == session_id)
-    ).one_or_none()
+    conn = db.connection()
+    key = {"sid": session_id}
+    session = conn.execute(_LOAD_SESSION, key).one_or_none()
     if session is None:
         raise MendError("not_found", "That session doesn't exist.")
     track = _session_track(db, library, session.track_id, session.track_snapshot_id)
-    members = db.execute(
-        select(SessionParticipant.user_id, User.display_name, SessionParticipant.role)
-        .join(User, User.id == SessionParticipant.user_id)
-        .where(SessionParticipant.session_id == session_id)
-        .order_by(SessionParticipant.slot, SessionParticipant.joined_at)
-    )
-    entries = db.execute(
-        select(Entry.id, Entry.user_id, Entry.step_id, Entry.client_id, Entry.body, Entry.fields,
-               Entry.submitted_at, Entry.skipped).where(Entry.session_id == session_id)
-    )
-    drafts = db.execute(
-        select(Draft.user_id, Draft.step_id, Draft.body, Draft.fields, Draft.saved_at)
-        .where(Draft.session_id == session_id)
-    )
-    reveals = db.execute(
-        select(Reveal.step_id, Reveal.revealed_at).where(Reveal.session_id == session_id)
-    )
-    ready = db.execute(
-        select(StepReady.step_id, StepReady.user_id).where(StepReady.session_id == session_id)
-    )
-    step_states = db.execute(
-        select(StepState.step_id, StepState.data).where(StepState.session_id == session_id)
-    )
+    members = conn.execute(_LOAD_MEMBERS, key)
+    entries = conn.execute(_LOAD_ENTRIES, key)
+    drafts = conn.execute(_LOAD_DRAFTS, key)
+    reveals = conn.execute(_LOAD_REVEALS, key)
+    ready = conn.execute(_LOAD_READY, key)
+    step_states = conn.execute(_LOAD_STATES, key)
     return engine.SessionState(
         id=session.id,
         track=track,
@@ -293,16 +307,10 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
     for effect in transition.effects:
         if isinstance(effect, engine.DraftSaved):
             d = effect.draft
-            saved = db.execute(
-                update(Draft)
-                .where(Draft.session_id == session_id, Draft.step_id == d.step_id,
-                       Draft.user_id == d.user_id)
-                .values(body=d.body, fields=d.fields, saved_at=d.saved_at)
-            )
-            if saved.rowcount == 0:
-                db.execute(insert(Draft).values(session_id=session_id, step_id=d.step_id,
-                                                user_id=d.user_id, body=d.body, fields=d.fields,
-                                                saved_at=d.saved_at))
+            row = {"sid": session_id, "b_step": d.step_id, "b_user": d.user_id,
+                   "b_body": d.body, "b_fields": d.fields, "b_saved_at": d.saved_at}
+            if db.connection().execute(_UPDATE_DRAFT, row).rowcount == 0:
+                db.connection().execute(_INSERT_DRAFT, row)
         elif isinstance(effect, engine.EntrySubmitted):
             e = effect.entry
             db.add(Entry(id=e.id, session_id=session_id, step_id=e.step_id, user_id=e.user_id,
