@@ -272,3 +272,35 @@ def test_no_words_leak_through_views_or_summaries_whatever_is_done(sequence):
                 visible = step_id in state.reveals and entry is not None and entry.body == words
                 assert (words in text) == visible, f"{viewer} and {other}'s words on {step_id}"
     assert all(count == 1 for count in reveals.values())
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+C = "user-c"
+
+
+def with_counsellor(state):
+    return replace(state, participants=state.participants
+                   + (engine.Participant(C, "Cam", "counsellor"),))
+
+
+def test_a_counsellor_sees_no_drafts_and_no_words_before_the_reveal():
+    state = with_counsellor(state_at("story"))
+    state = engine.handle(state, engine.SaveDraft(A, "story", "DRAFT-A"), T0).state
+    state = submit(state, B, "story", body="ENTRY-B").state
+    view = view_for(state, C)
+    assert view["viewer"]["role"] == "counsellor"
+    assert "DRAFT-A" not in json.dumps(view) and "ENTRY-B" not in json.dumps(view)
+    assert view["steps"][2]["mine"] is None
+    state = submit(state, A, "story", body="ENTRY-A", n=1).state
+    revealed = view_for(state, C)["steps"][2]["revealed"]["entries"]
+    assert [e["body"] for e in revealed] == ["ENTRY-A", "ENTRY-B"]
+
+
+def test_a_counsellor_cannot_act_as_a_partner_and_is_not_waited_for():
+    state = with_counsellor(state_at("welcome"))
+    for action in (engine.MarkReady(C, "welcome"), engine.SaveDraft(C, "story", "x")):
+        assert error_code(lambda a=action: engine.handle(state, a, T0)) == "forbidden"
+    for user in (A, B):  # the two partners are enough to move on
+        state = engine.handle(state, engine.MarkReady(user, "welcome"), T0).state
+    assert state.current_step.id == "mood"
