@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from server.config import PROJECT_ROOT
+from server.config import resource_dir
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -56,10 +56,13 @@ class Database:
 
 
 def alembic_config(url: str):
+    """Alembic's settings, built in code: an installed Mend has no alembic.ini beside it."""
     from alembic.config import Config as AlembicConfig
 
-    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg = AlembicConfig()
+    # set_main_option goes through ConfigParser interpolation: a '%' in the path is literal.
+    cfg.set_main_option("script_location", str(resource_dir("migrations")).replace("%", "%%"))
+    cfg.set_main_option("path_separator", "os")
     cfg.attributes["database_url"] = url
     return cfg
 
