@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
-from server.config import PROJECT_ROOT, ConfigError
+from server.config import ConfigError, resource_dir
 
-BUNDLED_PATH = PROJECT_ROOT / "content" / "help-resources.yaml"
+# In the installed package (server/_bundled/content) or beside the checkout.
+BUNDLED_PATH = resource_dir("content") / "help-resources.yaml"
 INTERNATIONAL = "international"
 KINDS = ("emergency", "crisis", "domestic_violence")
 REQUIRED = ("name", "description", "kind")
