@@ -88,7 +88,7 @@ def test_sign_up_and_answer_steps_with_the_keyboard_only(partners):
     key.press("Enter")
     expect(a.get_by_test_id("waiting-ready")).to_contain_text("Waiting for Sam")
     b.get_by_test_id("continue-button").click()
-    expect(a.get_by_test_id("step-progress")).to_have_text("Step 2 of 8")
+    expect(a.get_by_test_id("step-progress")).to_have_text("Step 2 of 9")
 
     # A text step: type, Tab to the submit button, Enter.
     text_step = flows.step(a, flows.TEXT_STEP)
@@ -106,7 +106,7 @@ def test_sign_up_and_answer_steps_with_the_keyboard_only(partners):
     key.press("Space")
     expect(text_step.get_by_test_id("ready-block")).to_contain_text("Waiting for Sam")
     flows.step(b, flows.TEXT_STEP).get_by_test_id("ready-button").click()
-    expect(a.get_by_test_id("step-progress")).to_have_text("Step 3 of 8")
+    expect(a.get_by_test_id("step-progress")).to_have_text("Step 3 of 9")
 
     # A scale step: the radio group is one Tab stop; Space picks, arrows move the choice.
     scale_step = flows.step(a, flows.SCALE_STEP)
