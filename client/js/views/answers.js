@@ -1,6 +1,11 @@
 // Answer widgets (text / scale / choices) for writing, and read-only displays of answers.
+// The step kinds (js/kinds/) compose these; a kind with its own shape (closing) builds on
+// textWidget and scaleWidget.
 
-import { h, nextId } from '../dom.js';
+import { h, nextId, announce } from '../dom.js';
+
+const numbers = new Intl.NumberFormat('en');
+export const formatCount = (n) => numbers.format(n);
 
 /** {body, fields} from a saved draft or entry, shaped for the widget of `answer`. */
 export function valuesFrom(source) {
@@ -9,8 +14,9 @@ export function valuesFrom(source) {
 }
 
 /**
- * Build the input for an answer spec. Returns
- * {el, getValue() -> {body, fields}, isEmpty(), focus(), setDisabled(bool)}.
+ * Build the input for a plain answer spec (text, scale, choices). Every widget returns
+ * {el, getValue() -> {body, fields}, isEmpty(), focus(), setDisabled(bool), problem()}:
+ * problem() is a sentence saying why this value can't be sent yet (too long), or null.
  */
 export function answerWidget(answer, values, { labelledBy, describedBy, onChange }) {
   const type = answer && answer.type;
@@ -19,41 +25,67 @@ export function answerWidget(answer, values, { labelledBy, describedBy, onChange
   return textWidget(answer || { type: 'text' }, values, { labelledBy, describedBy, onChange });
 }
 
-function textWidget(answer, values, { labelledBy, describedBy, onChange }) {
+/** "1,204 characters over the limit of 4,000 — shorten it to submit", or null. */
+export function overLimitMessage(length, max) {
+  if (!max || length <= max) return null;
+  return `${formatCount(length - max)} characters over the limit of ${formatCount(max)} — shorten it to submit`;
+}
+
+/**
+ * A textarea that never cuts: there is no maxlength, so pasted text stays whole. Over the
+ * step's limit the counter becomes a message and problem() says why it can't be sent.
+ */
+export function textWidget(answer, values, { labelledBy, describedBy, onChange, label, rows = 7, testid = 'answer-text' }) {
   const max = Number(answer.max_length) || null;
   const counterId = nextId('counter');
+  const labelId = label ? nextId('label') : null;
   const textarea = h('textarea', {
     id: nextId('answer'),
-    rows: 7,
-    maxLength: max || undefined,
-    'aria-labelledby': labelledBy,
+    rows,
+    'aria-labelledby': [labelledBy, labelId].filter(Boolean).join(' ') || undefined,
     'aria-describedby': [describedBy, max ? counterId : null].filter(Boolean).join(' ') || undefined,
-    testid: 'answer-text',
+    testid,
     spellcheck: true,
   });
   textarea.value = values.body || '';
+  // aria-live: only the change into (and out of) "over the limit" is announced, through
+  // announce(); the running count is read when the box is focused (aria-describedby).
   const counter = max ? h('p', { id: counterId, class: 'counter', testid: 'char-counter' }) : null;
-  const updateCounter = () => {
+  let wasOver = false;
+  const problem = () => overLimitMessage(textarea.value.length, max);
+  const updateCounter = (speak) => {
     if (!counter) return;
     const length = textarea.value.length;
-    counter.textContent = `${length} / ${max} characters`;
-    counter.classList.toggle('near-limit', length >= max * 0.9);
+    const over = problem();
+    counter.textContent = over || `${formatCount(length)} / ${formatCount(max)} characters`;
+    counter.classList.toggle('near-limit', !over && length >= max * 0.9);
+    counter.classList.toggle('over-limit', Boolean(over));
+    if (over) textarea.setAttribute('aria-invalid', 'true');
+    else textarea.removeAttribute('aria-invalid');
+    if (speak && Boolean(over) !== wasOver) {
+      announce(over ? `Your answer is ${over}. Nothing has been cut.` : 'Your answer is within the limit again.');
+    }
+    wasOver = Boolean(over);
   };
-  updateCounter();
+  updateCounter(false);
   textarea.addEventListener('input', () => {
-    updateCounter();
+    updateCounter(true);
     onChange();
   });
   return {
-    el: h('div', { class: 'answer-text' }, textarea, counter),
+    el: h('div', { class: 'answer-text' },
+      label ? h('label', { id: labelId, for: textarea.id, class: 'answer-label' }, label) : null,
+      textarea, counter),
     getValue: () => ({ body: textarea.value, fields: null }),
     isEmpty: () => textarea.value.trim() === '',
     focus: () => textarea.focus(),
     setDisabled: (disabled) => { textarea.readOnly = disabled; },
+    problem,
+    counterId: max ? counterId : null,
   };
 }
 
-function scaleWidget(answer, values, { labelledBy, describedBy, onChange }) {
+export function scaleWidget(answer, values, { labelledBy, describedBy, onChange, legend }) {
   const min = Number(answer.min);
   const max = Number(answer.max);
   const name = nextId('scale');
@@ -79,7 +111,7 @@ function scaleWidget(answer, values, { labelledBy, describedBy, onChange }) {
   const fieldset = h('fieldset', {
     class: 'scale', testid: 'answer-scale', 'aria-describedby': describedBy || undefined,
   },
-  h('legend', { id: legendId, class: 'visually-hidden' }, `Your answer, from ${min} to ${max}`),
+  h('legend', { id: legendId, class: legend ? 'answer-label' : 'visually-hidden' }, legend || `Your answer, from ${min} to ${max}`),
   h('div', { class: 'scale-options' }, options),
   labels ? h('div', { class: 'scale-labels', 'aria-hidden': 'true' },
     h('span', null, `${min}: ${labels.min || ''}`), h('span', null, `${max}: ${labels.max || ''}`)) : null);
@@ -94,29 +126,54 @@ function scaleWidget(answer, values, { labelledBy, describedBy, onChange }) {
     isEmpty: () => !selected(),
     focus: () => (selected() || inputs[0]).focus(),
     setDisabled: (disabled) => inputs.forEach((input) => { input.disabled = disabled; }),
+    problem: () => null,
   };
 }
 
-function choicesWidget(answer, values, { labelledBy, describedBy, onChange }) {
+/**
+ * Checkboxes or radios. An `exclusive` option ("None of these right now") can't be ticked
+ * with others: ticking it clears the rest, ticking another clears it, and a polite
+ * announcement says what was unticked.
+ */
+export function choicesWidget(answer, values, { labelledBy, describedBy, onChange }) {
   const multiple = Boolean(answer.multiple);
+  const exclusive = new Set(multiple ? answer.exclusive || [] : []);
   const name = nextId('choices');
   const chosen = new Set((values.fields && values.fields.choices) || []);
   const legendId = nextId('legend');
+  const exclusiveNoteId = exclusive.size ? nextId('exclusive') : null;
   const inputs = (answer.options || []).map((option, index) => {
     const input = h('input', {
       type: multiple ? 'checkbox' : 'radio', name, id: `${name}-${index}`, testid: `choice-${index}`,
+      'aria-describedby': exclusive.has(option) ? exclusiveNoteId : undefined,
     });
     input.value = option;
     input.checked = chosen.has(option);
-    input.addEventListener('change', onChange);
+    input.addEventListener('change', () => {
+      if (input.checked && exclusive.size) clearOthers(input);
+      onChange();
+    });
     return input;
   });
+  function clearOthers(input) {
+    const isExclusive = exclusive.has(input.value);
+    const cleared = inputs.filter((other) => other !== input && other.checked
+      && (isExclusive || exclusive.has(other.value)));
+    cleared.forEach((other) => { other.checked = false; });
+    if (!cleared.length) return;
+    announce(isExclusive
+      ? `“${input.value}” chosen, so the other ${cleared.length === 1 ? 'choice was' : `${cleared.length} choices were`} unticked.`
+      : `“${cleared[0].value}” was unticked.`);
+  }
   const fieldset = h('fieldset', {
     class: 'choices', testid: 'answer-choices', 'aria-describedby': describedBy || undefined,
   },
   h('legend', { id: legendId, class: 'legend-note' }, multiple ? 'Choose any that apply' : 'Choose one'),
-  h('ul', { class: 'choice-list' }, inputs.map((input) => h('li', { class: 'choice' },
-    input, h('label', { for: input.id }, input.value)))));
+  h('ul', { class: 'choice-list' }, inputs.map((input) => h('li', {
+    class: exclusive.has(input.value) ? 'choice choice-exclusive' : 'choice',
+  }, input, h('label', { for: input.id }, input.value)))),
+  exclusiveNoteId ? h('p', { id: exclusiveNoteId, class: 'hint exclusive-note' },
+    'Choosing this one clears the others.') : null);
   if (labelledBy) fieldset.setAttribute('aria-labelledby', `${labelledBy} ${legendId}`);
   const picked = () => inputs.filter((input) => input.checked).map((input) => input.value);
   return {
@@ -128,29 +185,43 @@ function choicesWidget(answer, values, { labelledBy, describedBy, onChange }) {
     isEmpty: () => picked().length === 0,
     focus: () => (inputs.find((input) => input.checked) || inputs[0])?.focus(),
     setDisabled: (disabled) => inputs.forEach((input) => { input.disabled = disabled; }),
+    problem: () => null,
   };
+}
+
+/** A scale value read back: "6 / 10" and the end label when it is one. */
+export function scaleDisplay(spec, value) {
+  if (value === undefined || value === null) return h('p', { class: 'answer-empty' }, 'No answer');
+  const labels = spec.labels || null;
+  let note = null;
+  if (labels && Number(value) === Number(spec.min) && labels.min) note = labels.min;
+  if (labels && Number(value) === Number(spec.max) && labels.max) note = labels.max;
+  return h('div', { class: 'answer-scale' },
+    h('p', { class: 'scale-value' }, `${value} / ${spec.max}`),
+    note ? h('p', { class: 'scale-note' }, note) : null);
+}
+
+/** Written words read back (kept as typed: line breaks and all, as text). */
+export function bodyDisplay(body, emptyText = 'Left blank') {
+  if (!body || !body.trim()) return h('p', { class: 'answer-empty' }, emptyText);
+  return h('div', { class: 'answer-body' }, body);
 }
 
 /** A read-only rendering of one answer ({body, fields}) for an answer spec. */
 export function answerDisplay(answer, entry) {
   const type = answer && answer.type;
   const fields = (entry && entry.fields) || {};
-  if (type === 'scale') {
-    if (fields.value === undefined || fields.value === null) return h('p', { class: 'answer-empty' }, 'No answer');
-    const labels = answer.labels || null;
-    let note = null;
-    if (labels && Number(fields.value) === Number(answer.min) && labels.min) note = labels.min;
-    if (labels && Number(fields.value) === Number(answer.max) && labels.max) note = labels.max;
-    return h('div', { class: 'answer-scale' },
-      h('p', { class: 'scale-value' }, `${fields.value} / ${answer.max}`),
-      note ? h('p', { class: 'scale-note' }, note) : null);
-  }
+  if (type === 'scale') return scaleDisplay(answer, fields.value);
   if (type === 'choices') {
     const choices = fields.choices || [];
     if (!choices.length) return h('p', { class: 'answer-empty' }, 'Nothing chosen');
     return h('ul', { class: 'answer-choices' }, choices.map((choice) => h('li', null, choice)));
   }
-  const body = (entry && entry.body) || '';
-  if (!body.trim()) return h('p', { class: 'answer-empty' }, 'Left blank');
-  return h('div', { class: 'answer-body' }, body);
+  return bodyDisplay(entry && entry.body);
+}
+
+/** What stands in for an answer someone chose not to give: a sentence, never an empty box. */
+export function skippedDisplay(name, isMine) {
+  return h('p', { class: 'answer-skipped', testid: 'answer-skipped' },
+    isMine ? 'You chose not to share this yet.' : `${name} chose not to share this yet.`);
 }

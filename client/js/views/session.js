@@ -2,21 +2,29 @@
 // State comes only from the server (join ack + pushes); what is local is the text being
 // written, the draft-save status and the outbox of submits awaiting their ack.
 
-import { h, replaceChildren, paragraphs, announce, formatTime } from '../dom.js';
+import { h, replaceChildren, announce, formatTime, formatDate } from '../dom.js';
 import { SessionConnection, isTransient } from '../socket.js';
-import { answerWidget, answerDisplay, valuesFrom } from './answers.js';
+import { valuesFrom, skippedDisplay } from './answers.js';
+import { kindFor } from '../kinds/index.js';
 
 const DRAFT_DEBOUNCE_MS = 800;
 const DRAFT_RETRY_MS = 5000;
 const TYPING_IDLE_MS = 3000;
 
+// Words not yet saved live only in this page's memory, so the line says what keeps them:
+// the page staying open. (They are deliberately not copied to sessionStorage: on a shared
+// device anyone who later opens this tab — Back after "Leave quickly", or the browser's
+// devtools — could read them, logged in or not. A reload asks first while words are unsaved.)
+const KEEP_OPEN = "keep this page open; your words will be saved when you're back";
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
   connected: 'Connected',
-  reconnecting: 'Reconnecting… your work is kept',
-  offline: 'Offline — your work is kept',
-  closed: 'Offline — your work is kept',
+  reconnecting: `Reconnecting… ${KEEP_OPEN}`,
+  offline: `Offline — ${KEEP_OPEN}`,
+  closed: 'Not connected',
 };
+
+const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
 
 export function renderSession(root, { sessionId, user, navigate, onAuthLost }) {
   const ctrl = new SessionController(root, { sessionId, user, navigate, onAuthLost });
@@ -41,6 +49,7 @@ class SessionController {
     this.local = new Map(); // step id -> {body, fields} being written (memory only)
     this.acked = new Map(); // step id -> entry acknowledged before the state shows it
     this.submitErrors = new Map(); // step id -> error message
+    this.skipping = new Set(); // step ids whose outbox item is a skip
     this.destroyed = false;
     this.lastStepId = null;
     this.lastStatus = null;
@@ -52,9 +61,11 @@ class SessionController {
       onSubmitted: (stepId, entry) => {
         if (entry) this.acked.set(stepId, entry);
         this.local.delete(stepId);
+        this.skipping.delete(stepId);
         this.renderSteps();
       },
       onSubmitError: (stepId, error) => {
+        this.skipping.delete(stepId);
         this.submitErrors.set(stepId, error.message);
         this.renderSteps();
         this.views.get(stepId)?.focusError();
@@ -64,7 +75,41 @@ class SessionController {
       onAuthLost: (error) => this.onAuthLost(error),
       onKicked: () => this.onAuthLost({ code: 'kicked', message: 'You were disconnected.' }, () => this.conn.reconnect()),
     });
+    this.forwardSkips();
     this.buildShell();
+  }
+
+  /**
+   * A skip is a submit with `skip: true`, and goes through the same outbox (one client_id,
+   * resent after a reconnect until acknowledged). SessionConnection.submit() takes only
+   * {body, fields} today, so the flag is added to the outgoing `entry:submit` of a step
+   * marked as skipping. When submit() forwards `skip` itself this adds nothing.
+   */
+  forwardSkips() {
+    const conn = this.conn;
+    const request = conn.request.bind(conn);
+    conn.request = (event, payload, ...rest) => {
+      const skip = event === 'entry:submit' && payload && this.skipping.has(payload.step_id);
+      return request(event, skip ? { ...payload, skip: true } : payload, ...rest);
+    };
+  }
+
+  submitSkip(stepId) {
+    this.skipping.add(stepId);
+    this.conn.submit(stepId, { body: null, fields: null, skip: true });
+  }
+
+  /** The pending (unacknowledged) submit for a step is a skip. */
+  pendingSkip(stepId) {
+    const item = this.conn.pending(stepId);
+    return Boolean(item && (item.skip || this.skipping.has(stepId)));
+  }
+
+  acknowledge(stepId, ack) {
+    const payload = { session_id: this.sessionId, step_id: stepId, ack };
+    return typeof this.conn.acknowledge === 'function'
+      ? this.conn.acknowledge(stepId, ack)
+      : this.conn.request('step:acknowledge', payload);
   }
 
   start() {
@@ -173,6 +218,11 @@ class SessionController {
     return Boolean(person && person.online);
   }
 
+  /** Known to be away: we are connected (so presence is current) and they are not here. */
+  isAway(userId) {
+    return this.conn.status === 'connected' && !this.isOnline(userId);
+  }
+
   isTyping(userId, stepId) {
     return Boolean(this.presence && this.presence.typing.includes(userId)
       && this.state && this.state.session.current_step_id === stepId);
@@ -210,11 +260,8 @@ class SessionController {
   renderBanners() {
     const { session } = this.state;
     const banners = [];
-    if (session.status === 'finished') {
-      banners.push(h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
-        h('h2', { id: 'finished-title' }, "You've finished this track"),
-        h('p', null, 'Everything you both shared is below, for you to read back together whenever you like.'),
-        h('a', { href: '/', 'data-link': '', class: 'button-link' }, 'Back to home')));
+    if (session.status === 'finished' || session.status === 'ended') {
+      banners.push(this.closingCard());
     }
     if (session.paused_until && new Date(session.paused_until) > new Date()) {
       banners.push(h('p', { class: 'notice', role: 'status', testid: 'paused-banner' },
@@ -223,11 +270,30 @@ class SessionController {
     replaceChildren(this.bannerEl, banners);
   }
 
+  /** The calm end of a session: what now, the summary, and the way home. */
+  closingCard() {
+    const { session } = this.state;
+    const finished = session.status === 'finished';
+    const when = finished && session.finished_at ? formatDate(session.finished_at) : '';
+    return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
+      h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : 'This session has ended'),
+      when ? h('p', { class: 'muted small', testid: 'finished-at' }, `Finished ${when}`) : null,
+      h('p', null, finished
+        ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
+        : 'It was closed before the last step. What you both shared is kept.'),
+      h('p', null, 'The summary puts what you shared on one page, to read back together, print or keep. The steps below stay here too.'),
+      h('div', { class: 'finished-actions' },
+        h('a', {
+          href: `/s/${encodeURIComponent(this.sessionId)}/summary`, 'data-link': '', class: 'button-link button-strong', testid: 'summary-link',
+        }, 'Read your summary'),
+        h('a', { href: '/', 'data-link': '', class: 'button-link', testid: 'finished-home' }, 'Back to home')));
+  }
+
   renderSteps() {
     if (!this.state || this.destroyed) return;
     const hadFocus = this.stepsEl.contains(document.activeElement);
     const steps = this.state.steps;
-    const finished = this.state.session.status === 'finished';
+    const finished = this.state.session.status !== 'active';
     steps.forEach((step, index) => {
       let view = this.views.get(step.id);
       if (!view) {
@@ -266,8 +332,24 @@ class SessionController {
         announce(`${partner} has submitted their answer to "${step.title}".`);
       }
     }
-    if (state.session.status === 'finished' && previous.session.status !== 'finished') {
-      announce("You've finished this track.");
+    for (const step of state.steps) {
+      const before = previous.steps.find((s) => s.id === step.id);
+      const partner = this.partner();
+      const ack = partner && (step.acks || []).find((a) => a.user_id === partner.user_id);
+      const had = before && partner && (before.acks || []).find((a) => a.user_id === partner.user_id);
+      if (ack && ACK_TEXT[ack.ack] && (!had || had.ack !== ack.ack)) {
+        announce(`${partner.display_name}: ${ACK_TEXT[ack.ack]} (on “${step.title}”)`);
+      }
+    }
+    if (state.session.status !== 'active' && previous.session.status === 'active') {
+      announce(state.session.status === 'finished' ? "You've finished this track." : 'This session has ended.');
+      const hadFocus = this.root.contains(document.activeElement) || document.activeElement === document.body;
+      requestAnimationFrame(() => {
+        const title = this.bannerEl.querySelector('#finished-title');
+        if (!title) return;
+        if (hadFocus) title.focus({ preventScroll: true });
+        title.closest('section').scrollIntoView({ behavior: prefersReducedMotion() ? 'auto' : 'smooth', block: 'start' });
+      });
     } else if (state.session.current_step_id !== this.lastStepId) {
       const current = state.steps.find((s) => s.id === state.session.current_step_id);
       if (current) {
@@ -294,6 +376,7 @@ class StepView {
     this.mode = null;
     this.signature = null;
     this.step = null;
+    this.kind = null;
     // editing
     this.dirty = false;
     this.draftInFlight = false;
@@ -301,23 +384,32 @@ class StepView {
     this.retryTimer = null;
     this.typing = false;
     this.typingTimer = null;
+    this.confirmingSkip = false;
+    // ready and acknowledgements
     this.readyPending = false;
     this.readyError = null;
+    this.ackPending = null;
+    this.ackError = null;
     this.userOpen = null;
   }
 
   modeFor(step, finished) {
     if (step.status === 'locked') return 'locked';
     if (step.status === 'done' || finished) return 'done';
-    if (step.kind === 'info' || !step.answer) return 'info';
+    if (!this.kind.takesAnswer || !step.answer) return 'info';
     if (step.status === 'revealed') return 'revealed';
     if (this.ctrl.state.viewer.role !== 'partner' || !step.mine) return 'observe';
     const sent = (step.mine && step.mine.entry) || this.ctrl.acked.has(this.id) || this.ctrl.conn.pending(this.id);
     return sent ? 'sent' : 'edit';
   }
 
+  get isLast() {
+    return this.index === this.count - 1;
+  }
+
   update(step, { index, count, finished }) {
     this.step = step;
+    this.kind = kindFor(step);
     this.index = index;
     this.count = count;
     this.finished = finished;
@@ -328,6 +420,7 @@ class StepView {
       this.signature = null;
       this.el.className = `step step-${mode}`;
       this.el.dataset.status = step.status;
+      this.el.dataset.kind = step.kind;
       if (mode === 'edit') {
         this.buildEdit();
         this.signature = null;
@@ -338,19 +431,24 @@ class StepView {
       this.patchEdit();
       return;
     }
-    const signature = JSON.stringify([mode, finished, step, this.ctrl.conn.pending(this.id) ? this.ctrl.conn.status : null,
-      this.ctrl.acked.get(this.id) || null, this.readyPending, this.readyError,
+    const partner = this.ctrl.partner();
+    const signature = JSON.stringify([mode, finished, index, count, step, this.ctrl.conn.pending(this.id) ? this.ctrl.conn.status : null,
+      this.ctrl.acked.get(this.id) || null, this.readyPending, this.readyError, this.ackPending, this.ackError,
       this.ctrl.state.participants.map((p) => p.display_name),
-      mode === 'sent' ? this.ctrl.isTyping(this.ctrl.partner()?.user_id, this.id) : null]);
+      mode === 'sent' && partner ? [this.ctrl.isTyping(partner.user_id, this.id), this.ctrl.isAway(partner.user_id)] : null]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.el.dataset.status = step.status;
+    // A rebuild replaces the controls: keep keyboard focus on the same control if it is
+    // still there (an acknowledgement button, say).
+    const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
     if (mode === 'locked') this.buildLocked();
     else if (mode === 'info') this.buildInfo();
     else if (mode === 'sent') this.buildSent();
     else if (mode === 'observe') this.buildObserve();
     else if (mode === 'revealed') this.buildRevealed();
     else this.buildDone();
+    if (focused) this.el.querySelector(`[data-testid="${focused}"]`)?.focus();
   }
 
   heading(level = 'h2') {
@@ -384,25 +482,27 @@ class StepView {
   buildInfo() {
     replaceChildren(this.el,
       this.heading(),
-      h('div', { class: 'info-body', testid: 'info-body' }, paragraphs(this.step.body)),
-      this.readyBlock({ label: 'Continue', testid: 'continue-button' }));
+      h('div', { class: 'info-body', testid: 'info-body' }, this.kind.body(this.step)),
+      this.readyBlock({ label: this.isLast ? 'Finish' : 'Continue', testid: 'continue-button' }));
   }
 
+  /** A finished step: collapsed, one click (or Enter) to read it again. */
   buildDone() {
     const step = this.step;
+    const answered = this.kind.takesAnswer && step.answer;
     const details = h('details', { class: 'done-details', testid: 'step-done' },
       h('summary', null, h('span', { class: 'summary-text' },
         h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
         h('span', { class: 'visually-hidden' }, ': '),
         h('span', { class: 'done-title' }, step.title))),
-      step.kind === 'info' || !step.answer
-        ? h('div', { class: 'info-body' }, paragraphs(step.body))
-        : [
+      answered
+        ? [
           step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
-          step.revealed ? this.revealColumns() : this.ownOnly(),
-        ]);
-    // Open when the track is finished (everything to read back); a reader's own choice wins.
-    details.open = this.userOpen ?? this.finished;
+          step.revealed ? [this.revealColumns(), this.followup(), this.ackLines()] : this.ownOnly(),
+        ]
+        : h('div', { class: 'info-body' }, this.kind.body(step)));
+    // Collapsed unless the reader opened it (their choice survives re-renders).
+    details.open = this.userOpen ?? false;
     details.addEventListener('toggle', () => { this.userOpen = details.open; });
     replaceChildren(this.el, details);
   }
@@ -410,7 +510,7 @@ class StepView {
   ownOnly() {
     const entry = this.step.mine && this.step.mine.entry;
     if (!entry) return h('p', { class: 'muted' }, 'This step was not answered.');
-    return h('div', { class: 'reveal' }, this.column('You', entry, 'reveal-mine'));
+    return h('div', { class: 'reveal' }, this.column(entry, 'reveal-mine', this.ctrl.state.viewer.user_id));
   }
 
   // ---- ready (info steps and revealed steps) -------------------------------------------
@@ -433,10 +533,14 @@ class StepView {
         onclick: () => this.sendReady(),
       }, this.readyPending ? 'One moment…' : label);
       block.append(button);
-      if (partnerReady) block.append(h('p', { class: 'ready-note', testid: 'partner-ready' }, `${partner.display_name} is ready to move on.`));
+      if (partnerReady) {
+        block.append(h('p', { class: 'ready-note', testid: 'partner-ready' },
+          this.isLast ? `${partner.display_name} is ready to finish.` : `${partner.display_name} is ready to move on.`));
+      }
     } else {
+      const readyText = this.isLast ? "You're ready to finish." : "You're ready.";
       block.append(h('p', { class: 'ready-note', testid: 'waiting-ready' },
-        partner && !partnerReady ? `You're ready. Waiting for ${partner.display_name}…` : "You're ready."));
+        partner && !partnerReady ? `${readyText} Waiting for ${partner.display_name}…` : readyText));
     }
     if (ready.length) {
       block.append(h('p', { class: 'ready-list', testid: 'ready-list' },
@@ -461,12 +565,18 @@ class StepView {
 
   // ---- revealed --------------------------------------------------------------------------
 
-  column(label, entry, testid, userId) {
+  /** One person's answer: "Your answer" / "Ben's answer", or that they chose not to share. */
+  column(entry, testid, userId) {
+    const isMine = userId === this.ctrl.state.viewer.user_id;
+    const name = isMine ? 'You' : (entry.display_name || this.ctrl.nameOf(userId));
+    const title = isMine ? 'Your answer' : `${name}'s answer`;
     return h('section', {
-      class: 'reveal-column', testid, 'data-user-id': userId || undefined, 'aria-label': `${label}'s answer`,
+      class: entry.skipped ? 'reveal-column skipped' : 'reveal-column', testid, 'data-user-id': userId || undefined, 'aria-label': title,
     },
-    h('h3', { class: 'reveal-name' }, label),
-    answerDisplay(this.step.answer, entry));
+    h('h3', { class: 'reveal-name' }, title),
+    entry.skipped
+      ? skippedDisplay(name, isMine)
+      : this.kind.display(this.step, entry, { userId, name, isMine, compare: this.step.compare }));
   }
 
   revealColumns() {
@@ -474,17 +584,86 @@ class StepView {
     const entries = [...((this.step.revealed && this.step.revealed.entries) || [])];
     entries.sort((a, b) => (a.user_id === me ? -1 : b.user_id === me ? 1 : 0));
     return h('div', { class: 'reveal', testid: 'reveal' }, entries.map((entry) => (entry.user_id === me
-      ? this.column('You', entry, 'reveal-mine', entry.user_id)
-      : this.column(entry.display_name || this.ctrl.nameOf(entry.user_id), entry, 'reveal-partner', entry.user_id))));
+      ? this.column(entry, 'reveal-mine', entry.user_id)
+      : this.column(entry, 'reveal-partner', entry.user_id))));
+  }
+
+  followup() {
+    const text = this.step.followup;
+    if (!text) return null;
+    return h('aside', { class: 'followup', testid: 'followup', 'aria-label': 'Talk about it together' },
+      h('p', null, h('strong', null, 'Talk about it together: '), text));
+  }
+
+  /** The partner's entry at the reveal, if they shared one (a skip has nothing to thank for). */
+  partnerEntry() {
+    const me = this.ctrl.state.viewer.user_id;
+    const entries = (this.step.revealed && this.step.revealed.entries) || [];
+    return entries.find((e) => e.user_id !== me) || null;
+  }
+
+  /** "Ana: I hear you", for every acknowledgement given on this step. */
+  ackLines({ partnerOnly = false } = {}) {
+    const me = this.ctrl.state.viewer.user_id;
+    const acks = (this.step.acks || []).filter((a) => ACK_TEXT[a.ack] && (!partnerOnly || a.user_id !== me));
+    if (!acks.length) return null;
+    return h('ul', { class: 'ack-lines' }, acks.map((ack) => h('li', {
+      class: 'ack-line', testid: ack.user_id === me ? 'my-ack' : 'partner-ack', 'data-ack': ack.ack,
+    }, `${this.ctrl.nameOf(ack.user_id)}: ${ACK_TEXT[ack.ack]}`)));
+  }
+
+  /** Two toggle buttons to acknowledge what the partner shared; the pressed one is mine. */
+  ackRow() {
+    if (this.ctrl.state.viewer.role !== 'partner') return this.ackLines();
+    const theirs = this.partnerEntry();
+    const partnerAcks = this.ackLines({ partnerOnly: true });
+    if (!theirs || theirs.skipped) return partnerAcks;
+    const me = this.ctrl.state.viewer.user_id;
+    const mine = (this.step.acks || []).find((a) => a.user_id === me);
+    const name = theirs.display_name || this.ctrl.nameOf(theirs.user_id);
+    const labelId = `ack-label-${this.id}`;
+    return h('div', { class: 'ack-block' },
+      h('div', { class: 'ack-row', role: 'group', 'aria-labelledby': labelId, testid: 'ack-row' },
+        h('span', { class: 'ack-label', id: labelId }, `Let ${name} know you read it:`),
+        Object.entries(ACK_TEXT).map(([key, text]) => {
+          const pressed = this.ackPending ? this.ackPending === key : Boolean(mine && mine.ack === key);
+          return h('button', {
+            type: 'button', class: 'ack-button', testid: `ack-${key}`, 'aria-pressed': String(pressed),
+            'aria-busy': this.ackPending === key ? 'true' : undefined,
+            onclick: () => this.sendAck(key),
+          }, text);
+        })),
+      this.ackError ? h('p', { class: 'field-error', role: 'alert', tabIndex: -1 }, this.ackError) : null,
+      partnerAcks);
+  }
+
+  async sendAck(ack) {
+    const mine = (this.step.acks || []).find((a) => a.user_id === this.ctrl.state.viewer.user_id);
+    if (this.ackPending || (mine && mine.ack === ack)) return; // already said; nothing to change
+    this.ackPending = ack;
+    this.ackError = null;
+    this.ctrl.renderSteps();
+    const result = await this.ctrl.acknowledge(this.id, ack);
+    this.ackPending = null;
+    if (result.ok) announce(`Sent: ${ACK_TEXT[ack]}.`);
+    else this.ackError = result.error.message;
+    this.ctrl.renderSteps();
+    if (!result.ok) this.focusError();
   }
 
   buildRevealed() {
+    const entries = (this.step.revealed && this.step.revealed.entries) || [];
+    const someSkipped = entries.some((e) => e.skipped);
     replaceChildren(this.el,
       this.heading(),
       this.step.prompt ? h('p', { class: 'prompt' }, this.step.prompt) : null,
-      h('p', { class: 'reveal-intro' }, 'You both answered. Here are your answers side by side.'),
+      h('p', { class: 'reveal-intro' }, someSkipped
+        ? "You've both responded. Here is where each of you is with this, side by side."
+        : 'You both answered. Here are your answers side by side.'),
       this.revealColumns(),
-      this.readyBlock({ label: 'Ready for the next step', testid: 'ready-button' }));
+      this.followup(),
+      this.ackRow(),
+      this.readyBlock({ label: this.isLast ? "I'm ready to finish" : 'Ready for the next step', testid: 'ready-button' }));
   }
 
   // ---- submitted, waiting for the partner -----------------------------------------------
@@ -492,22 +671,26 @@ class StepView {
   buildSent() {
     const step = this.step;
     const pending = this.ctrl.conn.pending(this.id);
-    const entry = (step.mine && step.mine.entry) || this.ctrl.acked.get(this.id) || pending;
+    const entry = (step.mine && step.mine.entry) || this.ctrl.acked.get(this.id)
+      || (pending && { ...pending, skipped: this.ctrl.pendingSkip(this.id) });
+    const skipped = Boolean(entry && entry.skipped);
     const partner = this.ctrl.partnerName();
     let status;
     if (pending) {
       status = this.ctrl.conn.connected ? 'Sending…'
-        : "Sending… You're not connected right now. It will go as soon as you're back; your answer is kept.";
-    } else status = 'Submitted';
+        : "Sending… You're not connected right now. Keep this page open: it goes as soon as you're back.";
+    } else status = skipped ? 'Skipped' : 'Submitted';
     replaceChildren(this.el,
       this.heading(),
       step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
-      h('div', { class: 'reveal reveal-single' }, this.column('You', entry, 'my-answer')),
+      h('div', { class: 'reveal reveal-single' }, this.column(entry, 'my-answer', this.ctrl.state.viewer.user_id)),
       h('p', { class: pending ? 'submit-status sending' : 'submit-status sent', role: 'status', testid: 'submit-status' }, status),
       pending ? null : h('p', { class: 'waiting-partner', testid: 'waiting-partner' },
         step.partner_status === 'submitted'
           ? `${partner} has submitted too. Showing your answers…`
-          : `Waiting for ${partner} to finish. Their answer stays private until you both submit.`),
+          : skipped
+            ? `Waiting for ${partner} to finish. They'll see that you chose not to share this yet.`
+            : `Waiting for ${partner} to finish. Their answer stays private until you both submit.`),
       pending ? null : this.partnerLine());
   }
 
@@ -533,6 +716,10 @@ class StepView {
     if (!partner || !step.partner_status) return '';
     const name = partner.display_name;
     if (step.partner_status === 'submitted') return `${name} has submitted`;
+    // Not here (presence says so): "is writing" would be a guess about someone who left.
+    if (this.ctrl.isAway(partner.user_id)) {
+      return step.partner_status === 'writing' ? `${name} is away — they've started their answer` : `${name} is away`;
+    }
     if (step.partner_status === 'writing' || this.ctrl.isTyping(partner.user_id, this.id)) return `${name} is writing…`;
     return `${name} hasn't started`;
   }
@@ -544,9 +731,11 @@ class StepView {
     const ctrl = this.ctrl;
     const promptId = `prompt-${this.id}`;
     const hintId = `hint-${this.id}`;
+    const blockedId = `blocked-${this.id}`;
     const values = ctrl.local.get(this.id) || valuesFrom(step.mine && step.mine.draft);
     this.dirty = false;
-    this.widget = answerWidget(step.answer, values, {
+    this.confirmingSkip = false;
+    this.widget = this.kind.editor(step, values, {
       labelledBy: promptId,
       describedBy: step.hint ? hintId : null,
       onChange: () => this.onInput(),
@@ -556,14 +745,21 @@ class StepView {
     if (draft && draft.saved_at && !ctrl.local.has(this.id)) this.setSaveStatus('saved', draft.saved_at);
     this.partnerEl = h('p', { class: 'partner-status', testid: 'partner-status', 'aria-live': 'polite' });
     this.errorEl = h('p', { class: 'field-error', role: 'alert', tabIndex: -1, testid: 'submit-error', hidden: true });
-    this.submitButton = h('button', { type: 'submit', class: 'primary', testid: 'submit-answer' }, 'Submit my answer');
+    // aria-disabled, not disabled: the button stays reachable by Tab, and says why it is off.
+    this.submitButton = h('button', {
+      type: 'submit', class: 'primary', testid: 'submit-answer', 'aria-describedby': blockedId,
+    }, 'Submit my answer');
+    this.blockedEl = h('p', { class: 'submit-blocked', id: blockedId, testid: 'submit-blocked', hidden: true });
+    this.skipEl = step.optional ? this.skipControls() : null;
     const form = h('form', { class: 'answer-form', novalidate: true, 'aria-labelledby': promptId },
       this.widget.el,
       h('div', { class: 'form-footer' }, this.saveStatusEl, this.partnerEl),
       this.errorEl,
+      this.blockedEl,
       h('div', { class: 'actions' },
         this.submitButton,
-        h('p', { class: 'muted small' }, `Your answer stays private until ${ctrl.partnerName()} submits theirs too.`)));
+        h('p', { class: 'muted small' }, `Your answer stays private until ${ctrl.partnerName()} submits theirs too.`)),
+      this.skipEl);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.submit();
@@ -573,7 +769,63 @@ class StepView {
       h('p', { class: 'prompt', id: promptId }, step.prompt || step.title),
       step.hint ? h('p', { class: 'hint', id: hintId }, step.hint) : null,
       form);
+    this.updateLimit();
     this.patchEdit();
+  }
+
+  /** "I'd rather not share this yet", with a light confirmation in place. */
+  skipControls() {
+    const partner = this.ctrl.partnerName();
+    const confirmId = `skip-confirm-${this.id}`;
+    const skipButton = h('button', {
+      type: 'button', class: 'link-button skip-button', testid: 'skip-answer',
+      'aria-expanded': 'false', 'aria-controls': confirmId,
+    }, "I'd rather not share this yet");
+    const message = h('p', { class: 'skip-question', tabIndex: -1 });
+    const confirm = h('div', { class: 'skip-confirm', id: confirmId, role: 'group', 'aria-label': 'Skip this step?', testid: 'skip-confirm', hidden: true },
+      message,
+      h('div', { class: 'skip-confirm-actions' },
+        h('button', { type: 'button', class: 'secondary', testid: 'confirm-skip', onclick: () => this.skip() }, 'Yes, skip this step'),
+        h('button', { type: 'button', class: 'link-button', testid: 'cancel-skip', onclick: () => close(true) }, 'Keep answering')));
+    const open = () => {
+      this.confirmingSkip = true;
+      const written = !this.widget.isEmpty();
+      message.textContent = `Skip this step? ${partner} will see that you chose not to share this yet.`
+        + (written ? ' What you have written here will be cleared, not shared.' : '');
+      confirm.hidden = false;
+      skipButton.setAttribute('aria-expanded', 'true');
+      message.focus();
+    };
+    const close = (refocus) => {
+      this.confirmingSkip = false;
+      confirm.hidden = true;
+      skipButton.setAttribute('aria-expanded', 'false');
+      if (refocus) skipButton.focus();
+    };
+    skipButton.addEventListener('click', () => (this.confirmingSkip ? close(false) : open()));
+    confirm.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        close(true);
+      }
+    });
+    return h('div', { class: 'skip-block' },
+      h('p', { class: 'muted small skip-note' }, 'This step is optional.'),
+      skipButton, confirm);
+  }
+
+  skip() {
+    if (this.mode !== 'edit') return;
+    this.ctrl.submitErrors.delete(this.id);
+    this.ctrl.local.delete(this.id);
+    clearTimeout(this.draftTimer);
+    clearTimeout(this.retryTimer);
+    this.stopTyping();
+    this.dirty = false;
+    const hadFocus = this.el.contains(document.activeElement);
+    this.ctrl.submitSkip(this.id); // renders the "Sending…" view through onOutbox
+    announce('You chose not to share this step yet.');
+    if (hadFocus) this.focusHeading();
   }
 
   patchEdit() {
@@ -586,6 +838,20 @@ class StepView {
     }
   }
 
+  /** Over the limit: the submit button is off (with the reason) and no draft is sent. */
+  updateLimit() {
+    const problem = this.widget.problem();
+    this.submitButton.setAttribute('aria-disabled', problem ? 'true' : 'false');
+    this.submitButton.classList.toggle('is-disabled', Boolean(problem));
+    this.blockedEl.hidden = !problem;
+    this.blockedEl.textContent = problem
+      ? "Too long to submit or to save as a draft. Nothing has been cut: your words stay in the box, on this page only, until you shorten them."
+      : '';
+    if (problem) this.setSaveStatus('over-limit');
+    else if (this.saveStatusEl && this.saveStatusEl.dataset.state === 'over-limit') this.setSaveStatus('editing');
+    return problem;
+  }
+
   onInput() {
     this.ctrl.local.set(this.id, this.widget.getValue());
     this.dirty = true;
@@ -593,9 +859,10 @@ class StepView {
       this.ctrl.submitErrors.delete(this.id);
       this.patchEdit();
     }
-    if (!this.draftInFlight) this.setSaveStatus('editing');
+    const problem = this.updateLimit();
+    if (!this.draftInFlight && !problem) this.setSaveStatus('editing');
     clearTimeout(this.draftTimer);
-    this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+    if (!problem) this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
     this.noteTyping();
   }
 
@@ -623,9 +890,10 @@ class StepView {
     if (kind === 'saving') text = 'Saving…';
     else if (kind === 'saved') text = savedAt ? `Saved ${formatTime(savedAt)}` : 'Saved';
     else if (kind === 'retry') {
-      text = 'Not saved yet — will retry';
-      if (this.saveStatusEl.textContent !== text) announce("Your draft isn't saved yet. We'll keep trying.");
-    }
+      // One honest line: not saved, and what happens next. The connection line says why.
+      text = this.ctrl.conn.connected ? 'Not saved yet — trying again' : "Not saved yet — it will be saved when you're back online";
+      if (this.saveStatusEl.textContent !== text) announce("Your draft isn't saved yet. Keep this page open.");
+    } else if (kind === 'over-limit') text = 'Not saved — over the limit';
     else if (kind === 'error') text = `Not saved: ${message}`;
     this.saveStatusEl.textContent = text;
   }
@@ -635,6 +903,8 @@ class StepView {
     clearTimeout(this.retryTimer);
     if (this.mode !== 'edit' || !this.dirty) return;
     if (this.draftInFlight) return; // the ack handler sends again if still dirty
+    // Over the limit the server would refuse it (too_large): keep it here, send nothing.
+    if (this.widget.problem()) return;
     const value = this.widget.getValue();
     this.dirty = false;
     this.draftInFlight = true;
@@ -644,8 +914,10 @@ class StepView {
     if (this.mode !== 'edit' || this.ctrl.destroyed) return;
     if (result.ok) {
       if (this.dirty) {
-        this.setSaveStatus('editing');
-        this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+        if (!this.widget.problem()) {
+          this.setSaveStatus('editing');
+          this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+        }
       } else this.setSaveStatus('saved', result.saved_at);
       return;
     }
@@ -666,12 +938,12 @@ class StepView {
 
   submit() {
     if (this.mode !== 'edit') return;
-    const step = this.step;
     const value = this.widget.getValue();
-    if (this.widget.isEmpty()) {
-      const message = step.answer && step.answer.type === 'text'
-        ? 'Write your answer before you submit.'
-        : 'Choose an answer before you submit.';
+    const problem = this.widget.problem();
+    if (problem || this.widget.isEmpty()) {
+      const message = problem
+        ? `Your answer is ${problem}. Nothing has been cut.`
+        : this.kind.emptyMessage(this.step);
       this.ctrl.submitErrors.set(this.id, message);
       this.patchEdit();
       this.widget.focus();

@@ -1,0 +1,6 @@
+// Every kind the client knows; importing this module registers them all.
+import './info.js';
+import './prompt.js';
+import './closing.js';
+
+export { kindFor } from './registry.js';

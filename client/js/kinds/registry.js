@@ -1,0 +1,27 @@
+// The client's step-kind registry, mirroring the server's (server/engine/kinds): each kind
+// says how its step is written and read back; the session screen (js/views/session.js)
+// owns what every step shares (drafts, the submit outbox, skips, the reveal, ready, acks).
+//
+// A kind is a plain object:
+//   name            the server's `step.kind`
+//   takesAnswer     false for a card that is only read (info)
+//   body(step)      (takesAnswer false) the card's content, as nodes
+//   editor(step, values, {labelledBy, describedBy, onChange})
+//                   the input; {el, getValue() -> {body, fields}, isEmpty(), focus(),
+//                   setDisabled(bool), problem() -> string|null}
+//   emptyMessage(step)        why an empty answer can't be submitted
+//   display(step, entry, who) one person's (not skipped) answer, read-only; `who` is
+//                   {userId, name, isMine, compare} (compare: the step's view or summary
+//                   `compare`, when there is one)
+
+const kinds = new Map();
+
+export function registerKind(kind) {
+  kinds.set(kind.name, kind);
+  return kind;
+}
+
+/** The kind for a step; an unknown kind falls back on what its shape allows. */
+export function kindFor(step) {
+  return kinds.get(step.kind) || kinds.get(step.answer ? 'prompt' : 'info');
+}
