@@ -186,13 +186,15 @@ def test_wifi_lost_then_back_saves_the_newer_draft(partners):
     alex.context.set_offline(True)
     status = a.get_by_test_id("connection-status")
     expect(status).to_have_attribute("data-status", "offline")
-    expect(status).to_have_text("Offline — your work is kept")
+    expect(status).to_have_text(
+        "Offline — keep this page open; your words will be saved when you're back"
+    )
 
     newer_marker = unique_marker("alex-offline")
     newer = f"{first} Written offline: {newer_marker}."
     box.get_by_test_id("answer-text").fill(newer)
     save_status = box.get_by_test_id("save-status")
-    expect(save_status).to_have_text("Not saved yet — will retry")
+    expect(save_status).to_have_text("Not saved yet — waiting for the connection")
     expect(save_status).to_have_attribute("data-state", "retry")
     # The server still holds the first draft. (page.request is Playwright's own HTTP client,
     # outside the browser's emulated network.)

@@ -339,3 +339,18 @@ def test_the_last_step_finishes_the_track_and_the_summary_page_reads_it_back(par
     a.emulate_media(media="screen")
 
     assert alex.errors == [] and sam.errors == [], (alex.errors, sam.errors)
+
+
+def test_a_partner_who_has_left_is_shown_as_away_not_writing(partners):
+    alex, sam = partners
+    a, b = alex.page, sam.page
+    couple_in_session(alex, sam, APPRECIATION)
+    both_continue(alex, sam, 1, 5)
+    flows.write_draft(a, APPRECIATED, f"Half a thought {unique_marker('alex')}")
+    status = flows.step(b, APPRECIATED).get_by_test_id("partner-status")
+    expect(status).to_have_text("Alex is writing…")
+    a.goto("about:blank")  # Alex closes the page; the draft stays on the server
+    expect(status).to_have_text("Alex is away — they've started their answer")
+    a.goto(b.url)  # back again
+    expect(status).to_have_text("Alex is writing…")
+    assert sam.errors == [], sam.errors

@@ -891,7 +891,7 @@ class StepView {
     else if (kind === 'saved') text = savedAt ? `Saved ${formatTime(savedAt)}` : 'Saved';
     else if (kind === 'retry') {
       // One honest line: not saved, and what happens next. The connection line says why.
-      text = this.ctrl.conn.connected ? 'Not saved yet — trying again' : "Not saved yet — it will be saved when you're back online";
+      text = this.ctrl.conn.connected ? 'Not saved yet — trying again' : 'Not saved yet — waiting for the connection';
       if (this.saveStatusEl.textContent !== text) announce("Your draft isn't saved yet. Keep this page open.");
     } else if (kind === 'over-limit') text = 'Not saved — over the limit';
     else if (kind === 'error') text = `Not saved: ${message}`;
