@@ -1,11 +1,17 @@
-"""The `mend` console script: run, db upgrade, content check, demo."""
+"""The `mend` console script: run, db upgrade, content check, demo, account reset-password."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
 import logging
 import os
+import shlex
+import shutil
+import signal
 import sys
+from pathlib import Path
 
 from server.config import Config, ConfigError
 
@@ -14,6 +20,8 @@ DEMO_PARTNERS = (
     ("alex@demo.mend.local", "Alex"),
     ("sam@demo.mend.local", "Sam"),
 )
+# The track the README's screenshot shows.
+DEMO_TRACK = "understanding-our-trust"
 
 
 def _patch_for(async_mode: str) -> None:
@@ -52,7 +60,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         else "the configured database"
     print(f"Mend is running on http://{shown_host}:{args.port}/ "
           f"({config.async_mode}, {where}). Press Ctrl+C to stop.", flush=True)
-    serve(app, socketio, config.async_mode, args.host, args.port)
+    # The threading server: Ctrl+C arrives as the usual exception.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(app, socketio, config.async_mode, args.host, args.port)
+    print("Mend stopped.", flush=True)
     return 0
 
 
@@ -70,25 +81,52 @@ def _listener(host: str, port: int):
     return sock
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def serve(app, socketio, async_mode: str, host: str, port: int) -> None:
-    """Serve the app with the configured async server (Flask-SocketIO's run, minus Nagle)."""
+    """Serve the app with the configured async server (Flask-SocketIO's run, minus Nagle).
+
+    Returns when Ctrl+C (SIGINT) or SIGTERM arrives. Under gevent and eventlet the signal
+    only wakes the main greenlet: raising KeyboardInterrupt from the handler would land in
+    whichever request happened to be running (a traceback, and a 500 for that client), and
+    eventlet's own server would then wait for every open WebSocket to close.
+    """
     if async_mode == "gevent":
+        import gevent
         from gevent import pywsgi
+        from gevent.event import Event
         from geventwebsocket.handler import WebSocketHandler
 
         # gevent-websocket's handler, as Flask-SocketIO uses: plain pywsgi with
         # simple-websocket writes an HTTP response after a WebSocket closes, which browsers
         # report as "Invalid frame header".
         logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
-        pywsgi.WSGIServer(
+        server = pywsgi.WSGIServer(
             _listener(host, port), app, handler_class=WebSocketHandler, log=None
-        ).serve_forever()
+        )
+        stopping = Event()
+        for signum in STOP_SIGNALS:
+            gevent.signal_handler(signum, stopping.set)
+        server.start()
+        stopping.wait()
+        server.close()  # stop accepting; open connections end with the process
     elif async_mode == "eventlet":
+        import eventlet
         import eventlet.wsgi
 
+        stopping: list[int] = []
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda signum, _frame: stopping.append(signum))
         # eventlet caps concurrent connections at 1,024 unless told otherwise.
-        eventlet.wsgi.server(_listener(host, port), app, log_output=False, max_size=10_000)
+        eventlet.spawn(eventlet.wsgi.server, _listener(host, port), app, log_output=False,
+                       max_size=10_000)
+        # A Python signal handler cannot wake eventlet's hub (it goes back to sleep in
+        # epoll), so the main greenlet looks four times a second.
+        while not stopping:
+            eventlet.sleep(0.25)
     else:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
 
 
@@ -117,7 +155,10 @@ def cmd_content_check(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
-    """A couple with known credentials, so a newcomer can try both sides in two windows."""
+    """A couple with known credentials, so a newcomer can try both sides in two windows.
+
+    Run again, it reuses the couple and the session under way on the demo track.
+    """
     from server.content import load_library
     from server.db import Database, upgrade
     from server.engine import MendError
@@ -126,31 +167,112 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     config = _config()
     upgrade(config.database_url)
     library = load_library(config.content_dir)
+    track = library.get(DEMO_TRACK)
+    if track is None:
+        print(f"mend: the demo track '{DEMO_TRACK}' is not in {config.content_dir}",
+              file=sys.stderr)
+        return 1
     database = Database(config.database_url)
     ids = []
-    with database.session() as db:
-        for email, name in DEMO_PARTNERS:
-            try:
-                account = accounts.sign_up(db, email=email, password=DEMO_PASSWORD,
-                                           display_name=name)
-            except MendError:
-                account = accounts.authenticate(db, email=email, password=DEMO_PASSWORD)
-            ids.append(account.id)
-        existing = couples.couples_of(db, ids[0])
-        couple = next((c for c in existing if {m.user_id for m in c.members} == set(ids)), None)
-        if couple is None:
-            made = couples.create_couple(db, ids[0])
-            couple_id = couples.join_couple(db, ids[1], made["invite_code"])["id"]
-        else:
-            couple_id = couple.id
-        track = next(iter(library))
-        session = sessions.start_session(db, library, ids[0], couple_id, track.id)
-    database.dispose()
+    try:
+        with database.session() as db:
+            for email, name in DEMO_PARTNERS:
+                try:
+                    account = accounts.sign_up(db, email=email, password=DEMO_PASSWORD,
+                                               display_name=name)
+                except MendError:
+                    account = accounts.authenticate(db, email=email, password=DEMO_PASSWORD)
+                ids.append(account.id)
+            existing = couples.couples_of(db, ids[0])
+            couple = next((c for c in existing if {m.user_id for m in c.members} == set(ids)),
+                          None)
+            if couple is None:
+                made = couples.create_couple(db, ids[0])
+                couple_id = couples.join_couple(db, ids[1], made["invite_code"])["id"]
+            else:
+                couple_id = couple.id
+            under_way = next(
+                (s for s in sessions.sessions_of(db, library, ids[0])
+                 if s["couple_id"] == couple_id and s["track"]["id"] == track.id
+                 and s["status"] == "active"),
+                None,
+            )
+            session = under_way or sessions.start_session(db, library, ids[0], couple_id,
+                                                          track.id)
+    except MendError as error:
+        print(f"mend: the demo couple could not be prepared: {error.message}\n"
+              f"(If a demo password was changed, reset it with: "
+              f"mend account reset-password EMAIL)", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
     print("Demo couple ready. Open two browser windows (one private) and log in as:")
     for email, name in DEMO_PARTNERS:
         print(f"  {name:5} email {email}  password {DEMO_PASSWORD}")
-    print(f"A session on '{track.title}' is waiting at /s/{session['id']}")
-    print("Start the server with: mend run")
+    state = "waiting" if under_way is None else "still under way"
+    print(f"A session on '{track.title}' is {state} at /s/{session['id']}")
+    print(f"Start the server with: {run_command()}")
+    return 0
+
+
+def run_command() -> str:
+    """A `mend run` command line that works from here, with this data directory."""
+    script = Path(sys.argv[0]).absolute() if sys.argv and sys.argv[0] else None
+    on_path = shutil.which("mend")
+    if script is not None and script.name == "mend" and script.is_file():
+        if on_path and Path(on_path).absolute() == script:
+            command = "mend run"
+        else:
+            command = f"{shlex.quote(str(script))} run"
+    else:  # `python -m server.cli` or an embedding: the same interpreter, the same code
+        command = f"{shlex.quote(sys.executable)} -m server.cli run"
+    data_dir = os.environ.get("MEND_DATA_DIR")
+    if data_dir:
+        command = f"MEND_DATA_DIR={shlex.quote(data_dir)} {command}"
+    return command
+
+
+def _read_new_password(args: argparse.Namespace) -> str | None:
+    if args.generate:
+        from server.services.accounts import generate_password
+
+        return generate_password()
+    if args.stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("mend: no terminal to ask on: pass --stdin (and pipe the password) or --generate",
+              file=sys.stderr)
+        return None
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Repeat it: "):
+        print("mend: the two passwords differ; nothing was changed.", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_account_reset_password(args: argparse.Namespace) -> int:
+    """Set a password by hand; every existing log-in of that account ends."""
+    from server.db import Database, upgrade
+    from server.engine import MendError
+    from server.services import accounts
+
+    config = _config()
+    password = _read_new_password(args)
+    if password is None:
+        return 1
+    upgrade(config.database_url)
+    database = Database(config.database_url)
+    try:
+        with database.session() as db:
+            account = accounts.set_password(db, email=args.email, password=password)
+    except MendError as error:
+        print(f"mend: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    if args.generate:
+        print(f"New password for {account.email}: {password}")
+    print(f"The password of {account.email} is changed; they were logged out everywhere.")
     return 0
 
 
@@ -168,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True)
     content_sub.add_parser("check", help="validate the tracks").set_defaults(func=cmd_content_check)
     sub.add_parser("demo", help="create a demo couple").set_defaults(func=cmd_demo)
+    account = sub.add_parser("account", help="account commands")
+    account_sub = account.add_subparsers(dest="account_command", required=True)
+    reset = account_sub.add_parser(
+        "reset-password", help="set a new password (ends the account's log-ins)",
+        description="Set a new password for EMAIL. Asks twice on a terminal; --stdin reads "
+                    "one line from standard input; --generate makes one and prints it.")
+    reset.add_argument("email")
+    how = reset.add_mutually_exclusive_group()
+    how.add_argument("--stdin", action="store_true", help="read the new password from stdin")
+    how.add_argument("--generate", action="store_true", help="make a random one and print it")
+    reset.set_defaults(func=cmd_account_reset_password)
     return parser
 
 

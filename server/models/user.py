@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, new_id, utcnow
@@ -21,5 +21,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="partner")  # partner | counsellor
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every log-in cookie; a password reset bumps it, which ends all other log-ins.
+    login_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships: Mapped[list[CoupleMember]] = relationship(back_populates="user")

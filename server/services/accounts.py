@@ -1,11 +1,19 @@
-"""Sign-up, log-in and looking people up."""
+"""Sign-up, log-in, looking people up, and setting or resetting a password."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
+import secrets
+import smtplib
+import ssl
 from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,6 +26,10 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 MAX_DISPLAY_NAME = 60
 ROLES = ("partner", "counsellor")
+RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
+_RESET_SALT = "mend-password-reset"
+SMTP_TIMEOUT = 15
+log = logging.getLogger("mend.accounts")
 # Checked against when an email is unknown, so a log-in takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -28,6 +40,8 @@ class Account:
     email: str
     display_name: str
     role: str
+    # Not part of the API: the log-in cookie carries it (see server/web/auth.py).
+    login_generation: int = 0
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "display_name": self.display_name,
@@ -35,7 +49,7 @@ class Account:
 
 
 def _account(user: User) -> Account:
-    return Account(user.id, user.email, user.display_name, user.role)
+    return Account(user.id, user.email, user.display_name, user.role, user.login_generation)
 
 
 def _clean_email(email: object) -> str:
@@ -44,12 +58,17 @@ def _clean_email(email: object) -> str:
     return email.strip().lower()
 
 
+def _check_password(password: object) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise MendError("invalid", f"Choose a password of at least {MIN_PASSWORD} characters.")
+    return password
+
+
 def sign_up(
     db: DbSession, *, email: object, password: object, display_name: object, role: object = None
 ) -> Account:
     email = _clean_email(email)
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise MendError("invalid", f"Choose a password of at least {MIN_PASSWORD} characters.")
+    password = _check_password(password)
     if not isinstance(display_name, str) or not display_name.strip():
         raise MendError("invalid", "Tell us the name your partner knows you by.")
     display_name = " ".join(display_name.split())
@@ -89,3 +108,142 @@ def authenticate(db: DbSession, *, email: object, password: object) -> Account:
 def get_account(db: DbSession, user_id: str) -> Account | None:
     user = db.get(User, user_id)
     return _account(user) if user else None
+
+
+def generate_password() -> str:
+    """A random password someone can type: 4 groups of 5 letters and digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+
+
+def _store_password(db: DbSession, user: User, password: str, *, expected_hash: str) -> None:
+    """Set a new password and end every existing log-in, unless the hash changed meanwhile.
+
+    The conditional update makes a reset link single-use even when it is clicked twice
+    at the same moment: only one of the two updates finds the old hash.
+    """
+    done = db.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == expected_hash)
+        .values(password_hash=generate_password_hash(password),
+                login_generation=User.login_generation + 1)
+    )
+    if done.rowcount != 1:
+        db.rollback()
+        raise MendError("invalid", "This reset link has already been used. Ask for a new one.")
+    db.commit()
+    db.refresh(user)
+
+
+def set_password(db: DbSession, *, email: object, password: object) -> Account:
+    """An operator sets someone's password (`mend account reset-password`)."""
+    password = _check_password(password)
+    user = db.scalar(select(User).where(User.email == _clean_email(email)))
+    if user is None:
+        raise MendError("not_found", "There is no account with that email address.")
+    _store_password(db, user, password, expected_hash=user.password_hash)
+    return _account(user)
+
+
+def _hash_fingerprint(password_hash: str) -> str:
+    # The token carries this instead of the hash itself: it is signed, not encrypted.
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:24]
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_RESET_SALT)
+
+
+def password_reset_token(db: DbSession, *, email: object, secret_key: str) -> str | None:
+    """A signed link token for this address, or None when no such account exists.
+
+    It is bound to the current password hash, so it stops working once the password
+    changes (used once), and it expires after RESET_MAX_AGE seconds.
+    """
+    try:
+        email = _clean_email(email)
+    except MendError:
+        return None
+    user = db.scalar(select(User).where(User.email == email))
+    if user is None:
+        return None
+    return _serializer(secret_key).dumps(
+        {"u": user.id, "h": _hash_fingerprint(user.password_hash)}
+    )
+
+
+def reset_password(db: DbSession, *, token: object, password: object, secret_key: str,
+                   max_age: int = RESET_MAX_AGE) -> Account:
+    """Set a new password from a reset link; ends every other log-in of the account."""
+    stale = MendError("invalid", "This reset link has expired or was already used. "
+                                 "Ask for a new one.")
+    if not isinstance(token, str) or not token:
+        raise stale
+    try:
+        data = _serializer(secret_key).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise stale from exc
+    except BadSignature as exc:
+        raise MendError("invalid", "This reset link is not valid. Ask for a new one.") from exc
+    password = _check_password(password)
+    user = db.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or _hash_fingerprint(user.password_hash) != data.get("h"):
+        raise stale
+    _store_password(db, user, password, expected_hash=user.password_hash)
+    return _account(user)
+
+
+def reset_mail(*, to: str, link: str, mail_from: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = to
+    # Plain and discreet: the subject may show on a shared screen or lock screen.
+    message["Subject"] = "Your password reset link"
+    message.set_content(
+        "Someone (hopefully you) asked to reset the password for this email address.\n\n"
+        f"Choose a new password here within the next hour:\n{link}\n\n"
+        "The link works once. If you didn't ask for it, ignore this email: "
+        "your password stays as it is.\n"
+    )
+    return message
+
+
+def send_mail(smtp_url: str, message: EmailMessage) -> None:
+    """Send one message. smtp://host[:port] is plain (25), smtps:// is TLS from the first
+    byte (465), smtp+starttls:// upgrades with STARTTLS (587); user:password@ logs in."""
+    url = urlsplit(smtp_url)
+    scheme = url.scheme.lower()
+    if scheme not in ("smtp", "smtps", "smtp+starttls") or not url.hostname:
+        raise ValueError("MEND_SMTP_URL must look like smtp://host:port, smtps://host or "
+                         "smtp+starttls://host")
+    default_port = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[scheme]
+    port = url.port or default_port
+    context = ssl.create_default_context()
+    if scheme == "smtps":
+        client = smtplib.SMTP_SSL(url.hostname, port, timeout=SMTP_TIMEOUT, context=context)
+    else:
+        client = smtplib.SMTP(url.hostname, port, timeout=SMTP_TIMEOUT)
+    with client:
+        if scheme == "smtp+starttls":
+            client.starttls(context=context)
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        client.send_message(message)
+
+
+def request_password_reset(db: DbSession, *, email: object, secret_key: str, link_base: str,
+                           smtp_url: str | None, mail_from: str) -> bool:
+    """Mail a reset link when the address has an account and SMTP is configured.
+
+    Returns whether a message was sent; the caller must not tell the person either way.
+    """
+    if not smtp_url:
+        return False
+    token = password_reset_token(db, email=email, secret_key=secret_key)
+    if token is None:
+        return False
+    account_email = _clean_email(email)
+    link = f"{link_base.rstrip('/')}/reset/{token}"
+    send_mail(smtp_url, reset_mail(to=account_email, link=link, mail_from=mail_from))
+    log.info("sent a password-reset link")
+    return True

@@ -105,3 +105,33 @@ def join_couple(db: DbSession, user_id: str, code: object) -> dict:
         db.rollback()
         raise MendError("conflict", "This couple already has two partners.") from exc
     return couple_dict(couple)
+
+
+def invite_status(db: DbSession, code: object, viewer_id: str | None) -> dict:
+    """What an invite link leads to, for someone about to join (log-in optional).
+
+    status: "own" (the viewer made it), "member" (the viewer is in that couple),
+    "used" (both places taken by others) or "open". Only the inviter's display name is
+    shown: enough to recognise a partner, nothing about the couple's sessions.
+    """
+    missing = MendError("not_found", "That invite code doesn't match any couple. Check it "
+                                     "with your partner: it has 8 letters and numbers.")
+    try:
+        code = normalise_code(code)
+    except MendError:
+        raise missing from None
+    couple = db.scalar(select(Couple).where(Couple.invite_code == code))
+    if couple is None:
+        raise missing
+    members = {m.user_id for m in couple.members}
+    if viewer_id is not None and viewer_id == couple.created_by_id:
+        status = "own"
+    elif viewer_id is not None and viewer_id in members:
+        status = "member"
+    elif len(members) >= 2:
+        status = "used"
+    else:
+        status = "open"
+    inviter = db.get(User, couple.created_by_id)
+    return {"status": status,
+            "inviter": {"display_name": inviter.display_name if inviter else None}}

@@ -19,10 +19,17 @@ class CurrentUser(UserMixin):
     email: str
     display_name: str
     role: str
+    login_generation: int = 0
 
     @classmethod
     def from_account(cls, account: accounts.Account) -> CurrentUser:
-        return cls(account.id, account.email, account.display_name, account.role)
+        return cls(account.id, account.email, account.display_name, account.role,
+                   account.login_generation)
+
+    def get_id(self) -> str:
+        # What the log-in cookie stores: a password reset bumps the generation, and every
+        # cookie made before it stops loading a user (they are logged out).
+        return f"{self.id}:{self.login_generation}"
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "display_name": self.display_name,
@@ -33,10 +40,13 @@ def install_login(_app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> CurrentUser | None:
+    def load_user(cookie_id: str) -> CurrentUser | None:
+        user_id, _, generation = cookie_id.partition(":")
         with mend().database.session() as db:
             account = accounts.get_account(db, user_id)
-        return CurrentUser.from_account(account) if account else None
+        if account is None or str(account.login_generation) != (generation or "0"):
+            return None
+        return CurrentUser.from_account(account)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from server.engine import MendError
+from server.web.pages import app_shell_response
 
 log = logging.getLogger("mend.web")
 
@@ -30,6 +31,13 @@ def error_response(code: str, message: str, status: int | None = None):
     return jsonify(body), status or STATUS_FOR_CODE.get(code, 400)
 
 
+def _wants_page() -> bool:
+    """A browser asking for a page: not a file under /static/, nor the Socket.IO path."""
+    return (request.method in ("GET", "HEAD")
+            and not request.path.startswith(("/static/", "/socket.io/"))
+            and request.accept_mimetypes.accept_html)
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(MendError)
     def mend_error(error: MendError):
@@ -45,6 +53,9 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if not request.path.startswith("/api/"):
+            if error.code == 404 and _wants_page():
+                # The client shows "page not found" with a way home; the status stays 404.
+                return app_shell_response(404)
             return error
         if error.code == 413:
             return error_response("too_large", "That request is too large.", 413)

@@ -38,9 +38,15 @@ def leave_url() -> dict:
 @bp.get("/")
 @bp.get("/join/<code>")
 @bp.get("/s/<session_id>")
+@bp.get("/s/<session_id>/summary")
+@bp.get("/reset/<token>")
 def app_shell(**_route):
-    response = render_template("index.html")
-    return response, 200, {"Cache-Control": "no-store"}
+    return app_shell_response(200)
+
+
+def app_shell_response(status: int):
+    """index.html: the client reads the path and shows the page (or "page not found")."""
+    return render_template("index.html"), status, {"Cache-Control": "no-store"}
 
 
 @bp.get("/healthz")

@@ -1,0 +1,72 @@
+"""Password reset by e-mail, and invite look-up: the account edges that need no log-in."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Blueprint, request, session
+from flask_login import current_user, login_user
+
+from server.context import mend
+from server.db import Database
+from server.services import accounts, couples
+from server.web.api import body, ok
+from server.web.auth import CurrentUser
+
+bp = Blueprint("account", __name__, url_prefix="/api/v1")
+log = logging.getLogger("mend.web")
+
+
+def _send_reset_link(database: Database, email: object, secret_key: str, link_base: str,
+                     smtp_url: str, mail_from: str) -> None:
+    try:
+        with database.session() as db:
+            accounts.request_password_reset(db, email=email, secret_key=secret_key,
+                                            link_base=link_base, smtp_url=smtp_url,
+                                            mail_from=mail_from)
+    except Exception:  # never the asker's business: they get {ok} either way
+        log.exception("could not send a password-reset e-mail")
+
+
+@bp.post("/auth/password-reset/request")
+def request_password_reset():
+    email = body().get("email")
+    config = mend().config
+    if config.smtp_url:
+        # MEND_PUBLIC_URL should be set in production: without it the link is built from
+        # the request's Host header.
+        link_base = config.public_url or request.host_url
+        # In the background, so the answer takes as long whether or not the address has an
+        # account (and a slow mail server never holds the request).
+        threading.Thread(
+            target=_send_reset_link, name="mend-reset-mail", daemon=True,
+            args=(mend().database, email, config.secret_key, link_base, config.smtp_url,
+                  config.mail_from),
+        ).start()
+    return ok()
+
+
+@bp.post("/auth/password-reset")
+def reset_password():
+    from server.realtime.handlers import disconnect_user
+
+    data = body()
+    with mend().database.session() as db:
+        account = accounts.reset_password(db, token=data.get("token"),
+                                          password=data.get("password"),
+                                          secret_key=mend().config.secret_key)
+    # Every earlier log-in is over (the generation in their cookies is stale); close the
+    # sockets they still hold in this process too.
+    disconnect_user(account.id)
+    session.clear()
+    login_user(CurrentUser.from_account(account))
+    return ok(user=account.to_dict())
+
+
+@bp.get("/invites/<code>")
+def invite(code: str):
+    viewer = current_user.id if current_user.is_authenticated else None
+    with mend().database.session() as db:
+        found = couples.invite_status(db, code, viewer)
+    return ok(invite=found)
