@@ -44,14 +44,12 @@ class SummaryPage {
   async load() {
     const token = ++this.loadToken;
     document.title = 'Summary · Mend';
-    this.root.setAttribute('aria-busy', 'true');
     replaceChildren(this.bodyEl, h('p', { class: 'loading', role: 'status', testid: 'summary-loading' }, 'Loading your summary…'));
     let data;
     try {
       data = await api.get(`/sessions/${encodeURIComponent(this.sessionId)}/summary?format=json`);
     } catch (error) {
       if (this.destroyed || token !== this.loadToken) return;
-      this.root.removeAttribute('aria-busy');
       if (error instanceof ApiError && error.status === 401) {
         this.onAuthLost(error);
         return;
@@ -60,7 +58,6 @@ class SummaryPage {
       return;
     }
     if (this.destroyed || token !== this.loadToken) return;
-    this.root.removeAttribute('aria-busy');
     this.render(data.summary);
   }
 
