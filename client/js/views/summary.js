@@ -130,9 +130,11 @@ class SummaryPage {
         const isMine = answer.user_id === me;
         const name = isMine ? 'You' : answer.display_name;
         const label = isMine ? 'Your answer' : `${answer.display_name}'s answer`;
+        // No aria-label: a labelled <section> is a landmark, and ten "Your answer" landmarks
+        // on one page can't be told apart (axe landmark-unique); the h3 names each column.
         return h('section', {
           class: answer.skipped ? 'reveal-column skipped' : 'reveal-column',
-          testid: isMine ? 'summary-mine' : 'summary-partner', 'data-user-id': answer.user_id, 'aria-label': label,
+          testid: isMine ? 'summary-mine' : 'summary-partner', 'data-user-id': answer.user_id,
         },
         h('h3', { class: 'reveal-name' }, label),
         answer.skipped
