@@ -591,7 +591,7 @@ class StepView {
   followup() {
     const text = this.step.followup;
     if (!text) return null;
-    return h('aside', { class: 'followup', testid: 'followup', 'aria-label': 'Talk about it together' },
+    return h('div', { class: 'followup', testid: 'followup' },
       h('p', null, h('strong', null, 'Talk about it together: '), text));
   }
 
