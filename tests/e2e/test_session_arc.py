@@ -205,7 +205,9 @@ def test_pasted_text_over_the_limit_stays_whole_and_is_neither_submitted_nor_sav
     assert alex.errors == [] and sam.errors == [], (alex.errors, sam.errors)
 
 
-def test_an_exclusive_option_clears_the_others_and_the_others_clear_it(partners):
+def test_an_exclusive_option_clears_the_others_and_the_closing_scale_sits_beside_the_earlier_one(
+    partners,
+):
     alex, sam = partners
     a, b = alex.page, sam.page
     session_id = couple_in_session(alex, sam, flows.TRACK)
@@ -214,9 +216,9 @@ def test_an_exclusive_option_clears_the_others_and_the_others_clear_it(partners)
     for person in (alex, sam):
         answer_text(person.page, flows.TEXT_STEP, f"Trust {unique_marker(person.name)}")
     both_ready(alex, sam, flows.TEXT_STEP, 3, count)
-    for person in (alex, sam):
+    for person, value in ((alex, 6), (sam, 4)):
         scale = flows.step(person.page, flows.SCALE_STEP)
-        scale.get_by_test_id("scale-6").check()
+        scale.get_by_test_id(f"scale-{value}").check()
         scale.get_by_test_id("submit-answer").click()
     both_ready(alex, sam, flows.SCALE_STEP, 4, count)
     for person in (alex, sam):
@@ -254,6 +256,32 @@ def test_an_exclusive_option_clears_the_others_and_the_others_clear_it(partners)
     b_box.get_by_test_id("submit-answer").click()
     expect(box.get_by_test_id("reveal-partner")).to_contain_text("Sam's answer")
     expect(box.get_by_test_id("reveal-mine")).to_contain_text(NONE_OF_THESE)
+    both_ready(alex, sam, URGES, 7, count)
+
+    # On to the closing step: an optional step skipped by both, a text step, then the
+    # check-out, read back beside the scale from step 3.
+    for person in (alex, sam):
+        skip(person.page, "where-my-fears-come-from")
+    both_ready(alex, sam, "where-my-fears-come-from", 8, count)
+    for person in (alex, sam):
+        answer_text(person.page, "what-helps-me-feel-secure", "A message when plans change")
+    both_ready(alex, sam, "what-helps-me-feel-secure", 9, count)
+    for person, value in ((alex, 8), (sam, 5)):
+        closing = flows.step(person.page, CLOSING)
+        expect(closing.get_by_test_id("submit-answer")).to_have_text("Submit my answer")
+        closing.get_by_test_id("submit-answer").click()  # the scale is the answer
+        expect(closing.get_by_test_id("submit-error")).to_contain_text("Choose a number")
+        closing.get_by_test_id(f"scale-{value}").check()
+        closing.get_by_test_id("submit-answer").click()
+    closing = flows.step(a, CLOSING)
+    expect(closing.get_by_test_id("reveal-mine").get_by_test_id("compare-line")).to_have_text(
+        "At “How close and secure I feel right now”: Earlier: 6 → now: 8"
+    )
+    expect(closing.get_by_test_id("reveal-partner").get_by_test_id("compare-line")).to_contain_text(
+        "Earlier: 4 → now: 5"
+    )
+    expect(closing.get_by_test_id("reveal-mine")).to_contain_text("No words added")
+    expect(closing.get_by_test_id("ready-button")).to_have_text("I'm ready to finish")
 
     assert alex.errors == [] and sam.errors == [], (alex.errors, sam.errors)
 
