@@ -291,6 +291,12 @@ def test_the_last_step_finishes_the_track_and_the_summary_page_reads_it_back(par
     a, b = alex.page, sam.page
     session_id = couple_in_session(alex, sam, APPRECIATION)
 
+    # A summary that isn't yours (or doesn't exist) says so plainly.
+    a.goto(f"/s/{'0' * 32}/summary")
+    expect(a.get_by_test_id("summary-error")).to_contain_text("There's no summary here for you")
+    assert alex.errors == ["Failed to load resource: the server responded with a status of 404 "
+                           "(NOT FOUND)"], alex.errors  # the browser's own log of that answer
+    alex.errors.clear()
     # Before anything is revealed the summary says so, and offers nothing to print.
     a.goto(f"/s/{session_id}/summary")
     expect(a.get_by_test_id("summary-empty")).to_contain_text("Nothing has been shared yet")
