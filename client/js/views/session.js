@@ -570,8 +570,10 @@ class StepView {
     const isMine = userId === this.ctrl.state.viewer.user_id;
     const name = isMine ? 'You' : (entry.display_name || this.ctrl.nameOf(userId));
     const title = isMine ? 'Your answer' : `${name}'s answer`;
+    // No aria-label: a labelled <section> is a landmark, and several steps read again at
+    // once would give identical "Your answer" landmarks (axe landmark-unique); the h3 names it.
     return h('section', {
-      class: entry.skipped ? 'reveal-column skipped' : 'reveal-column', testid, 'data-user-id': userId || undefined, 'aria-label': title,
+      class: entry.skipped ? 'reveal-column skipped' : 'reveal-column', testid, 'data-user-id': userId || undefined,
     },
     h('h3', { class: 'reveal-name' }, title),
     entry.skipped
