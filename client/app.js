@@ -1,13 +1,23 @@
 // Mend browser client: bootstrap and a small router over location.pathname.
-//   /            home (or sign in)
-//   /join/<code> sign in if needed, then join the partner's couple space
-//   /s/<id>      a session
+//   /                home (or, signed out, "Create an account")
+//   /join/<code>     the invite: checked first; sign up if needed, then join the couple
+//   /s/<id>          a session
+//   /s/<id>/summary  a session's summary
+//   /reset/<token>   choose a new password (the link from a reset e-mail)
+//   anything else    "Page not found"
+// One Socket.IO connection (js/socket.js `appSocket`) serves every screen: it is opened
+// once someone is logged in and closed on log-out, when the log-in ends, or on Leave quickly.
 
 import { h, replaceChildren, announce } from './js/dom.js';
-import { api, fetchMe, logOut } from './js/api.js';
+import { api, fetchMe, fetchInvite, logOut, ApiError } from './js/api.js';
+import { appSocket } from './js/socket.js';
 import { renderAuth } from './js/views/auth.js';
 import { renderHome } from './js/views/home.js';
 import { renderSession } from './js/views/session.js';
+import { renderSummary } from './js/views/summary.js';
+import { renderInvite, inviteProblem } from './js/views/invite.js';
+import { renderNotFound } from './js/views/notfound.js';
+import { renderReset } from './js/views/reset.js';
 
 const root = document.getElementById('app');
 const topbarActions = document.getElementById('topbar-actions');
@@ -24,6 +34,10 @@ function parseRoute(pathname) {
   if (match) return { name: 'join', code: decodeURIComponent(match[1]) };
   match = pathname.match(/^\/s\/([^/]+)\/?$/);
   if (match) return { name: 'session', sessionId: decodeURIComponent(match[1]) };
+  match = pathname.match(/^\/s\/([^/]+)\/summary\/?$/);
+  if (match) return { name: 'summary', sessionId: decodeURIComponent(match[1]) };
+  match = pathname.match(/^\/reset\/([^/]+)\/?$/);
+  if (match) return { name: 'reset', token: decodeURIComponent(match[1]) };
   if (pathname === '/' || pathname === '') return { name: 'home' };
   return { name: 'not-found' };
 }
@@ -54,6 +68,7 @@ function renderTopbar() {
     onclick: async () => {
       button.disabled = true;
       destroyView();
+      appSocket.close(); // before the server closes it, which would read as "kicked"
       try {
         await logOut();
       } catch (error) {
@@ -85,6 +100,36 @@ async function route({ focus = true } = {}) {
   const where = parseRoute(location.pathname);
   setBusy(true);
 
+  // These need no log-in (and must not wait for one).
+  if (where.name === 'not-found') {
+    renderNotFound(root);
+    setBusy(false);
+    if (focus) focusTitle();
+    if (!app.me) {
+      // Still show who is logged in, in the top bar.
+      app.me = await fetchMe().catch(() => null);
+      if (token === app.routeToken) renderTopbar();
+    }
+    return;
+  }
+  if (where.name === 'reset') {
+    // Saving the new password ends every log-in of that account, this page's socket too:
+    // closed first, so that isn't mistaken for a lost log-in.
+    appSocket.close();
+    renderReset(root, {
+      token: where.token,
+      onDone: async () => {
+        appSocket.close(); // the log-in changed: the next connection carries the new cookie
+        app.me = await fetchMe();
+        app.notice = { kind: 'ok', text: 'Your new password is saved, and you are logged in.' };
+        navigate('/', { replace: true });
+      },
+    });
+    setBusy(false);
+    if (focus) focusTitle();
+    return;
+  }
+
   if (!app.me) {
     try {
       app.me = await fetchMe();
@@ -98,34 +143,51 @@ async function route({ focus = true } = {}) {
   if (token !== app.routeToken) return;
   renderTopbar();
 
+  const onAuthed = async () => {
+    appSocket.close(); // a connection from before the log-in carries no (or another) cookie
+    app.me = await fetchMe();
+    route();
+  };
+
   if (!app.me) {
-    document.title = where.name === 'join' ? 'Join your partner · Mend' : 'Mend';
+    appSocket.close();
     const notice = app.notice && app.notice.text;
     app.notice = null;
-    renderAuth(root, {
-      inviteCode: where.name === 'join' ? where.code : null,
-      notice,
-      onAuthed: async () => {
-        app.me = await fetchMe();
-        route();
-      },
-    });
+    if (where.name === 'join') {
+      document.title = 'Join your partner · Mend';
+      app.view = renderInvite(root, { code: where.code, notice, onAuthed });
+      await app.view.ready;
+      if (token !== app.routeToken) return;
+    } else {
+      document.title = 'Mend';
+      renderAuth(root, { notice, onAuthed });
+    }
     setBusy(false);
     if (focus) focusTitle();
     return;
   }
 
+  appSocket.open();
+
   if (where.name === 'join') {
-    replaceChildren(root, h('p', { class: 'loading', role: 'status' }, 'Joining your partner…'));
-    try {
-      await api.post('/couples/join', { invite_code: where.code });
-      app.notice = { kind: 'ok', text: "You've joined your partner's couple space. Welcome." };
-    } catch (error) {
-      app.notice = { kind: 'error', text: error.message };
-    }
+    replaceChildren(root, h('p', { class: 'loading', role: 'status', testid: 'joining' }, 'Joining your partner…'));
+    app.notice = await joinByInvite(where.code);
     if (token !== app.routeToken) return;
     app.me = null; // couples changed: load again
     navigate('/', { replace: true });
+    return;
+  }
+
+  if (where.name === 'summary') {
+    document.title = 'Summary · Mend';
+    app.view = renderSummary(root, {
+      sessionId: where.sessionId,
+      user: app.me.user,
+      navigate,
+      onAuthLost: (error, resume) => handleAuthLost(error, resume),
+    });
+    setBusy(false);
+    if (focus) focusTitle();
     return;
   }
 
@@ -173,20 +235,47 @@ async function route({ focus = true } = {}) {
     return;
   }
 
-  document.title = 'Not found · Mend';
-  replaceChildren(root, h('div', { class: 'card' },
-    h('h1', { class: 'view-title', tabIndex: -1 }, "There's nothing here"),
-    h('p', null, 'This address does not match a page in Mend.'),
-    h('a', { href: '/', 'data-link': '', class: 'button-link' }, 'Go to home')));
+  renderNotFound(root);
   setBusy(false);
   if (focus) focusTitle();
 }
 
-async function handleAuthLost(error, resume) {
-  let me = null;
+/** Check an invite, then join with it. Returns the notice the home shows. */
+async function joinByInvite(code) {
+  let invite;
   try {
-    me = await fetchMe();
-  } catch {
+    invite = await fetchInvite(code);
+  } catch (error) {
+    const text = error instanceof ApiError && error.code === 'not_found'
+      ? inviteProblem('not_found').text : error.message;
+    return { kind: 'error', text };
+  }
+  if (invite.status !== 'open') {
+    return { kind: invite.status === 'used' ? 'error' : 'ok', text: inviteProblem(invite.status).text };
+  }
+  try {
+    await api.post('/couples/join', { invite_code: code });
+    return { kind: 'ok', text: "You've joined your partner's couple space. Welcome." };
+  } catch (error) {
+    return { kind: 'error', text: error.message };
+  }
+}
+
+// The session screen and the app's socket can both report a lost log-in at once (a log-out
+// in another tab closes the one socket): one /me check answers them all.
+let authCheck = null;
+
+function checkAuth() {
+  if (!authCheck) {
+    authCheck = fetchMe().then((me) => ({ me }), () => ({ unknown: true }))
+      .finally(() => { authCheck = null; });
+  }
+  return authCheck;
+}
+
+async function handleAuthLost(error, resume) {
+  const { me, unknown } = await checkAuth();
+  if (unknown) {
     // Can't tell (network): treat it as still logged in and let socket.io keep retrying.
     if (resume) resume();
     return;
@@ -201,11 +290,22 @@ async function handleAuthLost(error, resume) {
     }
     return;
   }
+  if (!app.me) return; // another report of the same loss already handled it
   destroyView();
+  appSocket.close();
   app.me = null;
   app.notice = { kind: 'error', text: 'Your log-in has ended. Please log in again — your submitted answers are safe.' };
   route();
 }
+
+// The home has no SessionConnection to report these; the session screen gets them too, and
+// the shared check above keeps that to one answer.
+appSocket.on('kicked', () => {
+  if (app.me) handleAuthLost({ code: 'kicked', message: 'You were disconnected.' }, () => appSocket.reconnect());
+});
+appSocket.on('refused', (error) => {
+  if (app.me) handleAuthLost(error);
+});
 
 function renderProblem(message, retry) {
   replaceChildren(root, h('div', { class: 'card' },

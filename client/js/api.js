@@ -103,3 +103,21 @@ export async function logOut() {
   await api.post('/auth/logout');
   await refreshCsrf().catch(() => {});
 }
+
+/** An invite as its link's visitor sees it: {status: open|used|own|member, inviter}; a
+ *  code that matches no invite throws ApiError with code 'not_found'. No log-in needed. */
+export async function fetchInvite(code) {
+  const data = await api.get(`/invites/${encodeURIComponent(code)}`);
+  return data.invite;
+}
+
+export async function requestPasswordReset(email) {
+  await api.post('/auth/password-reset/request', { email });
+}
+
+/** Set a new password with the token from the e-mailed link; logs in. */
+export async function resetPassword({ token, password }) {
+  const data = await api.post('/auth/password-reset', { token, password });
+  await refreshCsrf(); // logged in now: a new log-in session, so a new token
+  return data.user;
+}

@@ -1,6 +1,8 @@
-// One Socket.IO connection for one open session: join on every (re)connect, acks with a
-// timeout, and an in-memory outbox so a submit is confirmed only by the server's ack and
-// is resent with the same client_id after a reconnect.
+// One Socket.IO connection for the whole app (`appSocket`), opened after log-in and closed
+// on log-out or "Leave quickly"; the home listens on it for `me:state`, and an open session
+// (`SessionConnection`) joins its session over it: `session:join` on every (re)connect, acks
+// with a timeout, and an in-memory outbox so a submit is confirmed only by the server's ack
+// and is resent with the same client_id after a reconnect.
 
 import { io } from '../vendor/socket.io-client-4.8.1/socket.io.esm.min.js';
 
@@ -33,98 +35,118 @@ const TIMEOUT_ERROR = {
 };
 
 /**
- * status: 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'closed'
- * callbacks: onState(state, source), onPresence(presence), onStatus(status),
- *   onOutbox(stepId), onSubmitted(stepId, entry), onSubmitError(stepId, error),
- *   onJoined(), onJoinError(error), onAuthLost(error), onKicked()
+ * The app's one connection. Views subscribe with `on(event, fn)` (which returns the
+ * unsubscribe function) instead of touching the socket, so a view that goes away leaves no
+ * listener behind and the connection outlives it.
+ *
+ * Besides every server event, listeners can take these local ones:
+ *   'connect', 'disconnect' (reason), 'connect_error' (error),
+ *   'status' (status), 'kicked' (the server closed us), 'refused' ({code, message}).
+ * status: 'closed' | 'connecting' | 'connected' | 'reconnecting' | 'offline'
  */
-export class SessionConnection {
-  constructor(sessionId, callbacks = {}) {
-    this.sessionId = sessionId;
-    this.cb = callbacks;
-    this.state = null;
-    this.outbox = new Map(); // step_id -> {client_id, step_id, body, fields, inFlight, attempts}
-    this.status = 'connecting';
-    this.joined = false;
-    this.closed = false;
+class AppSocket {
+  constructor() {
     this.socket = null;
+    this.status = 'closed';
+    this.left = false; // "Leave quickly": never connect again in this page
+    this.listeners = new Map(); // event -> Set(fn)
     this._onOnline = () => this._onNetworkChange(true);
     this._onOffline = () => this._onNetworkChange(false);
+    window.addEventListener('mend:leave', () => {
+      this.left = true;
+      this.close();
+    });
   }
 
-  start() {
+  get connected() {
+    return Boolean(this.socket && this.socket.connected);
+  }
+
+  /** Connect (once logged in). Calling it again while open does nothing. */
+  open() {
+    if (this.left) return null;
+    if (this.socket) return this.socket;
+    // forceNew: a connection after a log-out must not reuse the old user's Manager.
     const socket = io({
+      forceNew: true,
       reconnectionDelay: 1000,
       reconnectionDelayMax: 5000,
       timeout: 10000,
     });
     this.socket = socket;
+    window.__mendSocket = socket; // for "Leave quickly" (js/help.js)
     socket.on('connect', () => {
-      this._join();
+      this._setStatus('connected');
+      this._fire('connect');
     });
     socket.on('disconnect', (reason) => {
-      this.joined = false;
-      if (this.closed) return;
+      if (socket !== this.socket) return;
       if (reason === 'io server disconnect') {
         // The server closed us on purpose (a log-out elsewhere); it won't reconnect by itself.
         this._setStatus('reconnecting');
-        this._emitCb('onKicked');
+        this._fire('disconnect', reason);
+        this._fire('kicked');
         return;
       }
       this._setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
+      this._fire('disconnect', reason);
     });
     socket.on('connect_error', (error) => {
-      if (this.closed) return;
+      if (socket !== this.socket) return;
       if (!socket.active) {
         // Refused by the server (not a network problem): socket.io won't retry this.
         this._setStatus('offline');
-        this._emitCb('onAuthLost', describeRefusal(error));
+        this._fire('connect_error', error);
+        this._fire('refused', describeRefusal(error));
         return;
       }
       // 'Offline' only when the device says so; a server that is away is 'reconnecting'
       // for as long as socket.io keeps trying.
       this._setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
+      this._fire('connect_error', error);
     });
-    socket.on('session:state', (state) => this._applyState(state, 'push'));
-    socket.on('presence', (presence) => {
-      if (presence && presence.session_id === this.sessionId) this._emitCb('onPresence', presence);
-    });
+    socket.onAny((event, ...args) => this._fire(event, ...args));
     window.addEventListener('online', this._onOnline);
     window.addEventListener('offline', this._onOffline);
     this._setStatus('connecting');
+    return socket;
   }
 
+  /** Disconnect for good (log-out, log-in ended, Leave quickly). Listeners stay subscribed. */
   close() {
-    if (this.closed) return;
-    this.closed = true;
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    if (window.__mendSocket === socket) window.__mendSocket = null;
     window.removeEventListener('online', this._onOnline);
     window.removeEventListener('offline', this._onOffline);
-    if (this.socket) {
-      if (this.socket.connected) this.socket.emit('session:leave', { session_id: this.sessionId });
-      this.socket.disconnect();
-      this.socket.removeAllListeners();
-    }
-    this.status = 'closed';
+    socket.disconnect();
+    socket.removeAllListeners();
+    socket.offAny();
+    this._setStatus('closed');
   }
 
-  /** Reconnect after the server closed the socket (used once we know we're still logged in). */
+  /** Connect again after the server closed the socket (once we know we're still logged in). */
   reconnect() {
-    if (!this.closed && this.socket && !this.socket.connected) this.socket.connect();
+    if (this.socket && !this.socket.connected) this.socket.connect();
   }
 
-  get connected() {
-    return Boolean(this.socket && this.socket.connected && this.joined);
+  on(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+    return () => this.listeners.get(event)?.delete(fn);
   }
 
   /** Emit with an ack; always resolves to an ack-shaped object, never throws. */
   request(event, payload, timeout = ACK_TIMEOUT_MS) {
     return new Promise((resolve) => {
-      if (!this.socket || !this.socket.connected) {
+      const socket = this.socket;
+      if (!socket || !socket.connected) {
         resolve({ ok: false, error: OFFLINE_ERROR });
         return;
       }
-      this.socket.timeout(timeout).emit(event, payload, (err, response) => {
-        if (err) resolve({ ok: false, error: this.socket.connected ? TIMEOUT_ERROR : OFFLINE_ERROR });
+      socket.timeout(timeout).emit(event, payload, (err, response) => {
+        if (err) resolve({ ok: false, error: socket.connected ? TIMEOUT_ERROR : OFFLINE_ERROR });
         else if (!response || typeof response !== 'object') {
           resolve({ ok: false, error: { code: 'internal', message: 'Mend sent an answer we could not read.' } });
         } else if (response.ok === false) {
@@ -139,6 +161,126 @@ export class SessionConnection {
         } else resolve(response);
       });
     });
+  }
+
+  _onNetworkChange(online) {
+    const socket = this.socket;
+    if (!socket) return;
+    if (!online) {
+      // The device has no network: say so now, and drop the transport rather than wait
+      // for a ping timeout, so drafts and submits wait for the reconnect instead of timing out.
+      this._setStatus('offline');
+      if (socket.io.engine) socket.io.engine.close();
+      return;
+    }
+    if (!socket.connected) {
+      this._setStatus('reconnecting');
+      if (!socket.active) socket.connect();
+    }
+  }
+
+  _setStatus(status) {
+    if (this.status === status) return;
+    this.status = status;
+    this._fire('status', status);
+  }
+
+  _fire(event, ...args) {
+    const fns = this.listeners.get(event);
+    if (!fns) return;
+    for (const fn of [...fns]) {
+      try {
+        fn(...args);
+      } catch (error) {
+        console.error(`Mend: a '${event}' listener failed`, error); // eslint-disable-line no-console
+      }
+    }
+  }
+}
+
+export const appSocket = new AppSocket();
+
+/**
+ * One open session, over the app's connection.
+ * status: 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'closed'
+ * callbacks: onState(state, source), onPresence(presence), onStatus(status),
+ *   onOutbox(stepId), onSubmitted(stepId, entry), onSubmitError(stepId, error),
+ *   onJoined(), onJoinError(error), onAuthLost(error), onKicked()
+ */
+export class SessionConnection {
+  constructor(sessionId, callbacks = {}) {
+    this.sessionId = sessionId;
+    this.cb = callbacks;
+    this.state = null;
+    this.outbox = new Map(); // step_id -> {client_id, step_id, body, fields, inFlight, attempts}
+    this.status = 'connecting';
+    this.joined = false;
+    this.closed = false;
+    this.app = appSocket;
+    this._unsubscribe = [];
+    this._onOnline = () => this._onNetworkChange(true);
+    this._onOffline = () => this._onNetworkChange(false);
+  }
+
+  /** The shared Socket.IO socket (null when the app is not connected at all). */
+  get socket() {
+    return this.app.socket;
+  }
+
+  start() {
+    const app = this.app;
+    app.open(); // normally already open: the app opens it at log-in
+    const listen = (event, fn) => this._unsubscribe.push(app.on(event, fn));
+    listen('connect', () => this._join());
+    listen('disconnect', () => {
+      this.joined = false;
+      if (this.closed) return;
+      this._setStatus(app.status === 'offline' ? 'offline' : 'reconnecting');
+    });
+    listen('kicked', () => {
+      if (!this.closed) this._emitCb('onKicked');
+    });
+    listen('connect_error', () => {
+      if (!this.closed) this._setStatus(app.status === 'offline' ? 'offline' : 'reconnecting');
+    });
+    listen('refused', (error) => {
+      if (!this.closed) this._emitCb('onAuthLost', error);
+    });
+    listen('session:state', (state) => this._applyState(state, 'push'));
+    listen('presence', (presence) => {
+      if (presence && presence.session_id === this.sessionId) this._emitCb('onPresence', presence);
+    });
+    window.addEventListener('online', this._onOnline);
+    window.addEventListener('offline', this._onOffline);
+    this._setStatus(app.status === 'offline' ? 'offline' : 'connecting');
+    if (app.connected) this._join();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    window.removeEventListener('online', this._onOnline);
+    window.removeEventListener('offline', this._onOffline);
+    this._unsubscribe.forEach((off) => off());
+    this._unsubscribe = [];
+    // The connection stays open for the rest of the app; only this session is left.
+    if (this.app.connected && this.joined) this.app.socket.emit('session:leave', { session_id: this.sessionId });
+    this.joined = false;
+    this.status = 'closed';
+  }
+
+  /** Reconnect after the server closed the socket (used once we know we're still logged in). */
+  reconnect() {
+    if (!this.closed) this.app.reconnect();
+  }
+
+  get connected() {
+    return Boolean(this.app.connected && this.joined);
+  }
+
+  /** Emit with an ack; always resolves to an ack-shaped object, never throws. */
+  request(event, payload, timeout = ACK_TIMEOUT_MS) {
+    return this.app.request(event, payload, timeout);
   }
 
   saveDraft(stepId, body, fields) {
@@ -179,6 +321,7 @@ export class SessionConnection {
   // ---- internals ------------------------------------------------------------------------
 
   async _join() {
+    if (this.closed) return;
     const result = await this.request('session:join', { session_id: this.sessionId });
     if (this.closed) return;
     if (result.ok) {
@@ -190,7 +333,9 @@ export class SessionConnection {
       return;
     }
     if (isTransient(result.error)) {
-      if (this.socket.connected) setTimeout(() => { if (this.socket.connected && !this.joined) this._join(); }, RETRY_AFTER_MS);
+      if (this.app.connected) {
+        setTimeout(() => { if (!this.closed && this.app.connected && !this.joined) this._join(); }, RETRY_AFTER_MS);
+      }
       return;
     }
     if (result.error.code === 'unauthenticated') this._emitCb('onAuthLost', result.error);
@@ -198,6 +343,7 @@ export class SessionConnection {
   }
 
   _applyState(state, source) {
+    if (this.closed) return;
     if (!state || !state.session || state.session.id !== this.sessionId) return;
     const held = this.state;
     if (held) {
@@ -249,18 +395,10 @@ export class SessionConnection {
   }
 
   _onNetworkChange(online) {
+    // The app's connection drops or resumes the transport; this only keeps our status true.
     if (this.closed) return;
-    if (!online) {
-      // The device has no network: say so now, and drop the transport rather than wait
-      // for a ping timeout, so drafts and submits wait for the reconnect instead of timing out.
-      this._setStatus('offline');
-      if (this.socket && this.socket.io.engine) this.socket.io.engine.close();
-      return;
-    }
-    if (this.socket && !this.socket.connected) {
-      this._setStatus('reconnecting');
-      if (!this.socket.active) this.socket.connect();
-    }
+    if (!online) this._setStatus('offline');
+    else if (!this.connected) this._setStatus('reconnecting');
   }
 
   _setStatus(status) {
@@ -281,7 +419,7 @@ export class SessionConnection {
   }
 }
 
-function describeRefusal(error) {
+export function describeRefusal(error) {
   const data = error && error.data;
   if (data && typeof data === 'object' && data.code) return data;
   const message = (error && error.message) || '';

@@ -1,29 +1,42 @@
-// Signed-out screen: create an account / log in, as two tabs.
+// Signed-out screens: create an account / log in (two tabs; new visitors land on "Create an
+// account"), and "Forgot your password?" under the log-in form.
 
-import { h, replaceChildren } from '../dom.js';
-import { logIn, signUp } from '../api.js';
+import { h, replaceChildren, announce } from '../dom.js';
+import { logIn, signUp, requestPasswordReset } from '../api.js';
 
-export function renderAuth(root, { inviteCode = null, notice = null, onAuthed }) {
-  const tabs = [
-    { id: 'signup', label: 'Create an account' },
-    { id: 'login', label: 'Log in' },
-  ];
-  let active = inviteCode ? 'signup' : 'login';
+const TABS = [
+  { id: 'signup', label: 'Create an account' },
+  { id: 'login', label: 'Log in' },
+];
 
+/**
+ * The whole signed-out screen. `intro` replaces the welcome (the invite page passes the
+ * inviter's banner); `initial` is the tab shown first.
+ */
+export function renderAuth(root, { intro = null, notice = null, initial = 'signup', onAuthed }) {
+  replaceChildren(root, h('div', { class: 'auth' },
+    intro || h('div', { class: 'intro' },
+      h('h1', { class: 'view-title', tabIndex: -1 }, 'Welcome to Mend'),
+      h('p', null, 'A calm, private space for the two of you to rebuild trust, one small step at a time.')),
+    notice ? h('p', { class: 'notice', role: 'status', testid: 'auth-notice' }, notice) : null,
+    authCard({ initial, onAuthed })));
+}
+
+/** The tabbed card: "Create an account" and "Log in". */
+export function authCard({ initial = 'signup', onAuthed }) {
   const tabButtons = {};
   const panels = {};
-
   const tabList = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Create an account or log in' });
-  for (const tab of tabs) {
+  for (const tab of TABS) {
     const button = h('button', {
       type: 'button',
       role: 'tab',
       id: `tab-${tab.id}`,
       'aria-controls': `panel-${tab.id}`,
       testid: `tab-${tab.id}`,
-      onclick: () => select(tab.id, true),
+      onclick: () => select(tab.id, 'tab'),
       onkeydown: (event) => {
-        const order = tabs.map((t) => t.id);
+        const order = TABS.map((t) => t.id);
         let index = order.indexOf(tab.id);
         if (event.key === 'ArrowRight' || event.key === 'ArrowDown') index = (index + 1) % order.length;
         else if (event.key === 'ArrowLeft' || event.key === 'ArrowUp') index = (index - 1 + order.length) % order.length;
@@ -31,42 +44,31 @@ export function renderAuth(root, { inviteCode = null, notice = null, onAuthed })
         else if (event.key === 'End') index = order.length - 1;
         else return;
         event.preventDefault();
-        select(order[index], true);
+        select(order[index], 'tab');
       },
     }, tab.label);
     tabButtons[tab.id] = button;
     tabList.append(button);
   }
 
-  panels.signup = signupPanel(onAuthed);
-  panels.login = loginPanel(onAuthed);
-
+  // focus: 'tab' (arrow keys / click on a tab), 'field' (the switch links), or nothing.
   function select(id, focus) {
-    active = id;
-    for (const tab of tabs) {
+    for (const tab of TABS) {
       const selected = tab.id === id;
       tabButtons[tab.id].setAttribute('aria-selected', String(selected));
       tabButtons[tab.id].tabIndex = selected ? 0 : -1;
       panels[tab.id].hidden = !selected;
     }
-    if (focus) tabButtons[id].focus();
+    if (focus === 'tab') tabButtons[id].focus();
+    else if (focus === 'field') panels[id].querySelector('input')?.focus();
   }
 
-  const intro = inviteCode
-    ? h('div', { class: 'invite-banner', testid: 'invite-banner' },
-      h('h1', { class: 'view-title', tabIndex: -1 }, "You've been invited to join your partner on Mend"),
-      h('p', null, "Create an account (or log in) and you'll join their couple space straight away."))
-    : h('div', { class: 'intro' },
-      h('h1', { class: 'view-title', tabIndex: -1 }, 'Welcome to Mend'),
-      h('p', null, 'A calm, private space for the two of you to rebuild trust, one small step at a time.'));
-
+  panels.signup = signupPanel(onAuthed, () => select('login', 'field'));
+  panels.login = loginPanel(onAuthed, () => select('signup', 'field'));
   const card = h('section', { class: 'card auth-card', 'aria-label': 'Your account' },
     tabList, panels.signup, panels.login);
-  replaceChildren(root, h('div', { class: 'auth' },
-    intro,
-    notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
-    card));
-  select(active, false);
+  select(initial === 'login' ? 'login' : 'signup');
+  return card;
 }
 
 function field({ label, id, type = 'text', autocomplete, testid, hint, minLength, maxLength }) {
@@ -86,16 +88,17 @@ function field({ label, id, type = 'text', autocomplete, testid, hint, minLength
   };
 }
 
-function formError(testid) {
+export function formError(testid) {
   return h('p', { class: 'form-error', role: 'alert', testid, hidden: true });
 }
 
-function showError(el, message) {
+export function showError(el, message) {
   el.textContent = message || '';
   el.hidden = !message;
 }
 
-async function runForm(form, button, errorEl, busyLabel, action) {
+/** Disable the form while `action` runs; on failure show its message and enable again. */
+export async function runForm(form, button, errorEl, busyLabel, action) {
   const label = button.textContent;
   showError(errorEl, '');
   button.disabled = true;
@@ -111,7 +114,12 @@ async function runForm(form, button, errorEl, busyLabel, action) {
   }
 }
 
-function signupPanel(onAuthed) {
+function switchLine(text, label, testid, onclick) {
+  return h('p', { class: 'switch-line' }, text ? `${text} ` : null,
+    h('button', { type: 'button', class: 'link-button', testid, onclick }, label));
+}
+
+function signupPanel(onAuthed, toLogin) {
   const email = field({ label: 'Email', id: 'signup-email', type: 'email', autocomplete: 'email', testid: 'signup-email', maxLength: 254 });
   const name = field({
     label: 'Your name', id: 'signup-name', autocomplete: 'nickname', testid: 'signup-name',
@@ -146,10 +154,12 @@ function signupPanel(onAuthed) {
       await onAuthed(user);
     });
   });
-  return h('div', { id: 'panel-signup', role: 'tabpanel', 'aria-labelledby': 'tab-signup', class: 'tab-panel' }, form);
+  return h('div', { id: 'panel-signup', role: 'tabpanel', 'aria-labelledby': 'tab-signup', class: 'tab-panel' },
+    form,
+    switchLine(null, 'I already have an account', 'switch-to-login', toLogin));
 }
 
-function loginPanel(onAuthed) {
+function loginPanel(onAuthed, toSignup) {
   const email = field({ label: 'Email', id: 'login-email', type: 'email', autocomplete: 'username', testid: 'login-email' });
   const password = field({
     label: 'Password', id: 'login-password', type: 'password', autocomplete: 'current-password', testid: 'login-password',
@@ -170,5 +180,69 @@ function loginPanel(onAuthed) {
       await onAuthed(user);
     });
   });
-  return h('div', { id: 'panel-login', role: 'tabpanel', 'aria-labelledby': 'tab-login', class: 'tab-panel' }, form);
+  const forgot = forgotPassword(() => email.input.value.trim());
+  return h('div', { id: 'panel-login', role: 'tabpanel', 'aria-labelledby': 'tab-login', class: 'tab-panel' },
+    form,
+    forgot,
+    switchLine('New to Mend?', 'Create an account', 'switch-to-signup', toSignup));
+}
+
+/** "Forgot your password?": a disclosure with one e-mail field. The answer is the same
+ *  whether or not the address has an account (the server never says). */
+function forgotPassword(currentEmail) {
+  const region = h('div', { class: 'forgot', id: 'forgot-panel', hidden: true, testid: 'forgot-panel' });
+  const toggle = h('button', {
+    type: 'button', class: 'link-button', testid: 'forgot-password',
+    'aria-expanded': 'false', 'aria-controls': 'forgot-panel',
+    onclick: () => {
+      const open = region.hidden;
+      region.hidden = !open;
+      toggle.setAttribute('aria-expanded', String(open));
+      if (open) {
+        if (!input.value) input.value = currentEmail();
+        input.focus();
+      }
+    },
+  }, 'Forgot your password?');
+
+  const input = h('input', {
+    id: 'forgot-email', name: 'forgot-email', type: 'email', autocomplete: 'email',
+    required: true, testid: 'forgot-email', maxLength: 254,
+  });
+  const error = formError('forgot-error');
+  // Read out through the page's announcer (a live region that appears is not always read).
+  const result = h('p', { class: 'notice', testid: 'forgot-result', hidden: true });
+  const button = h('button', { type: 'submit', class: 'secondary', testid: 'forgot-submit' }, 'Send me a link');
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'field' },
+      h('label', { for: 'forgot-email' }, 'The email address you log in with'),
+      input),
+    error, button);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const email = input.value.trim();
+    if (!email || !input.checkValidity()) {
+      showError(error, email ? "That email address doesn't look right." : 'Enter your email address.');
+      input.focus();
+      return;
+    }
+    result.hidden = true;
+    runForm(form, button, error, 'Sending…', async () => {
+      await requestPasswordReset(email);
+      button.disabled = false;
+      button.textContent = 'Send me a link';
+      form.removeAttribute('aria-busy');
+      result.textContent = 'If an account uses that address and this Mend can send e-mail, a link is on its way. '
+        + 'Otherwise ask whoever runs this Mend to reset it.';
+      result.hidden = false;
+      announce(result.textContent);
+    });
+  });
+  append(region, h('h2', { class: 'forgot-title' }, 'Reset your password'), form, result);
+  return h('div', { class: 'forgot-wrap' }, h('p', { class: 'switch-line' }, toggle), region);
+}
+
+function append(el, ...children) {
+  el.append(...children);
+  return el;
 }
