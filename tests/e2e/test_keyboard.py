@@ -40,11 +40,15 @@ def test_sign_up_and_answer_steps_with_the_keyboard_only(partners):
     key = a.keyboard
     suffix = flows.new_suffix()
 
-    # Sign up. The tabs are a tab list: one Tab stop, arrows switch between them.
+    # Sign up. The tabs are a tab list: one Tab stop, arrows switch between them. New
+    # visitors land on "Create an account".
     a.goto("/")
     login_tab, signup_tab = a.get_by_test_id("tab-login"), a.get_by_test_id("tab-signup")
+    expect(signup_tab).to_have_attribute("aria-selected", "true")
+    tab_to(a, signup_tab)
+    key.press("ArrowRight")
+    expect(login_tab).to_be_focused()
     expect(login_tab).to_have_attribute("aria-selected", "true")
-    tab_to(a, login_tab)
     key.press("ArrowLeft")
     expect(signup_tab).to_be_focused()
     expect(signup_tab).to_have_attribute("aria-selected", "true")
