@@ -111,6 +111,10 @@ class Config:
                           ("mail_from", "MEND_MAIL_FROM"), ("public_url", "MEND_PUBLIC_URL")):
             if env.get(key):
                 values[name] = env[key].strip()
+        if values.get("smtp_url") and not values.get("public_url"):
+            # Reset links built from a request's Host header could point anywhere.
+            raise ConfigError("MEND_PUBLIC_URL must be set when MEND_SMTP_URL is, so e-mailed "
+                              "links point to this Mend (e.g. https://mend.example).")
         if env.get("MEND_CONTENT_DIR"):
             values["content_dir"] = Path(env["MEND_CONTENT_DIR"])
         values.update(overrides)

@@ -30,6 +30,8 @@ def test_environment_overrides(tmp_path):
 @pytest.mark.parametrize("env,words", [
     ({"MEND_ASYNC_MODE": "tornado"}, "MEND_ASYNC_MODE must be one of"),
     ({"MEND_SECRET_KEY": "short"}, "at least 16 characters"),
+    ({"MEND_SMTP_URL": "smtp://127.0.0.1:25"}, "MEND_PUBLIC_URL must be set"),
+    ({"MEND_TICK_SECONDS": "soon"}, "MEND_TICK_SECONDS must be a number"),
 ])
 def test_a_bad_value_is_one_clear_sentence(tmp_path, env, words):
     with pytest.raises(ConfigError) as error:
