@@ -178,8 +178,9 @@ def test_a_finished_track_is_marked_done_live_and_its_summary_is_linked(browser,
         session_id = started.json()["session"]["id"]
         expect(page.get_by_test_id(f"partner-started-{session_id}")).to_contain_text(
             f"Ben started “{APPRECIATION_TITLE}”", timeout=LIVE_MS)
-        # The update kept Ana's choice (not the suggested default).
+        # The update kept Ana's choice (not the suggested default), and her focus on it.
         expect(page.get_by_test_id(f"track-{flows.TRACK}")).to_be_checked()
+        expect(page.get_by_test_id(f"track-{flows.TRACK}")).to_be_focused()
         expect(page.get_by_test_id("start-session")).to_have_text("Start session")
         # Pressing Start on that track now opens it (POST /sessions answers 200).
         page.get_by_test_id(f"track-{APPRECIATION}").check()
