@@ -206,8 +206,12 @@ def mail_server(tmp_path):
     data_dir = tmp_path / "mend-mail"
     data_dir.mkdir()
     host, port = sink.server_address
-    server = MendServer(data_dir, "gevent",
-                        env_extra={"MEND_SMTP_URL": f"smtp://{host}:{port}"}).start()
+    mend_port = free_port()
+    server = MendServer(data_dir, "gevent", port=mend_port, env_extra={
+        "MEND_SMTP_URL": f"smtp://{host}:{port}",
+        # The reset link is built from this (never from the request's Host header).
+        "MEND_PUBLIC_URL": f"http://127.0.0.1:{mend_port}",
+    }).start()
     yield server, sink
     server.stop()
     sink.shutdown()
@@ -245,6 +249,7 @@ def test_forgot_password_mails_a_link_that_sets_a_new_one(browser, mail_server):
         match = re.search(r"https?://\S+/reset/\S+", mail.get_content())
         assert match, mail.get_content()
         link = match.group(0)
+        assert link.startswith(f"{server.url}/reset/"), link
 
         # An unknown address gets the very same words (and no mail).
         page.get_by_test_id("forgot-email").fill("nobody-here@example.test")
