@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from server.engine.answers import MAX_TEXT_LENGTH
+from server.engine.kinds import known_kinds
 from server.engine.tracks import Step, Track, freeze
 
 
@@ -127,10 +128,12 @@ def _build_track(data: dict) -> Track:
             optional=bool(s.get("optional", False)),
             answer=freeze(_answer_spec(s["answer"])) if "answer" in s else None,
             followup=(s.get("followup") or "").strip() or None,
+            settings=freeze(s["settings"]) if "settings" in s else None,
         )
         for s in data["steps"]
     )
-    return Track(data["id"], data["title"], data["summary"].strip(), data["version"], steps)
+    return Track(data["id"], data["title"], data["summary"].strip(), data["version"], steps,
+                 freeze(data.get("settings", {})))
 
 
 def _schema_problem(data: Any, error: jsonschema.ValidationError) -> str:
@@ -179,8 +182,33 @@ class TrackLibrary:
         return iter(self.tracks.values())
 
 
-def load_library(content_dir: Path) -> TrackLibrary:
+def load_schema(content_dir: Path) -> dict:
+    """The track schema, with one file per further step kind composed in.
+
+    `content/schema/kinds/<kind>.json` is the JSON Schema of one step of that kind (the
+    shape of infoStep in track.schema.json). Each joins the step dispatch, so adding a kind
+    never edits the shared schema file. A kind file whose kind the engine does not know is
+    refused: content must not promise what the server cannot run.
+    """
     schema = json.loads((content_dir / "schema" / "track.schema.json").read_text())
+    kinds_dir = content_dir / "schema" / "kinds"
+    step = schema["$defs"]["step"]
+    for path in sorted(kinds_dir.glob("*.json")) if kinds_dir.is_dir() else ():
+        kind = path.stem
+        if kind not in known_kinds():
+            raise ContentError(f"schema/kinds/{path.name}: the engine has no step kind {kind!r}.")
+        try:
+            kind_schema = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ContentError(f"schema/kinds/{path.name}: not valid JSON ({exc}).") from exc
+        step["properties"]["kind"]["enum"].append(kind)
+        step["allOf"].append({"if": {"properties": {"kind": {"const": kind}}},
+                              "then": kind_schema})
+    return schema
+
+
+def load_library(content_dir: Path) -> TrackLibrary:
+    schema = load_schema(content_dir)
     tracks = {}
     for path in sorted((content_dir / "tracks").glob("*.yaml")):
         track = load_track_file(path, schema)

@@ -62,6 +62,38 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One move in a structured exercise (a listening loop, a part of an apology, a reply
+    to a boundary item). Kinds decide who may make which turn and who sees it."""
+
+    id: str
+    user_id: str
+    step_id: str
+    client_id: str
+    name: str
+    body: str | None
+    fields: Mapping[str, Any] | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CoupleRecord:
+    """Something a couple keeps across sessions: an agreement, a commitment, a check on
+    one. `private_to` set: only that partner may see it (None: both partners)."""
+
+    id: str
+    kind: str
+    data: Mapping[str, Any]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    session_id: str | None = None
+    step_id: str | None = None
+    user_id: str | None = None
+    private_to: str | None = None
+
+
+@dataclass(frozen=True)
 class SessionState:
     id: str
     track: Track
@@ -78,6 +110,13 @@ class SessionState:
     ready: frozenset[tuple[str, str]] = frozenset()  # (step, user)
     # Each kind's own per-step data (acknowledgements, turns, timers): plain JSON.
     step_states: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    turns: tuple[Turn, ...] = ()
+    # Session-wide data that belongs to no step (a break under way): plain JSON. Anything
+    # under "private" is keyed by user id and projected to that user only.
+    session_data: Mapping[str, Any] = field(default_factory=dict)
+    couple_id: str | None = None
+    # The couple's records across sessions, by id (agreements, commitments…).
+    records: Mapping[str, CoupleRecord] = field(default_factory=dict)
 
     @property
     def partner_ids(self) -> tuple[str, ...]:
@@ -97,6 +136,12 @@ class SessionState:
 
     def step_state(self, step_id: str) -> Mapping[str, Any]:
         return self.step_states.get(step_id, {})
+
+    def turns_on(self, step_id: str) -> tuple[Turn, ...]:
+        return tuple(t for t in self.turns if t.step_id == step_id)
+
+    def records_of(self, kind: str) -> tuple[CoupleRecord, ...]:
+        return tuple(r for r in self.records.values() if r.kind == kind)
 
     def partner_status(self, step_id: str, user_id: str) -> str:
         """What the other side may know about a partner's work: a status, never words."""
@@ -151,11 +196,25 @@ class StepAction:
 
 
 @dataclass(frozen=True)
+class SubmitTurn:
+    """`turn:submit`: a structured move; `name` is the turn's kind within the step
+    ("mirror", "apology-part", "reply"…), handled by the step kind's `turn`."""
+
+    user_id: str
+    step_id: str
+    turn_id: str
+    client_id: str
+    name: str
+    body: Any = None
+    fields: Any = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passed: apply whatever deadline is due (a break ending, a turn timing out)."""
 
 
-Action = SaveDraft | SubmitEntry | MarkReady | StepAction | Tick
+Action = SaveDraft | SubmitEntry | MarkReady | StepAction | SubmitTurn | Tick
 
 
 # --- effects: what changed, for the service to persist --------------------------------
@@ -206,9 +265,26 @@ class PauseEnded:
     at: datetime
 
 
+@dataclass(frozen=True)
+class TurnRecorded:
+    turn: Turn
+
+
+@dataclass(frozen=True)
+class SessionDataSaved:
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordSaved:
+    """A couple record was created or changed (stored by id: insert or update)."""
+
+    record: CoupleRecord
+
+
 Effect = (
     DraftSaved | EntrySubmitted | StepRevealed | PartnerReady | StepAdvanced | StepStateSaved
-    | PauseEnded
+    | PauseEnded | TurnRecorded | SessionDataSaved | RecordSaved
 )
 
 
@@ -291,6 +367,8 @@ def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
         raise MendError("paused", "The session is on a break. Your draft is kept.")
     if isinstance(action, SubmitEntry):
         return kind.submit(state, step, action, now)
+    if isinstance(action, SubmitTurn):
+        return kind.turn(state, step, action, now)
     return kind.act(state, step, action, now)
 
 
@@ -328,7 +406,7 @@ def handle(state: SessionState, action: Action, now: datetime) -> Transition:
         return _tick(state, action, now)
     if isinstance(action, MarkReady):
         return _mark_ready(state, action, now)
-    if isinstance(action, SaveDraft | SubmitEntry | StepAction):
+    if isinstance(action, SaveDraft | SubmitEntry | StepAction | SubmitTurn):
         return _step_scoped(state, action, now)
     raise TypeError(f"unknown action {action!r}")
 

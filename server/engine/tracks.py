@@ -38,6 +38,9 @@ class Step:
     answer: Mapping[str, Any] | None = None
     # A short prompt the track attaches to this step's reveal ("What surprised you?").
     followup: str | None = None
+    # What a kind needs from content beyond the common fields (timers, parts, phrase
+    # rules): defaults live in content, not constants in code. Frozen, kind-specific.
+    settings: Mapping[str, Any] | None = None
 
     @property
     def takes_answer(self) -> bool:
@@ -57,6 +60,7 @@ class Step:
             "optional": self.optional,
             "answer": plain(self.answer),
             "followup": self.followup,
+            "settings": plain(self.settings),
         }
 
 
@@ -67,6 +71,8 @@ class Track:
     summary: str
     version: int
     steps: tuple[Step, ...]
+    # Track-wide defaults (e.g. break_minutes); kinds and the session read them.
+    settings: Mapping[str, Any] = field(default_factory=dict)
     _index: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,9 +101,11 @@ def track_to_data(track: Track) -> dict[str, Any]:
                 "id": s.id, "kind": s.kind, "title": s.title, "prompt": s.prompt,
                 "hint": s.hint, "body": s.body, "optional": s.optional,
                 "answer": plain(s.answer), "followup": s.followup,
+                "settings": plain(s.settings),
             }
             for s in track.steps
         ],
+        "settings": plain(track.settings),
     }
 
 
@@ -108,7 +116,9 @@ def track_from_data(data: Mapping[str, Any]) -> Track:
             hint=s.get("hint"), body=s.get("body"), optional=bool(s.get("optional")),
             answer=freeze(s["answer"]) if s.get("answer") is not None else None,
             followup=s.get("followup"),
+            settings=freeze(s["settings"]) if s.get("settings") is not None else None,
         )
         for s in data["steps"]
     )
-    return Track(data["id"], data["title"], data["summary"], data["version"], steps)
+    return Track(data["id"], data["title"], data["summary"], data["version"], steps,
+                 freeze(data.get("settings") or {}))

@@ -33,3 +33,38 @@ def draft_dict(draft: Any | None) -> dict[str, Any] | None:
         "fields": dict(draft.fields) if draft.fields is not None else None,
         "saved_at": iso(draft.saved_at),
     }
+
+
+def turn_dict(turn: Any) -> dict[str, Any]:
+    return {
+        "id": turn.id,
+        "client_id": turn.client_id,
+        "user_id": turn.user_id,
+        "step_id": turn.step_id,
+        "kind": turn.name,
+        "body": turn.body,
+        "fields": dict(turn.fields) if turn.fields is not None else None,
+        "at": iso(turn.at),
+    }
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "status": record.status,
+        "user_id": record.user_id,
+        "session_id": record.session_id,
+        "step_id": record.step_id,
+        **{k: v for k, v in _plain(record.data).items() if k not in ("id", "kind", "status")},
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict | tuple | list) or hasattr(value, "items"):
+        if hasattr(value, "items"):
+            return {k: _plain(v) for k, v in value.items()}
+        return [_plain(v) for v in value]
+    return value

@@ -14,9 +14,16 @@ from typing import Any
 
 from server.engine.kinds import kind_of
 from server.engine.session import ACTIVE, FINISHED, SessionState
-from server.engine.views import draft_dict, entry_dict, iso
+from server.engine.views import draft_dict, entry_dict, iso, record_dict, turn_dict
 
-__all__ = ["draft_dict", "entry_dict", "iso", "step_status", "summary_for", "view_for"]
+__all__ = ["draft_dict", "entry_dict", "iso", "records_for", "step_status", "summary_for",
+           "turn_dict", "view_for"]
+
+
+def records_for(state: SessionState, viewer_id: str, kind: str) -> list[dict[str, Any]]:
+    """The couple's records of one kind this viewer may see (shared, or private to them)."""
+    return [record_dict(r) for r in sorted(state.records_of(kind), key=lambda r: r.created_at)
+            if r.private_to in (None, viewer_id)]
 
 
 def step_status(state: SessionState, index: int) -> str:
@@ -81,8 +88,8 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
             for p in state.participants
         ],
         "steps": [_step_view(state, i, viewer) for i in range(len(state.track.steps))],
-        "agreements": [],
-        "commitments": [],
+        "agreements": records_for(state, viewer_id, "agreement"),
+        "commitments": records_for(state, viewer_id, "commitment"),
     }
 
 

@@ -3,6 +3,7 @@
 from server.models.base import Base
 from server.models.couple import Couple, CoupleMember
 from server.models.session import (
+    CoupleRecord,
     Draft,
     Entry,
     Reveal,
@@ -12,6 +13,7 @@ from server.models.session import (
     StepReady,
     StepState,
     TrackSnapshot,
+    Turn,
 )
 from server.models.user import User
 
@@ -19,6 +21,7 @@ __all__ = [
     "Base",
     "Couple",
     "CoupleMember",
+    "CoupleRecord",
     "Draft",
     "Entry",
     "Reveal",
@@ -28,5 +31,6 @@ __all__ = [
     "StepReady",
     "StepState",
     "TrackSnapshot",
+    "Turn",
     "User",
 ]

@@ -61,6 +61,8 @@ class Session(Base):
     # The earliest moment a Tick would change something (a break ending, a turn timing
     # out); the scheduler sweeps sessions whose deadline has passed.
     next_deadline_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Session-wide data that belongs to no step (a break under way), as JSON.
+    session_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
@@ -175,3 +177,38 @@ class StepAdvance(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[Session] = relationship(back_populates="advances")
+
+
+class Turn(Base):
+    """One move in a structured exercise; `client_id` makes a retry idempotent."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CoupleRecord(Base):
+    """What a couple keeps across sessions (agreements, commitments and their checks)."""
+
+    __tablename__ = "couple_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    couple_id: Mapped[str] = mapped_column(ForeignKey("couples.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    private_to: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

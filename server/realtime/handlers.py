@@ -152,6 +152,19 @@ def step_ready(payload: dict) -> dict:
     return outcome.result
 
 
+@event("turn:submit")
+def submit_turn(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.submit_turn(
+            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
+            payload.get("client_id"), payload.get("kind"), payload.get("body"),
+            payload.get("fields"),
+        )
+    publish(outcome)
+    return outcome.result
+
+
 @event("step:acknowledge")
 def acknowledge(payload: dict) -> dict:
     ctx = mend()

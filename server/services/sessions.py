@@ -23,9 +23,10 @@ from server.engine import MendError
 from server.engine import session as engine
 from server.engine.kinds import kind_of
 from server.engine.tracks import Track, track_from_data, track_to_data
-from server.engine.visibility import entry_dict, iso, summary_for, view_for
+from server.engine.visibility import entry_dict, iso, summary_for, turn_dict, view_for
 from server.models import (
     Couple,
+    CoupleRecord,
     Draft,
     Entry,
     Reveal,
@@ -35,6 +36,7 @@ from server.models import (
     StepReady,
     StepState,
     TrackSnapshot,
+    Turn,
     User,
 )
 from server.models.base import new_id, utcnow
@@ -215,10 +217,12 @@ _SID = bindparam("sid")
 _S, _P, _U = Session.__table__, SessionParticipant.__table__, User.__table__
 _E, _D, _R = Entry.__table__, Draft.__table__, Reveal.__table__
 _READY, _STATES = StepReady.__table__, StepState.__table__
+_T, _CR = Turn.__table__, CoupleRecord.__table__
 _LOCK = update(_S).where(_S.c.id == _SID).values(version=_S.c.version)
 _LOAD_SESSION = select(
     _S.c.id, _S.c.couple_id, _S.c.track_id, _S.c.track_snapshot_id, _S.c.status, _S.c.version,
     _S.c.current_index, _S.c.created_at, _S.c.finished_at, _S.c.paused_until,
+    _S.c.session_data,
 ).where(_S.c.id == _SID)
 _LOAD_MEMBERS = (
     select(_P.c.user_id, _U.c.display_name, _P.c.role)
@@ -232,6 +236,12 @@ _LOAD_DRAFTS = select(_D.c.user_id, _D.c.step_id, _D.c.body, _D.c.fields,
 _LOAD_REVEALS = select(_R.c.step_id, _R.c.revealed_at).where(_R.c.session_id == _SID)
 _LOAD_READY = select(_READY.c.step_id, _READY.c.user_id).where(_READY.c.session_id == _SID)
 _LOAD_STATES = select(_STATES.c.step_id, _STATES.c.data).where(_STATES.c.session_id == _SID)
+_LOAD_TURNS = select(_T.c.id, _T.c.user_id, _T.c.step_id, _T.c.client_id, _T.c.name, _T.c.body,
+                     _T.c.fields, _T.c.at).where(_T.c.session_id == _SID).order_by(_T.c.at, _T.c.id)
+_LOAD_RECORDS = select(
+    _CR.c.id, _CR.c.kind, _CR.c.data, _CR.c.status, _CR.c.created_at, _CR.c.updated_at,
+    _CR.c.session_id, _CR.c.step_id, _CR.c.user_id, _CR.c.private_to,
+).where(_CR.c.couple_id == bindparam("couple_id"))
 _DRAFT_KEY = (_D.c.session_id == _SID) & (_D.c.step_id == bindparam("b_step")) & (
     _D.c.user_id == bindparam("b_user"))
 _UPDATE_DRAFT = update(_D).where(_DRAFT_KEY).values(
@@ -263,6 +273,8 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
     reveals = conn.execute(_LOAD_REVEALS, key)
     ready = conn.execute(_LOAD_READY, key)
     step_states = conn.execute(_LOAD_STATES, key)
+    turns = conn.execute(_LOAD_TURNS, key)
+    records = conn.execute(_LOAD_RECORDS, {"couple_id": session.couple_id})
     return engine.SessionState(
         id=session.id,
         track=track,
@@ -278,6 +290,10 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
         reveals={r.step_id: r.revealed_at for r in reveals},
         ready=frozenset((r.step_id, r.user_id) for r in ready),
         step_states={r.step_id: r.data for r in step_states},
+        turns=tuple(engine.Turn(*t) for t in turns),
+        session_data=session.session_data or {},
+        couple_id=session.couple_id,
+        records={r.id: engine.CoupleRecord(*r) for r in records},
     )
 
 
@@ -338,8 +354,20 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
                 db.execute(insert(StepState).values(session_id=session_id,
                                                     step_id=effect.step_id, data=data,
                                                     updated_at=utcnow()))
+        elif isinstance(effect, engine.TurnRecorded):
+            t = effect.turn
+            db.add(Turn(id=t.id, session_id=session_id, step_id=t.step_id, user_id=t.user_id,
+                        client_id=t.client_id, name=t.name, body=t.body,
+                        fields=plain_json(t.fields), at=t.at))
+        elif isinstance(effect, engine.RecordSaved):
+            _save_record(db, transition.state, effect.record)
+        elif isinstance(effect, engine.SessionDataSaved):
+            db.execute(update(Session).where(Session.id == session_id)
+                       .values(session_data=plain_json(effect.data)))
     if not transition.visible and not any(
-        isinstance(e, engine.StepStateSaved | engine.PauseEnded) for e in transition.effects
+        isinstance(e, engine.StepStateSaved | engine.PauseEnded | engine.SessionDataSaved
+                   | engine.RecordSaved | engine.TurnRecorded)
+        for e in transition.effects
     ):
         return  # only a private draft's words changed: the session row stays as it is
     state = transition.state
@@ -349,6 +377,18 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
     if state.status == engine.FINISHED and state.finished_at is not None:
         values["finished_at"] = state.finished_at
     db.execute(update(Session).where(Session.id == session_id).values(**values))
+
+
+def _save_record(db: DbSession, state: engine.SessionState, r: engine.CoupleRecord) -> None:
+    values = {"kind": r.kind, "status": r.status, "data": plain_json(r.data),
+              "session_id": r.session_id, "step_id": r.step_id, "user_id": r.user_id,
+              "private_to": r.private_to, "updated_at": r.updated_at}
+    saved = db.execute(update(CoupleRecord).where(CoupleRecord.id == r.id,
+                                                   CoupleRecord.couple_id == state.couple_id)
+                       .values(**values))
+    if saved.rowcount == 0:
+        db.execute(insert(CoupleRecord).values(id=r.id, couple_id=state.couple_id,
+                                               created_at=r.created_at, **values))
 
 
 def plain_json(value: Any) -> Any:
@@ -463,6 +503,46 @@ def acknowledge(db: DbSession, library: TrackLibrary, user_id: str, session_id: 
     action = engine.StepAction(user_id, step_id, "acknowledge", {"ack": ack})
     transition = _act(db, library, session_id, action)
     return Outcome(transition.state, transition.visible, {})
+
+
+def _require_client_id(client_id: object) -> str:
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= MAX_CLIENT_ID:
+        raise MendError("invalid", "Each submit needs a client_id of 8 to 64 characters.")
+    return client_id
+
+
+def submit_turn(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+                step_id: object, client_id: object, name: object, body: Any = None,
+                fields: Any = None) -> Outcome:
+    """A structured move (`turn:submit`); committed before this returns. The same client_id
+    again returns the first turn and records nothing."""
+    session_id = _require_id(session_id, "session")
+    step_id = _require_id(step_id, "step")
+    client_id = _require_client_id(client_id)
+    if not isinstance(name, str) or not 1 <= len(name) <= 32:
+        raise MendError("invalid", "A turn needs a 'kind' saying which move it is.")
+    _lock(db, session_id)
+    earlier = db.scalar(select(Turn).where(Turn.user_id == user_id, Turn.client_id == client_id))
+    if earlier is None:
+        action = engine.SubmitTurn(user_id, step_id, new_id(), client_id, name, body, fields)
+        try:
+            transition = _act(db, library, session_id, action)
+        except IntegrityError:  # a concurrent retry with the same client_id won the race
+            db.rollback()
+            earlier = db.scalar(
+                select(Turn).where(Turn.user_id == user_id, Turn.client_id == client_id))
+            if earlier is None:
+                raise
+        else:
+            turn = next(e for e in transition.effects if isinstance(e, engine.TurnRecorded)).turn
+            return Outcome(transition.state, transition.visible, {"turn": turn_dict(turn)},
+                           home_changed=_finished(transition))
+    if (earlier.session_id, earlier.step_id, earlier.name) != (session_id, step_id, name):
+        raise MendError("conflict", "That client_id was already used for a different turn.")
+    db.rollback()
+    state = load_state(db, library, session_id)
+    turn = next(t for t in state.turns if t.id == earlier.id)
+    return Outcome(state, False, {"turn": turn_dict(turn)})
 
 
 def summary(db: DbSession, library: TrackLibrary, session_id: object, viewer_id: str) -> dict:

@@ -34,6 +34,10 @@ class StepKind:
     def submit(self, state, step: Step, action, now: datetime):
         raise MendError("invalid", "This step doesn't take an answer.")
 
+    def turn(self, state, step: Step, action, now: datetime):
+        """A `turn:submit` on this step (SubmitTurn); kinds without turns refuse it."""
+        raise MendError("invalid", "This step doesn't take turns.")
+
     def act(self, state, step: Step, action, now: datetime):
         handler = self.action_handlers().get(action.name)
         if handler is None:
