@@ -13,6 +13,13 @@
 //   display(step, entry, who) one person's (not skipped) answer, read-only; `who` is
 //                   {userId, name, isMine, compare} (compare: the step's view or summary
 //                   `compare`, when there is one)
+//   mount(step, ctx) (structured kinds: listening, apology, boundary…) draw the whole step
+//                   yourself: return {el, update(step), destroy?()}. `update` runs on every
+//                   new view of the session, so keep inputs alive and patch around them.
+//                   ctx (StepView.kindContext in views/session.js): state, step, me,
+//                   partner, nameOf, isAway, heading(), readyBlock(), announce,
+//                   request(event, payload), turn(name, {body, fields}), saveDraft().
+//   summary(step, who) optional: this kind's part of the summary page
 
 const kinds = new Map();
 

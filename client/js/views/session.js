@@ -3,7 +3,7 @@
 // written, the draft-save status and the outbox of submits awaiting their ack.
 
 import { h, replaceChildren, announce, formatTime, formatDate } from '../dom.js';
-import { SessionConnection, isTransient } from '../socket.js';
+import { SessionConnection, isTransient, newClientId } from '../socket.js';
 import { valuesFrom, skippedDisplay } from './answers.js';
 import { kindFor } from '../kinds/index.js';
 
@@ -395,6 +395,8 @@ class StepView {
 
   modeFor(step, finished) {
     if (step.status === 'locked') return 'locked';
+    // A structured kind (listening, apology, boundary…) draws its whole step itself.
+    if (this.kind.mount) return 'custom';
     if (step.status === 'done' || finished) return 'done';
     if (!this.kind.takesAnswer || !step.answer) return 'info';
     if (step.status === 'revealed') return 'revealed';
@@ -414,6 +416,24 @@ class StepView {
     this.count = count;
     this.finished = finished;
     const mode = this.modeFor(step, finished);
+    if (mode === 'custom') {
+      if (this.mode !== 'custom' || !this.custom) {
+        if (this.mode === 'edit') this.leaveEdit();
+        this.mode = 'custom';
+        this.el.className = 'step step-custom';
+        this.custom = this.kind.mount(step, this.kindContext());
+        replaceChildren(this.el, this.custom.el);
+      } else {
+        this.custom.update(step);
+      }
+      this.el.dataset.status = step.status;
+      this.el.dataset.kind = step.kind;
+      return;
+    }
+    if (this.mode === 'custom' && this.custom) {
+      if (this.custom.destroy) this.custom.destroy();
+      this.custom = null;
+    }
     if (mode !== this.mode) {
       if (this.mode === 'edit') this.leaveEdit();
       this.mode = mode;
@@ -449,6 +469,42 @@ class StepView {
     else if (mode === 'revealed') this.buildRevealed();
     else this.buildDone();
     if (focused) this.el.querySelector(`[data-testid="${focused}"]`)?.focus();
+  }
+
+  /**
+   * What a structured kind's `mount(step, ctx)` gets: the session around its step and the
+   * shared controls. `turn(name, {body, fields})` sends `turn:submit` with one client_id
+   * kept across its retries (an ack lost in flight is resent, never duplicated).
+   */
+  kindContext() {
+    const view = this;
+    const ctrl = this.ctrl;
+    return {
+      get state() { return ctrl.state; },
+      get step() { return view.step; },
+      get me() { return ctrl.state.viewer; },
+      get partner() { return ctrl.partner(); },
+      get index() { return view.index; },
+      get isLast() { return view.isLast; },
+      nameOf: (userId) => ctrl.nameOf(userId),
+      isAway: (userId) => ctrl.isAway(userId),
+      heading: (level) => view.heading(level),
+      readyBlock: (options) => view.readyBlock(options || {
+        label: view.isLast ? "I'm ready to finish" : 'Ready for the next step', testid: 'ready-button',
+      }),
+      announce,
+      request: (event, payload) => ctrl.conn.request(event, { session_id: ctrl.sessionId, step_id: view.id, ...payload }),
+      async turn(name, { body = null, fields = null, clientId = newClientId() } = {}) {
+        for (let attempt = 0; ; attempt += 1) {
+          const result = await ctrl.conn.request('turn:submit', {
+            session_id: ctrl.sessionId, step_id: view.id, client_id: clientId, kind: name, body, fields,
+          });
+          if (result.ok || !isTransient(result.error) || attempt >= 2) return result;
+        }
+      },
+      saveDraft: (body, fields) => ctrl.conn.saveDraft(view.id, body, fields),
+      rerender: () => ctrl.renderSteps(),
+    };
   }
 
   heading(level = 'h2') {
