@@ -79,22 +79,26 @@ def _check_closing(name: str, data: dict, index: int) -> None:
             f"scale runs {mine['min']}-{mine['max']}; give both the same min and max.")
 
 
-def _check_semantics(name: str, data: dict) -> None:
+def _check_semantics(name: str, data: dict, lines: list[int] | None = None) -> None:
+    """`lines[i]` is the line step i starts on, so each message can point at it."""
+    def at(index: int) -> str:
+        return f"{name}, line {lines[index]}" if lines and index < len(lines) else name
+
     seen: set[str] = set()
     # Ids first: the other checks (compare_with above all) name steps by id.
-    for step in data["steps"]:
+    for index, step in enumerate(data["steps"]):
         if step["id"] in seen:
-            raise ContentError(f"{name}: step id {step['id']!r} appears twice; "
+            raise ContentError(f"{at(index)}: step id {step['id']!r} appears twice; "
                                "give each step its own id.")
         seen.add(step["id"])
     for index, step in enumerate(data["steps"]):
         if step["kind"] == "closing":
-            _check_closing(name, data, index)
+            _check_closing(at(index), data, index)
             continue
         answer = step.get("answer")
         if not answer:
             continue
-        where = f"{name}: step {step['id']!r}"
+        where = f"{at(index)}: step {step['id']!r}"
         if answer["type"] == "scale":
             _check_scale(where, answer)
         if answer["type"] == "text":
@@ -154,20 +158,61 @@ def _schema_problem(data: Any, error: jsonschema.ValidationError) -> str:
     return f"{where}: {problem} (content/AUTHORING.md lists the fields each kind allows.)"
 
 
+def _node_at(node: yaml.Node | None, parts: list) -> yaml.Node | None:
+    """The deepest YAML node along a JSON path (keys and indexes), for its line number."""
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and 0 <= part < len(node.value):
+            child = node.value[part]
+        else:
+            child = None
+        if child is None:
+            break
+        node = child
+    return node
+
+
+def _line(node: yaml.Node | None) -> str:
+    return f", line {node.start_mark.line + 1}" if node is not None else ""
+
+
+def _check_repeated_keys(name: str, node: yaml.Node | None) -> None:
+    # safe_load keeps the last of two equal keys without a word; an author means one.
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                raise ContentError(f"{name}{_line(key)}: {key.value!r} appears twice in the "
+                                   "same place; keep one.")
+            seen.add(key.value)
+            _check_repeated_keys(name, value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_repeated_keys(name, item)
+
+
 def load_track_file(path: Path, schema: dict) -> Track:
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ContentError(f"{path.name}: not valid YAML ({exc}).") from exc
+    _check_repeated_keys(path.name, root)
     # best_match digs into oneOf branches for the error an author can act on.
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(data)
     )
     if error is not None:
-        raise ContentError(f"{path.name}: {_schema_problem(data, error)}")
+        line = _line(_node_at(root, list(error.absolute_path)))
+        raise ContentError(f"{path.name}{line}: {_schema_problem(data, error)}")
     if data["id"] != path.stem:
-        raise ContentError(f"{path.name}: id {data['id']!r} must equal the file name.")
-    _check_semantics(path.name, data)
+        raise ContentError(f"{path.name}{_line(_node_at(root, ['id']))}: id {data['id']!r} "
+                           "must equal the file name.")
+    steps = _node_at(root, ["steps"])
+    _check_semantics(path.name, data, [n.start_mark.line + 1 for n in steps.value])
     return _build_track(data)
 
 

@@ -216,3 +216,48 @@ def test_a_schema_problem_names_the_step_by_id_and_says_how_to_fix_it(tmp_path):
         followup="x" * 400))
     assert "(step 'what-trust-means')" in message
     assert "is 400 characters; the limit is 300. Shorten it." in message
+
+
+# --- Line numbers: a problem points at the line to fix (issue 6) ----------------------
+
+
+def _line_of(content: Path, needle: str) -> int:
+    text = (content / "tracks" / "understanding-our-trust.yaml").read_text().splitlines()
+    return next(i for i, line in enumerate(text, 1) if needle in line)
+
+
+@pytest.mark.parametrize("change,needle,expected", [
+    # An unknown kind points at the kind itself.
+    (lambda d: _step(d, "what-trust-means").update(kind="mystery"), "kind: mystery",
+     "'mystery' is not one of"),
+    # A missing text points at the step that lacks it.
+    (lambda d: _step(d, "what-trust-means").pop("prompt"), "id: what-trust-means",
+     "'prompt' is a required property"),
+    # A repeated step id points at the second one.
+    (lambda d: _step(d, "small-moments").update(id="what-trust-means"),
+     "id: what-trust-means\n", "'what-trust-means' appears twice"),
+])
+def test_a_problem_names_the_file_and_line(tmp_path, change, needle, expected):
+    content = _copy_content(tmp_path)
+    _break(content, change)
+    text = (content / "tracks" / "understanding-our-trust.yaml").read_text()
+    # The step's "- id:" line; for the repeated id, the last occurrence.
+    lines = [i for i, line in enumerate(text.splitlines(), 1) if needle.strip() in line]
+    with pytest.raises(ContentError) as error:
+        load_library(content)
+    message = str(error.value)
+    assert expected in message
+    assert f"understanding-our-trust.yaml, line {lines[-1]}:" in message, message
+
+
+def test_a_key_written_twice_is_refused_with_its_line(tmp_path):
+    content = _copy_content(tmp_path)
+    path = content / "tracks" / "understanding-our-trust.yaml"
+    text = path.read_text()
+    # YAML itself would quietly keep the second title.
+    path.write_text(text.replace("    title: What trust means to me\n",
+                                 "    title: What trust means to me\n    title: Again\n", 1))
+    with pytest.raises(ContentError) as error:
+        load_library(content)
+    assert f"understanding-our-trust.yaml, line {_line_of(content, 'title: Again')}: " \
+           "'title' appears twice" in str(error.value)
