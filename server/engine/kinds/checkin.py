@@ -1,0 +1,150 @@
+"""`checkin`: private ratings (trust, closeness, mood by default; 1–10), a high and a low
+since last time, and whether you'd like listening or advice — revealed together.
+
+Everything goes in one entry's `fields`: `{ratings: {id: n}, high, low, support}`, each part
+checked on its own. Ratings and the support choice are needed to submit; the high and low
+may stay empty (some weeks have neither). `revealed_ratings` is what the couple's chart may
+draw: only revealed entries, one person at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from server.engine.answers import MAX_TEXT_LENGTH
+from server.engine.errors import MendError
+from server.engine.kinds import register
+from server.engine.kinds.answered import AnsweredKind
+from server.engine.kinds.appreciation import settings_of
+from server.engine.session import SessionState
+from server.engine.tracks import Step, plain
+from server.engine.views import iso
+
+DEFAULT_RATINGS = (
+    {"id": "trust", "label": "Trust"},
+    {"id": "closeness", "label": "Closeness"},
+    {"id": "mood", "label": "Mood"},
+)
+DEFAULT_SUPPORT = (
+    {"id": "listening", "label": "Listening"},
+    {"id": "advice", "label": "Advice"},
+    {"id": "neither", "label": "Neither right now"},
+)
+DEFAULT_MIN, DEFAULT_MAX = 1, 10
+DEFAULT_TEXT_LENGTH = 500
+FIELDS = ("ratings", "high", "low", "support")
+
+
+def checkin_spec(step: Step) -> dict[str, Any]:
+    """The check-in's answer spec, from the step's settings with the defaults filled in."""
+    settings = settings_of(step)
+    return {
+        "type": "checkin",
+        "ratings": plain(settings.get("ratings", DEFAULT_RATINGS)),
+        "min": int(settings.get("min", DEFAULT_MIN)),
+        "max": int(settings.get("max", DEFAULT_MAX)),
+        "support": plain(settings.get("support", DEFAULT_SUPPORT)),
+        "max_length": min(int(settings.get("max_length", DEFAULT_TEXT_LENGTH)), MAX_TEXT_LENGTH),
+    }
+
+
+def _text(value: Any, what: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MendError("invalid", f"The {what} must be text.")
+    if len(value) > limit:
+        raise MendError("too_large", f"The {what} is {len(value):,} characters; the limit here "
+                        f"is {limit:,}. Nothing was lost: shorten it and try again.")
+    return value if value.strip() else None
+
+
+def validate_checkin(spec: Mapping[str, Any], body: Any, fields: Any, *, draft: bool
+                     ) -> tuple[None, dict | None]:
+    if body not in (None, ""):
+        raise MendError("invalid", "A check-in takes its answer in 'fields', not 'body'.")
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, Mapping):
+        raise MendError("invalid", "'fields' must be an object.")
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise MendError("invalid", f"A check-in has no field {sorted(unknown)[0]!r}.")
+    out: dict[str, Any] = {}
+
+    ratings = fields.get("ratings") or {}
+    if not isinstance(ratings, Mapping):
+        raise MendError("invalid", "'ratings' must be an object of numbers.")
+    ids = [r["id"] for r in spec["ratings"]]
+    low, high = spec["min"], spec["max"]
+    for key, value in ratings.items():
+        if key not in ids:
+            raise MendError("invalid", f"{key!r} is not one of this check-in's ratings.")
+        if value is None and draft:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise MendError("invalid", f"Choose a number from {low} to {high} for each rating.")
+    kept = {k: ratings[k] for k in ids if ratings.get(k) is not None}
+    if not draft and len(kept) != len(ids):
+        raise MendError("invalid", "Give each rating a number before you submit.")
+    if kept:
+        out["ratings"] = kept
+
+    for name in ("high", "low"):
+        text = _text(fields.get(name), name, spec["max_length"])
+        if text is not None:
+            out[name] = text
+
+    support = fields.get("support")
+    options = [o["id"] for o in spec["support"]]
+    if support is not None and support not in options:
+        raise MendError("invalid", "Choose one of the options offered for listening or advice.")
+    if support is None and not draft:
+        raise MendError("invalid", "Say whether you'd like listening or advice.")
+    if support is not None:
+        out["support"] = support
+    return None, (out or None)
+
+
+@register
+class Checkin(AnsweredKind):
+    name = "checkin"
+
+    def validate(self, step, body, fields, *, draft):
+        return validate_checkin(checkin_spec(step), body, fields, draft=draft)
+
+    def project(self, state, step, status, viewer, view) -> None:
+        super().project(state, step, status, viewer, view)
+        view["answer"] = checkin_spec(step)
+
+    def summarize(self, state, step, viewer):
+        part = super().summarize(state, step, viewer)
+        if part is not None:
+            part["answer"] = checkin_spec(step)
+        return part
+
+
+def revealed_ratings(state: SessionState) -> list[dict[str, Any]]:
+    """Each revealed check-in's ratings in this session, one row per person and step.
+
+    Only revealed steps count: an answer the partner hasn't been shown yet never reaches
+    the chart. High, low and support stay out: the chart draws numbers only.
+    """
+    rows = []
+    for step in state.track.steps:
+        if step.kind != Checkin.name or step.id not in state.reveals:
+            continue
+        spec = checkin_spec(step)
+        for uid in state.partner_ids:
+            entry = state.entries.get((step.id, uid))
+            if entry is None or entry.skipped or not entry.fields:
+                continue
+            rows.append({
+                "user_id": uid, "session_id": state.id, "step_id": step.id,
+                "at": iso(state.reveals[step.id]),
+                "ratings": dict(entry.fields.get("ratings", {})),
+                "min": spec["min"], "max": spec["max"],
+                "labels": {r["id"]: r["label"] for r in spec["ratings"]},
+            })
+    return rows

@@ -1,0 +1,225 @@
+"""`commitment`: one small, concrete, checkable trust-building action each, for the coming
+days — and, in `settings.mode: "review"`, the next session's look back at how it went.
+
+Writing: like a prompt (private, revealed together). On the reveal each answer becomes a
+couple record of kind "commitment" (docs/protocol.md, "Kind: commitment"), shared by both.
+
+Review: lists the couple's commitments from earlier sessions still open (and those checked
+here). The owner says how it went (kept / partly / not yet) with a `check` turn, which
+updates the record and adds to its history; the partner then acknowledges it with an `ack`
+turn. The history is a list of checks: nothing here counts, scores or keeps a streak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.engine.answers import MAX_TEXT_LENGTH
+from server.engine.errors import MendError
+from server.engine.kinds import register
+from server.engine.kinds.answered import ACKS
+from server.engine.kinds.appreciation import TextAnswered, settings_of
+from server.engine.session import (
+    ACTIVE,
+    CoupleRecord,
+    RecordSaved,
+    SessionState,
+    StepRevealed,
+    StepStateSaved,
+    SubmitTurn,
+    Transition,
+    Turn,
+    TurnRecorded,
+)
+from server.engine.tracks import Step, plain
+from server.engine.views import iso, record_dict
+
+KIND = "commitment"
+OPEN = "open"
+CHECK_STATUSES = ("kept", "partly", "not_yet")
+DEFAULT_DAYS = 7
+NOTE_MAX_LENGTH = 500
+
+
+def is_review(step: Step) -> bool:
+    return settings_of(step).get("mode") == "review"
+
+
+def due_on(now: datetime, days: int) -> str:
+    return (now + timedelta(days=days)).date().isoformat()
+
+
+def new_commitment(record_id: str, *, owner: str, text: str, now: datetime, days: int,
+                   source: str, session_id: str | None, step_id: str | None) -> CoupleRecord:
+    """A commitment record in the shape every kind shares (an apology's too)."""
+    return CoupleRecord(
+        id=record_id, kind=KIND, status=OPEN,
+        data={"text": text, "due_on": due_on(now, days), "source": source},
+        created_at=now, updated_at=now, session_id=session_id, step_id=step_id,
+        user_id=owner,
+    )
+
+
+@register
+class Commitment(TextAnswered):
+    name = "commitment"
+    default_max_length = 500
+
+    # --- writing ------------------------------------------------------------------------
+
+    def days(self, step: Step) -> int:
+        return int(settings_of(step).get("days", DEFAULT_DAYS))
+
+    def save_draft(self, state, step, action, now):
+        if is_review(step):
+            raise MendError("invalid", "This step doesn't take an answer; use check turns.")
+        return super().save_draft(state, step, action, now)
+
+    def submit(self, state, step, action, now):
+        if is_review(step):
+            raise MendError("invalid", "This step doesn't take an answer; use check turns.")
+        transition = super().submit(state, step, action, now)
+        if not any(isinstance(e, StepRevealed) for e in transition.effects):
+            return transition
+        # Revealed: both commitments become the couple's, at the same moment.
+        new_state = transition.state
+        records = dict(new_state.records)
+        effects = list(transition.effects)
+        for uid in new_state.partner_ids:
+            entry = new_state.entries.get((step.id, uid))
+            if entry is None or entry.skipped:
+                continue
+            record = new_commitment(entry.id, owner=uid, text=entry.body or "", now=now,
+                                    days=self.days(step), source="commitment",
+                                    session_id=new_state.id, step_id=step.id)
+            records[record.id] = record
+            effects.append(RecordSaved(record))
+        return Transition(replace(new_state, records=records), tuple(effects))
+
+    # --- the review ----------------------------------------------------------------------
+
+    def review_records(self, state: SessionState, step: Step) -> list[CoupleRecord]:
+        """What this review looks back on: commitments from before this session that are
+        still open, and those already checked here (they stay listed once answered)."""
+        items = state.step_state(step.id).get("items", {})
+        chosen = []
+        for record in state.records_of(KIND):
+            if record.user_id not in state.partner_ids or record.private_to is not None:
+                continue
+            if record.session_id == state.id:
+                continue
+            still_open = (record.status == OPEN and state.status == ACTIVE
+                          and (state.created_at is None or record.created_at < state.created_at))
+            if record.id in items or still_open:
+                chosen.append(record)
+        return sorted(chosen, key=lambda r: (r.created_at, r.id))
+
+    def turn(self, state, step, action: SubmitTurn, now):
+        if not is_review(step):
+            raise MendError("invalid", "This step doesn't take turns.")
+        fields = action.fields if isinstance(action.fields, Mapping) else {}
+        record_id = fields.get("record_id")
+        record = next((r for r in self.review_records(state, step) if r.id == record_id), None)
+        if record is None:
+            raise MendError("not_found", "That commitment isn't part of this review.")
+        items = dict(state.step_state(step.id).get("items", {}))
+        item = dict(items.get(record.id, {}))
+        if action.name == "check":
+            new_record, item = self._check(state, record, item, action, fields, now)
+        elif action.name == "ack":
+            new_record, item = None, self._ack(record, item, action, fields, now)
+        else:
+            raise MendError("invalid", "On this step you can 'check' or 'ack'.")
+        items[record.id] = item
+        data = {**state.step_state(step.id), "items": items}
+        turn = Turn(action.turn_id, action.user_id, step.id, action.client_id, action.name,
+                    action.body if action.name == "check" else None,
+                    {k: fields[k] for k in ("record_id", "status", "ack") if k in fields}, now)
+        effects: list = [TurnRecorded(turn), StepStateSaved(step.id, data)]
+        new_state = replace(state, step_states={**state.step_states, step.id: data},
+                            turns=(*state.turns, turn), version=state.version + 1)
+        if new_record is not None:
+            new_state = replace(new_state, records={**state.records, record.id: new_record})
+            effects.append(RecordSaved(new_record))
+        return Transition(new_state, tuple(effects))
+
+    def _check(self, state, record: CoupleRecord, item: dict, action, fields, now):
+        if action.user_id != record.user_id:
+            raise MendError("forbidden", "Only the person who made a commitment says how it went.")
+        if item.get("ack"):
+            raise MendError("conflict", "Your partner has already acknowledged this answer.")
+        status = fields.get("status")
+        if status not in CHECK_STATUSES:
+            raise MendError("invalid", "Say 'kept', 'partly' or 'not_yet'.")
+        note = action.body
+        if note is not None and not isinstance(note, str):
+            raise MendError("invalid", "A note must be text.")
+        if note is not None and len(note) > min(NOTE_MAX_LENGTH, MAX_TEXT_LENGTH):
+            raise MendError("too_large", f"Keep the note under {NOTE_MAX_LENGTH} characters.")
+        note = note.strip() if note and note.strip() else None
+        # Answering again within this session replaces this session's check: the history
+        # keeps one check per review.
+        checks = [c for c in plain(record.data.get("checks", [])) if c["session_id"] != state.id]
+        checks.append({"session_id": state.id, "status": status, "at": iso(now)})
+        new_record = replace(record, status=status, updated_at=now,
+                             data={**plain(record.data), "checks": checks})
+        return new_record, {**item, "check": {"status": status, "note": note, "at": iso(now)}}
+
+    def _ack(self, record: CoupleRecord, item: dict, action, fields, now) -> dict:
+        if action.user_id == record.user_id:
+            raise MendError("forbidden", "Your partner acknowledges your answer, not you.")
+        if not item.get("check"):
+            raise MendError("conflict", "Your partner hasn't said how it went yet.")
+        if item.get("ack"):
+            raise MendError("conflict", "You have already acknowledged this one.")
+        ack = fields.get("ack")
+        if ack not in ACKS:
+            raise MendError("invalid", "Choose 'thanks' or 'hear_you'.")
+        return {**item, "ack": {"ack": ack, "at": iso(now)}}
+
+    def review_items(self, state: SessionState, step: Step) -> list[dict[str, Any]]:
+        items = state.step_state(step.id).get("items", {})
+        out = []
+        for record in self.review_records(state, step):
+            item = items.get(record.id, {})
+            owner = state.participant(record.user_id)
+            out.append({
+                "record": record_dict(record),
+                "owner_name": owner.display_name if owner else None,
+                "check": plain(item["check"]) if item.get("check") else None,
+                "ack": plain(item["ack"]) if item.get("ack") else None,
+            })
+        return out
+
+    # --- moving on and what each viewer sees ---------------------------------------------
+
+    def check_ready(self, state, step) -> None:
+        if not is_review(step):
+            return super().check_ready(state, step)
+        for item in self.review_items(state, step):
+            if item["check"] is None or item["ack"] is None:
+                raise MendError("conflict", "Each commitment needs an answer and an "
+                                "acknowledgement before you move on.")
+        return None
+
+    def project(self, state, step, status, viewer, view) -> None:
+        if not is_review(step):
+            super().project(state, step, status, viewer, view)
+            view["commitment"] = {"days": self.days(step)}
+            return
+        view["answer"] = None
+        if status != "locked":
+            view["review"] = {"items": self.review_items(state, step)}
+
+    def summarize(self, state, step, viewer):
+        if not is_review(step):
+            return super().summarize(state, step, viewer)
+        items = self.review_items(state, step)
+        if not items:
+            return None
+        return {"id": step.id, "kind": step.kind, "title": step.title, "prompt": step.prompt,
+                "answer": None, "mode": "review", "answers": [], "acks": [],
+                "review": {"items": items}}
