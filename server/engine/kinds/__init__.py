@@ -81,5 +81,5 @@ def known_kinds() -> frozenset[str]:
 
 
 # Importing a kind's module registers it.
-from server.engine.kinds import closing, info, prompt  # noqa: E402, F401
+from server.engine.kinds import boundary, closing, info, prompt  # noqa: E402, F401
 from server.engine.kinds import appreciation, checkin, commitment  # noqa: E402, F401
