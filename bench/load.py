@@ -7,9 +7,39 @@ write (committed before the ack). Reports ack latency percentiles, throughput, t
 latency (second submit -> both partners hold the revealed view), server CPU and memory.
 
     .venv/bin/python bench/load.py --rooms 50 --rate 2 --duration 30 --async-mode gevent
+
+`--mode human` runs the human-pace mix instead (bench/human.py): couples working through
+sessions with drafts, typing, submits and readies, swept over --couples.
+
+    .venv/bin/python bench/load.py --mode human --couples 25,50,75,100,150,250 --duration 60
 """
 
 from __future__ import annotations
+
+# ruff: noqa: E402 (the human mode must patch with gevent before the other imports)
+import sys
+
+
+def _mode(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "--mode" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--mode="):
+            return arg.split("=", 1)[1]
+    return "drafts"
+
+
+if __name__ == "__main__" and _mode(sys.argv[1:]) == "human":
+    # Hundreds of clients as greenlets in one process: patch before sockets and threads are
+    # imported. OS threads would queue behind the GIL and add its 5-ms switch interval to
+    # the latencies being measured.
+    from gevent import monkey
+
+    monkey.patch_all()
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from human import main as human_main
+
+    raise SystemExit(human_main(sys.argv[1:]))
 
 import argparse
 import json
@@ -18,7 +48,6 @@ import platform
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -91,6 +120,8 @@ def drive(sock, session_id, step_id, rate, stop_at, latencies, errors, lock):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", default="drafts", choices=["drafts", "human"],
+                        help="drafts: fixed-rate autosaves (below); human: see bench/human.py")
     parser.add_argument("--rooms", type=int, default=25)
     parser.add_argument("--rate", type=float, default=2.0, help="drafts per second per client")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")

@@ -21,6 +21,9 @@ def _answer_lines(step: dict[str, Any], answer: dict[str, Any]) -> list[str]:
                      f"{scale.get('max', 10)}")
     if "choices" in fields:
         lines += [f"- {choice}" for choice in fields["choices"]] or ["(none chosen)"]
+    for item in fields.get("items", ()):  # a boundary list: "I need … / I'll …"
+        lines.append("- " + " / ".join(f"{label} {item[part]}" for part, label in
+                                       (("need", "I need"), ("offer", "I'll")) if item.get(part)))
     return lines or ["(no answer)"]
 
 
@@ -48,6 +51,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             earlier = ", ".join(f"{names.get(e['user_id'], '?')} {e['value']}"
                                 for e in compare["entries"])
             out += [f"Earlier, at “{compare['title']}”: {earlier}.", ""]
+        if step.get("items"):  # a boundary step: where each item ended up
+            out += ["Where each item ended up:", ""]
+            out += [f"- {item['text']} ({item['state']})" for item in step["items"]] + [""]
         for ack in step.get("acks", []):
             out += [f"{names.get(ack['user_id'], '?')}: {ACK_WORDS.get(ack['ack'], ack['ack'])}"]
         if step.get("acks"):

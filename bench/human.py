@@ -1,0 +1,660 @@
+"""Human-pace load (`bench/load.py --mode human`): couples working through real sessions.
+
+Each partner of N couples is a python-socketio client joined to the couple's session. Per
+partner-minute it sends 12 draft autosaves (`entry:draft`), 6 typing signals
+(`presence:typing`), and every 30 s an `entry:submit` (fresh client_id) and a `step:ready`.
+A couple's 30-s cycle has a random phase; each partner adds its own jitter, so clients do not
+move in lockstep:
+
+    0-1.5 s    sync: continue past an info card / a revealed step; start over when finished
+    2-23.5 s   six drafts (4 s apart); typing true/false/true at ~1.5, 9.5, 17.5 s
+    24-25.5 s  submit
+    27-28.5 s  ready, once this partner's view shows the reveal
+
+Sends are open-loop (each event leaves at its time whether or not earlier acks came back),
+so an overloaded server shows up as latency and timeouts, not as a slower client. Events
+that the session's state makes pointless (a draft after one's own submit, a ready before the
+reveal) are not sent and are counted as "skipped". A finished session is replaced with a
+fresh one (`POST /sessions`; with the session arc, a finished session lets a new one start).
+
+The server is a real `mend run` (gevent by default) started from --server-root (default:
+this checkout) with --server-python, on SQLite in a temporary MEND_DATA_DIR. One server
+serves the whole --couples sweep; couples are created once, and each step connects the first
+N couples, runs --warmup + --duration seconds and reports the --duration part.
+
+This module expects gevent's monkey patching (load.py applies it before importing this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import gevent
+import gevent.pool
+import requests
+import socketio
+
+CYCLE = 30.0
+EVENTS = ("entry:draft", "presence:typing", "entry:submit", "step:ready")
+# Nominal events per partner-minute (the issue's human-pace mix).
+NOMINAL_PER_MIN = {"entry:draft": 12, "presence:typing": 6, "entry:submit": 2, "step:ready": 2}
+ANSWERABLE = ("prompt", "closing")
+TRACK = "understanding-our-trust"
+ACK_TIMEOUT = 30.0
+
+
+# ---------------------------------------------------------------- machine and process probes
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy (from /proc/stat), to estimate other people's load."""
+    parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in parts]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- the server under test
+
+@dataclass
+class Server:
+    root: Path
+    python: str
+    async_mode: str
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        # PYTHONPATH first: it wins over an editable install of another checkout.
+        return {**os.environ, "PYTHONPATH": str(self.root), "MEND_DATA_DIR": str(self.data_dir),
+                "MEND_ASYNC_MODE": self.async_mode}
+
+    def identify(self) -> dict[str, str]:
+        """Which code the server really runs: the imported package's path and the commit."""
+        where = subprocess.run([self.python, "-c", "import server; print(server.__file__)"],
+                               env=self.env(), cwd=self.root, capture_output=True, text=True,
+                               check=True).stdout.strip()
+        commit = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(self.root), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return {"server_package": where, "commit": commit or "?",
+                "uncommitted_changes": str(len(dirty.splitlines()))}
+
+    def start(self) -> Server:
+        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 (kept for the process)
+        self.process = subprocess.Popen(
+            [self.python, "-c", "import sys; from server.cli import main; sys.exit(main())",
+             "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env(), cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("mend run exited early:\n" + self.log())
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("mend run did not answer in 60 s:\n" + self.log())
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log(self) -> str:
+        return (self.data_dir / "server.log").read_text(errors="replace")[-4000:]
+
+
+# ---------------------------------------------------------------- recording
+
+class Recorder:
+    """Ack latencies and outcomes per event type, for events sent inside the window."""
+
+    def __init__(self) -> None:
+        self.window = (float("inf"), float("inf"))
+        self.lat: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, Counter] = defaultdict(Counter)
+        self.sent: Counter = Counter()
+        self.skipped: Counter = Counter()
+        self.pending: dict[int, tuple[str, float]] = {}
+        self.disconnects = 0
+        self.max_lateness = 0.0
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def in_window(self, t: float) -> bool:
+        return self.window[0] <= t < self.window[1]
+
+    def skip(self, event: str) -> None:
+        if self.in_window(time.perf_counter()):
+            self.skipped[event] += 1
+
+    def emit(self, sock: socketio.Client, event: str, data: dict, on_ok=None) -> None:
+        sent = time.perf_counter()
+        counted = self.in_window(sent)
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            if counted:
+                self.sent[event] += 1
+                self.pending[seq] = (event, sent)
+
+        def callback(*args) -> None:
+            elapsed = (time.perf_counter() - sent) * 1000
+            ack = args[0] if args else {}
+            with self._lock:
+                if self.pending.pop(seq, None) is not None:
+                    if isinstance(ack, dict) and ack.get("ok"):
+                        self.lat[event].append(elapsed)
+                    else:
+                        code = (ack.get("error") or {}).get("code", "?") \
+                            if isinstance(ack, dict) else "?"
+                        self.errors[event][code] += 1
+            if on_ok and isinstance(ack, dict) and ack.get("ok"):
+                on_ok(ack)
+
+        try:
+            sock.emit(event, data, callback=callback)
+        except Exception:  # disconnected: the event never left
+            with self._lock:
+                if self.pending.pop(seq, None) is not None:
+                    self.errors[event]["disconnected"] += 1
+
+    def close_pending(self) -> None:
+        with self._lock:
+            for event, _ in self.pending.values():
+                self.errors[event]["timeout"] += 1
+            self.pending.clear()
+
+
+# ---------------------------------------------------------------- people
+
+class Person:
+    """One partner: an HTTP session (cookie) and, during a sweep step, one socket."""
+
+    def __init__(self, url: str, name: str):
+        self.url = url
+        self.name = name
+        self.http = requests.Session()
+        self.email = f"{name.lower()}-{uuid.uuid4().hex[:10]}@bench.test"
+        self.user_id = ""
+        self.sock: socketio.Client | None = None
+        self.views: dict[str, dict] = {}  # session id -> newest view
+        self.joined: set[str] = set()  # sessions this socket joined (pushes alone don't)
+
+    def post(self, path: str, body: dict | None = None) -> requests.Response:
+        token = self.http.get(f"{self.url}/api/v1/csrf", timeout=60).json()["csrf_token"]
+        return self.http.post(f"{self.url}/api/v1{path}", json=body or {},
+                              headers={"X-CSRFToken": token}, timeout=60)
+
+    def sign_up(self) -> None:
+        response = self.post("/auth/signup", {"email": self.email,
+                                              "password": "correct horse battery",
+                                              "display_name": self.name})
+        assert response.status_code == 201, response.text
+        self.user_id = response.json()["user"]["id"]
+
+    def connect(self) -> None:
+        sock = socketio.Client(reconnection=False)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+        sock.on("session:state", self._on_state)
+        sock.connect(self.url, headers={"Cookie": cookie}, transports=["websocket"],
+                     wait_timeout=60)
+        self.sock = sock
+
+    def _on_state(self, state: dict) -> None:
+        self.keep(state)
+
+    def keep(self, state: dict) -> None:
+        sid = state["session"]["id"]
+        held = self.views.get(sid)
+        if held is None or state["session"]["version"] >= held["session"]["version"]:
+            self.views[sid] = state
+
+    def join(self, session_id: str) -> None:
+        ack = self.sock.call("session:join", {"session_id": session_id}, timeout=ACK_TIMEOUT)
+        assert ack["ok"], ack
+        self.joined.add(session_id)
+        self.keep(ack["state"])
+
+    def disconnect(self) -> None:
+        if self.sock is not None and self.sock.connected:
+            self.sock.disconnect()
+        self.sock = None
+
+
+class Couple:
+    def __init__(self, url: str, index: int):
+        self.a, self.b = Person(url, f"A{index}"), Person(url, f"B{index}")
+        self.session_id = ""
+        self.lock = threading.Lock()
+        self.sessions_started = 0
+
+    def create(self) -> None:
+        self.a.sign_up()
+        self.b.sign_up()
+        code = self.a.post("/couples").json()["invite_code"]
+        self.couple_id = self.b.post("/couples/join", {"invite_code": code}).json()["couple"]["id"]
+        self.start_session()
+
+    def start_session(self) -> None:
+        response = self.a.post("/sessions", {"couple_id": self.couple_id, "track_id": TRACK})
+        assert response.status_code in (200, 201), response.text
+        self.session_id = response.json()["session"]["id"]
+        self.sessions_started += 1
+
+
+# ---------------------------------------------------------------- what a partner sends
+
+def current_step(view: dict) -> dict | None:
+    sid = view["session"]["current_step_id"]
+    return next((s for s in view["steps"] if s["id"] == sid), None)
+
+
+def answerable(view: dict | None) -> dict | None:
+    """The current step if this partner can still write to it, else None."""
+    if view is None or view["session"]["status"] != "active":
+        return None
+    step = current_step(view)
+    if step and step["kind"] in ANSWERABLE and step["status"] == "open" \
+            and not (step.get("mine") or {}).get("entry"):
+        return step
+    return None
+
+
+def answer_payload(step: dict, n: int) -> dict:
+    """A valid draft/submit body for the step's answer spec (text ~150 characters)."""
+    spec = step.get("answer") or {}
+    kind = spec.get("type", "text")
+    text = (f"draft {n}: what I notice when I think about this " * 4)[:150]
+    if kind == "scale":
+        return {"fields": {"value": random.randint(spec["min"], spec["max"])}}
+    if kind == "choices":
+        exclusive = set(spec.get("exclusive") or [])
+        options = [o for o in spec["options"] if o not in exclusive] or spec["options"]
+        return {"fields": {"choices": [random.choice(options)]}}
+    if kind == "closing":
+        scale = spec["scale"]
+        return {"body": text, "fields": {"value": random.randint(scale["min"], scale["max"])}}
+    return {"body": text}
+
+
+def schedule(t0: float, end: float, phase: float) -> list[tuple[float, str, object]]:
+    """One partner's timeline: (time, action, argument), sorted; cycles that began before t0
+    are cut, so the offered load is at full rate from t0 on."""
+    plan: list[tuple[float, str, object]] = []
+    c = t0 + phase - CYCLE
+    typing = False
+    while c < end:
+        plan.append((c + random.uniform(0, 1.5), "sync", None))
+        jd, jt = random.uniform(0, 1.5), random.uniform(0, 1.5)
+        for i in range(6):
+            plan.append((c + 2 + jd + 4 * i, "entry:draft", i))
+        for i in range(3):
+            typing = not typing
+            plan.append((c + 1.5 + jt + 8 * i, "presence:typing", typing))
+        plan.append((c + 24 + random.uniform(0, 1.5), "entry:submit", None))
+        plan.append((c + 27 + random.uniform(0, 1.5), "step:ready", c + CYCLE))
+        c += CYCLE
+    # The cut cycle's sync still happens (at the start), so a session left on an info card
+    # or a reveal by the previous step moves on at once.
+    plan.append((t0 + random.uniform(0, 1.0), "sync", None))
+    return sorted((p for p in plan if t0 <= p[0] < end), key=lambda p: p[0])
+
+
+def sync(couple: Couple, me: Person, rec: Recorder, http_lat: list[float]) -> None:
+    """Move on from whatever the session shows: an info card or a reveal gets a ready; a
+    finished session is replaced (once per couple) and joined."""
+    view = me.views.get(couple.session_id)
+    if view is not None and view["session"]["status"] != "active":
+        with couple.lock:
+            if couple.session_id == view["session"]["id"]:
+                started = time.perf_counter()
+                couple.start_session()
+                http_lat.append((time.perf_counter() - started) * 1000)
+    if couple.session_id not in me.joined:
+        try:
+            me.join(couple.session_id)
+        except Exception:
+            rec.skip("step:ready")
+            return
+    view = me.views[couple.session_id]
+    step = current_step(view)
+    if step is None or view["session"]["status"] != "active":
+        return
+    if (step["kind"] == "info" or step["status"] == "revealed") \
+            and me.user_id not in step.get("ready", []):
+        rec.emit(me.sock, "step:ready", {"session_id": couple.session_id, "step_id": step["id"]})
+
+
+def ready_when_revealed(me: Person, sid: str, until: float, rec: Recorder) -> None:
+    """A person presses "ready" once they have read the reveal: wait for it (until the next
+    cycle starts), then ready, unless the state moved on meanwhile."""
+    while True:
+        view = me.views.get(sid)
+        step = current_step(view) if view else None
+        if step is not None and step["status"] == "revealed":
+            break
+        if time.perf_counter() >= until or step is None or step["kind"] not in ANSWERABLE:
+            rec.skip("step:ready")
+            return
+        gevent.sleep(0.05)
+    if me.user_id in step.get("ready", []) or me.sock is None:
+        rec.skip("step:ready")
+        return
+    rec.emit(me.sock, "step:ready", {"session_id": sid, "step_id": step["id"]})
+
+
+def partner(couple: Couple, me: Person, plan, rec: Recorder, http_lat: list[float]) -> None:
+    for at, action, arg in plan:
+        delay = at - time.perf_counter()
+        if delay > 0:
+            gevent.sleep(delay)
+        else:
+            rec.max_lateness = max(rec.max_lateness, -delay)
+        if me.sock is None or not me.sock.connected:
+            if action != "sync":
+                rec.skip(action)
+                if rec.in_window(time.perf_counter()):
+                    rec.errors[action]["disconnected"] += 1
+            continue
+        sid = couple.session_id
+        if action == "sync":
+            sync(couple, me, rec, http_lat)
+            continue
+        view = me.views.get(sid)
+        if action == "step:ready":
+            gevent.spawn(ready_when_revealed, me, sid, arg, rec)
+            continue
+        step = answerable(view)
+        if step is None:
+            rec.skip(action)
+            continue
+        base = {"session_id": sid, "step_id": step["id"]}
+        if action == "entry:draft":
+            rec.emit(me.sock, action, {**base, **answer_payload(step, arg)})
+        elif action == "presence:typing":
+            rec.emit(me.sock, action, {**base, "typing": arg})
+        elif action == "entry:submit":
+            rec.emit(me.sock, action, {**base, "client_id": f"bench-{uuid.uuid4().hex}",
+                                       **answer_payload(step, 99)})
+
+
+# ---------------------------------------------------------------- one sweep step
+
+def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | None) -> dict:
+    pid = server.process.pid
+    people = [p for c in couples for p in (c.a, c.b)]
+    load_before = loadavg()
+    connect_started = time.perf_counter()
+    pool = gevent.pool.Pool(20)
+    for person in people:
+        person.views.clear()
+        person.joined.clear()
+    pool.map(lambda p: p.connect(), people)
+    pool.map(lambda pc: pc[0].join(pc[1].session_id),
+             [(p, c) for c in couples for p in (c.a, c.b)])
+    connect_s = time.perf_counter() - connect_started
+    rec = Recorder()
+
+    def dropped(*_) -> None:
+        # The server dropping a client (e.g. an engine.io ping timeout), not our own close.
+        if time.perf_counter() < rec.window[1]:
+            rec.disconnects += 1
+
+    for person in people:
+        person.sock.on("disconnect", dropped)
+
+    http_lat: list[float] = []
+    t0 = time.perf_counter() + 1.0
+    measure_from = t0 + args.warmup
+    end = measure_from + args.duration
+    rec.window = (measure_from, end)
+    greenlets = []
+    for couple in couples:
+        phase = random.uniform(0, CYCLE)
+        for me in (couple.a, couple.b):
+            greenlets.append(gevent.spawn(partner, couple, me, schedule(t0, end, phase), rec,
+                                          http_lat))
+
+    gevent.sleep(max(0.0, measure_from - time.perf_counter()))
+    rss_start = rss_mb(pid)
+    cpu0, own0, busy0 = cpu_seconds(pid), own_cpu_seconds(), machine_busy_seconds()
+    wall0 = time.perf_counter()
+    spy = None
+    if profile_dir is not None:
+        spy = subprocess.Popen(
+            [args.py_spy, "record", "--pid", str(pid), "--duration", str(int(args.duration)),
+             "--rate", "100", "--format", "raw", "--nonblocking",
+             "-o", str(profile_dir / f"profile-{len(couples)}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    rss_peak = rss_start
+    while time.perf_counter() < end:
+        gevent.sleep(min(1.0, max(0.0, end - time.perf_counter())))
+        rss_peak = max(rss_peak, rss_mb(pid))
+    wall = time.perf_counter() - wall0
+    cpu = cpu_seconds(pid) - cpu0
+    own = own_cpu_seconds() - own0
+    busy = machine_busy_seconds() - busy0
+    # Acks for events sent inside the window may still arrive: give them time.
+    grace_until = time.perf_counter() + args.grace
+    while rec.pending and time.perf_counter() < grace_until:
+        gevent.sleep(0.1)
+    rec.close_pending()
+    gevent.killall(greenlets, block=True, timeout=5)
+    if spy is not None:
+        spy.wait(30)
+    pool.map(lambda p: p.disconnect(), people)
+
+    partner_minutes = len(people) * wall / 60
+    events = {}
+    for event in EVENTS:
+        lat = rec.lat[event]
+        events[event] = {
+            "nominal_per_s": round(NOMINAL_PER_MIN[event] * partner_minutes / wall, 1),
+            "sent_per_s": round(rec.sent[event] / wall, 1),
+            "ok_per_s": round(len(lat) / wall, 1),
+            "skipped": rec.skipped[event],
+            "errors": dict(rec.errors[event]),
+            **{name: round(percentile(lat, q), 1)
+               for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))},
+        }
+    return {
+        "couples": len(couples), "clients": len(people),
+        "loadavg_before": load_before,
+        "connect_and_join_s": round(connect_s, 1),
+        "window_s": round(wall, 1),
+        "events": events,
+        "all_ok_per_s": round(sum(len(v) for v in rec.lat.values()) / wall, 1),
+        "sessions_started_http_ms_max": round(max(http_lat), 1) if http_lat else None,
+        "sessions_restarted": len(http_lat),
+        "disconnects": rec.disconnects,
+        "server_cpu_percent": round(100 * cpu / wall, 1),
+        "load_generator_cpu_percent": round(100 * own / wall, 1),
+        # Whatever else ran on the machine (other people's work) in the window, in cores.
+        "other_load_cores": round(max(0.0, busy - cpu - own) / wall, 2),
+        "generator_max_lateness_ms": round(rec.max_lateness * 1000, 1),
+        "server_rss_mb": {"start": round(rss_start, 1), "peak": round(rss_peak, 1)},
+    }
+
+
+# ---------------------------------------------------------------- output
+
+def table(steps: list[dict]) -> str:
+    rows = ["| couples | draft p50 / p95 / p99 / max (ms) | typing p50 / p99 | submit p50 / p99 "
+            "| ready p50 / p99 | events/s ok (nominal) | errors | disconnects | server CPU "
+            "| RSS MB | gen CPU | other load | loadavg |",
+            "| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: "
+            "| --- |"]
+    for s in steps:
+        e = s["events"]
+        nominal = sum(v["nominal_per_s"] for v in e.values())
+        errors = Counter()
+        for v in e.values():
+            errors.update(v["errors"])
+        d = e["entry:draft"]
+        rows.append(
+            f"| {s['couples']} | {d['p50']} / {d['p95']} / {d['p99']} / {d['max']} "
+            f"| {e['presence:typing']['p50']} / {e['presence:typing']['p99']} "
+            f"| {e['entry:submit']['p50']} / {e['entry:submit']['p99']} "
+            f"| {e['step:ready']['p50']} / {e['step:ready']['p99']} "
+            f"| {s['all_ok_per_s']} ({nominal:.1f}) "
+            f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or 0} | {s['disconnects']} "
+            f"| {s['server_cpu_percent']}% | {s['server_rss_mb']['peak']} "
+            f"| {s['load_generator_cpu_percent']}% | {s['other_load_cores']} "
+            f"| {s['loadavg_before']} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Human-pace load: " + __doc__.splitlines()[0])
+    parser.add_argument("--mode", default="human")
+    parser.add_argument("--couples", default="25,50,75,100,150,250",
+                        help="comma-separated couple counts, run in order on one server")
+    parser.add_argument("--duration", type=float, default=60.0, help="measured seconds per step")
+    parser.add_argument("--warmup", type=float, default=10.0, help="unmeasured seconds first")
+    parser.add_argument("--grace", type=float, default=15.0,
+                        help="seconds to wait for late acks after a step")
+    parser.add_argument("--async-mode", default="gevent", choices=["gevent", "eventlet"])
+    parser.add_argument("--server-root", default=str(Path(__file__).resolve().parent.parent),
+                        help="checkout whose server runs (default: this one)")
+    parser.add_argument("--server-python", default=sys.executable,
+                        help="python for the server (its site-packages supply the libraries)")
+    parser.add_argument("--target-p99", type=float, default=100.0)
+    parser.add_argument("--stop-after-fail", type=int, default=0,
+                        help="stop the sweep after this many steps over the target in a row "
+                             "(0: run every step)")
+    parser.add_argument("--profile-dir", help="py-spy each step's window into DIR (raw stacks)")
+    parser.add_argument("--py-spy", default="py-spy")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="run the server and this load generator at this niceness "
+                             "(negative needs root): on a machine shared with other work, "
+                             "so the figures are the server's and not the neighbours'")
+    parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args(argv)
+    random.seed(args.seed)
+    counts = [int(c) for c in args.couples.split(",")]
+    profile_dir = Path(args.profile_dir) if args.profile_dir else None
+    if profile_dir:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="mend-bench-") as tmp:
+        server = Server(Path(args.server_root).resolve(), args.server_python, args.async_mode,
+                        Path(tmp))
+        identity = server.identify()
+        server.start()
+        if args.nice:
+            os.setpriority(os.PRIO_PROCESS, server.process.pid, args.nice)
+            os.setpriority(os.PRIO_PROCESS, 0, args.nice)
+        print(f"server pid {server.process.pid} at {server.url}: {identity}", file=sys.stderr)
+        steps: list[dict] = []
+        try:
+            made = time.perf_counter()
+            couples = [Couple(server.url, i) for i in range(max(counts))]
+            gevent.pool.Pool(8).map(lambda c: c.create(), couples)
+            setup_s = time.perf_counter() - made
+            print(f"{len(couples)} couples created in {setup_s:.0f} s", file=sys.stderr)
+            fails = 0
+            for n in counts:
+                step = run_step(server, couples[:n], args, profile_dir)
+                steps.append(step)
+                d = step["events"]["entry:draft"]
+                print(f"{n} couples: draft p50 {d['p50']} p99 {d['p99']} max {d['max']} ms, "
+                      f"server CPU {step['server_cpu_percent']}%, gen CPU "
+                      f"{step['load_generator_cpu_percent']}%, other load "
+                      f"{step['other_load_cores']} cores, errors "
+                      f"{sum(sum(v['errors'].values()) for v in step['events'].values())}",
+                      file=sys.stderr)
+                over = not d["p99"] < args.target_p99
+                fails = fails + 1 if over else 0
+                if args.stop_after_fail and fails >= args.stop_after_fail and n != counts[-1]:
+                    print("stopping the sweep: over the target", file=sys.stderr)
+                    break
+                if server.process.poll() is not None:
+                    raise RuntimeError("the server died:\n" + server.log())
+        finally:
+            server.stop()
+
+    passing = [s["couples"] for s in steps if s["events"]["entry:draft"]["p99"] < args.target_p99
+               and not any(s["events"]["entry:draft"]["errors"].values())]
+    result = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                   f"{platform.python_version()}, {platform.platform()}",
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        **identity,
+        "async_mode": args.async_mode, "database": "sqlite (WAL)", "nice": args.nice,
+        "duration_s": args.duration, "warmup_s": args.warmup,
+        "setup_s": round(setup_s, 1),
+        "largest_couples_with_draft_p99_under_target": max(passing) if passing else None,
+        "target_p99_ms": args.target_p99,
+        "steps": steps,
+    }
+    print(json.dumps(result, indent=2))
+    print("\n" + table(steps))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
