@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from server.content.rules import RulesError, with_apology_hints
 from server.engine.answers import MAX_TEXT_LENGTH
 from server.engine.kinds import known_kinds
 from server.engine.tracks import Step, Track, freeze
@@ -260,4 +261,8 @@ def load_library(content_dir: Path) -> TrackLibrary:
         tracks[track.id] = track
     if not tracks:
         raise ContentError(f"No tracks found in {content_dir / 'tracks'}.")
+    try:  # apology steps carry their advisory hints (content/rules/) in their settings
+        tracks = with_apology_hints(tracks, content_dir / "rules", freeze)
+    except RulesError as exc:
+        raise ContentError(str(exc)) from exc
     return TrackLibrary(MappingProxyType(tracks))

@@ -1,0 +1,123 @@
+"""Rules files under content/rules/: phrase lists a step kind shows as advisory hints.
+
+`apology-hints.yaml` is the first: phrases that often shift blame in an apology, each with
+a gentle explanation. The loader validates the file and checks each rule's examples with
+`phrase_matches`, the same matching the browser does (client/js/kinds/apology-hints.js);
+the rules then travel to the client inside each apology step's `settings.hints`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+APOLOGY_HINTS = "apology-hints.yaml"
+HINT_PARTS = ("act", "impact", "responsibility", "regret", "change", "setup", "mirror")
+
+_TEXT = {"type": "string", "minLength": 1, "pattern": "^[^<>]*$"}
+HINTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["hints"],
+    "properties": {"hints": {"type": "array", "minItems": 1, "maxItems": 40, "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "phrases", "message"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 40},
+            "phrases": {"type": "array", "minItems": 1, "maxItems": 40, "uniqueItems": True,
+                        "items": {**_TEXT, "maxLength": 60}},
+            "parts": {"type": "array", "minItems": 1, "uniqueItems": True,
+                      "items": {"enum": list(HINT_PARTS)}},
+            "message": {**_TEXT, "maxLength": 400},
+            "examples": {"type": "object", "additionalProperties": False, "properties": {
+                "flags": {"type": "array", "items": {**_TEXT, "maxLength": 200}},
+                "passes": {"type": "array", "items": {**_TEXT, "maxLength": 200}},
+            }},
+        },
+    }}},
+}
+
+
+class RulesError(Exception):
+    """A rules file is not valid; the message names the file and the problem."""
+
+
+def _normal(text: str) -> str:
+    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
+
+
+def phrase_matches(phrase: str, text: str) -> bool:
+    """Whole words, in order, any spacing, case and apostrophe style ignored.
+
+    Kept deliberately simple (ASCII word characters plus the apostrophe) so the browser's
+    RegExp does exactly the same; tests run both over the rules' examples.
+    """
+    words = _normal(phrase).split()
+    if not words:
+        return False
+    body = r"\s+".join(re.escape(w) for w in words)
+    pattern = rf"(?:^|[^a-z0-9_'])(?:{body})(?=$|[^a-z0-9_'])"
+    return re.search(pattern, _normal(text)) is not None
+
+
+def load_hints(path: Path) -> tuple[dict[str, Any], ...]:
+    """The hints in one rules file, validated, with their examples checked."""
+    name = f"rules/{path.name}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RulesError(f"{name}: missing; an apology step needs its hints.") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{name}: not valid YAML ({exc}).") from exc
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(HINTS_SCHEMA).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise RulesError(f"{name}: {where}: {error.message}")
+    hints = []
+    seen: set[str] = set()
+    for rule in data["hints"]:
+        if rule["id"] in seen:
+            raise RulesError(f"{name}: hint id {rule['id']!r} appears twice.")
+        seen.add(rule["id"])
+        examples = rule.get("examples", {})
+        for text in examples.get("flags", []):
+            if not any(phrase_matches(p, text) for p in rule["phrases"]):
+                raise RulesError(f"{name}: hint {rule['id']!r}: example {text!r} should be "
+                                 "flagged but none of its phrases matches it.")
+        for text in examples.get("passes", []):
+            if any(phrase_matches(p, text) for p in rule["phrases"]):
+                raise RulesError(f"{name}: hint {rule['id']!r}: example {text!r} should pass "
+                                 "but one of its phrases matches it.")
+        hint = {"id": rule["id"], "phrases": list(rule["phrases"]), "message": rule["message"]}
+        if "parts" in rule:
+            hint["parts"] = list(rule["parts"])
+        hints.append(hint)
+    return tuple(hints)
+
+
+def with_apology_hints(tracks: Mapping[str, Any], rules_dir: Path,
+                       freeze: Any) -> dict[str, Any]:
+    """Every apology step gets the hints in its settings (read once, only if needed)."""
+    if not any(s.kind == "apology" for t in tracks.values() for s in t.steps):
+        return dict(tracks)
+    hints = freeze([dict(h) for h in load_hints(rules_dir / APOLOGY_HINTS)])
+    out = {}
+    for track_id, track in tracks.items():
+        steps = tuple(
+            replace(s, settings=freeze({**_plain(s.settings), "hints": hints}))
+            if s.kind == "apology" else s
+            for s in track.steps)
+        out[track_id] = replace(track, steps=steps)
+    return out
+
+
+def _plain(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(settings or {})
