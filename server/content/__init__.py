@@ -253,10 +253,35 @@ def load_schema(content_dir: Path) -> dict:
     return schema
 
 
+ORDER_FILE = "track-order.txt"
+
+
+def _track_files(content_dir: Path) -> list[Path]:
+    """Track files in the order they are offered: the picker lists them so, and the first
+    one a person has not done is suggested next. `content/track-order.txt` lists track ids,
+    one a line (# starts a comment); tracks it leaves out follow by file name."""
+    files = {p.stem: p for p in sorted((content_dir / "tracks").glob("*.yaml"))}
+    order_path = content_dir / ORDER_FILE
+    listed: list[str] = []
+    if order_path.is_file():
+        for number, raw in enumerate(order_path.read_text(encoding="utf-8").splitlines(), 1):
+            track_id = raw.split("#", 1)[0].strip()
+            if not track_id:
+                continue
+            if track_id not in files:
+                raise ContentError(f"{ORDER_FILE}, line {number}: there is no "
+                                   f"tracks/{track_id}.yaml; fix the id or remove the line.")
+            if track_id in listed:
+                raise ContentError(f"{ORDER_FILE}, line {number}: {track_id!r} is listed "
+                                   "twice; keep one.")
+            listed.append(track_id)
+    return [files[i] for i in listed] + [p for i, p in files.items() if i not in listed]
+
+
 def load_library(content_dir: Path) -> TrackLibrary:
     schema = load_schema(content_dir)
     tracks = {}
-    for path in sorted((content_dir / "tracks").glob("*.yaml")):
+    for path in _track_files(content_dir):
         track = load_track_file(path, schema)
         tracks[track.id] = track
     if not tracks:

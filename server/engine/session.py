@@ -153,7 +153,9 @@ class SessionState:
         return NOT_STARTED
 
     def is_paused(self, now: datetime) -> bool:
-        return self.paused_until is not None and now < self.paused_until
+        from server.engine.breaks import is_on_break  # the break model lives there
+
+        return is_on_break(self, now)
 
 
 # --- actions -------------------------------------------------------------------------
@@ -337,12 +339,16 @@ def advance(state: SessionState, now: datetime | None = None) -> SessionState:
     nxt = state.current_index + 1
     if nxt >= len(state.track.steps):
         return replace(state, status=FINISHED, finished_at=now)
-    return replace(state, current_index=nxt)
+    from server.engine.kinds.safety import safety_gate  # imported late: kinds build on this
+
+    return safety_gate(state, nxt, now) or replace(state, current_index=nxt)
 
 
 def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transition:
     require_partner(state, action.user_id)
     step = require_current_step(state, action.step_id)
+    if state.is_paused(now):
+        raise MendError("paused", "The session is on a break; move on together afterwards.")
     kind_of(step).check_ready(state, step)
     if (step.id, action.user_id) in state.ready:
         return unchanged(state)  # pressing twice changes nothing
@@ -351,7 +357,7 @@ def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transi
     new_state = replace(state, ready=ready, version=state.version + 1)
     if all((step.id, uid) in ready for uid in state.partner_ids):
         new_state = advance(new_state, now)
-        finished = new_state.status == FINISHED
+        finished = new_state.status != ACTIVE  # finished, or stopped for today (safety)
         effects.append(StepAdvanced(step.id, new_state.current_index, finished, None, now))
     return Transition(new_state, tuple(effects))
 
@@ -373,11 +379,10 @@ def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
 
 
 def _tick(state: SessionState, _action: Tick, now: datetime) -> Transition:
-    effects: list[Effect] = []
-    new_state = state
-    if state.paused_until is not None and now >= state.paused_until:
-        new_state = replace(new_state, paused_until=None)
-        effects.append(PauseEnded(now))
+    from server.engine.breaks import tick as break_tick
+
+    new_state, break_effects = break_tick(state, now)
+    effects: list[Effect] = list(break_effects)
     step = new_state.current_step
     if step is not None:
         due = kind_of(step).tick(new_state, step, now)
@@ -408,6 +413,10 @@ def handle(state: SessionState, action: Action, now: datetime) -> Transition:
         return _mark_ready(state, action, now)
     if isinstance(action, SaveDraft | SubmitEntry | StepAction | SubmitTurn):
         return _step_scoped(state, action, now)
+    from server.engine import breaks  # session:pause / session:resume
+
+    if isinstance(action, breaks.PauseSession | breaks.ResumeSession):
+        return breaks.handle(state, action, now)
     raise TypeError(f"unknown action {action!r}")
 
 

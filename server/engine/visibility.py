@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from server.engine.breaks import break_view
 from server.engine.kinds import kind_of
 from server.engine.session import ACTIVE, FINISHED, SessionState
 from server.engine.views import draft_dict, entry_dict, iso, record_dict, turn_dict
@@ -74,6 +75,9 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
         step_index=state.current_index + 1,
         step_count=len(state.track.steps),
         paused_until=iso(state.paused_until),
+        # A break under way ({by_user_id, started_at, until, back, countdown_over}); the
+        # reason only ever in its caller's own view.
+        **{"break": break_view(state, viewer.user_id)},
     )
     return {
         "session": header,

@@ -177,6 +177,28 @@ def acknowledge(payload: dict) -> dict:
     return outcome.result
 
 
+@event("session:pause")
+def pause_session(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.pause_session(
+            db, ctx.library, current_user.id, payload.get("session_id"),
+            payload.get("minutes"), payload.get("reason"),
+        )
+    publish(outcome)
+    return outcome.result
+
+
+@event("session:resume")
+def resume_session(payload: dict) -> dict:
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = session_service.resume_session(
+            db, ctx.library, current_user.id, payload.get("session_id"))
+    publish(outcome)
+    return outcome.result
+
+
 @event("presence:typing")
 def typing(payload: dict) -> dict:
     session_id = payload.get("session_id")

@@ -374,7 +374,7 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
     values: dict[str, Any] = {"version": state.version, "current_index": state.current_index,
                               "status": state.status, "paused_until": state.paused_until,
                               "next_deadline_at": engine.next_deadline(state)}
-    if state.status == engine.FINISHED and state.finished_at is not None:
+    if state.status != engine.ACTIVE and state.finished_at is not None:
         values["finished_at"] = state.finished_at
     db.execute(update(Session).where(Session.id == session_id).values(**values))
 
@@ -543,6 +543,24 @@ def submit_turn(db: DbSession, library: TrackLibrary, user_id: str, session_id: 
     state = load_state(db, library, session_id)
     turn = next(t for t in state.turns if t.id == earlier.id)
     return Outcome(state, False, {"turn": turn_dict(turn)})
+
+
+def pause_session(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+                  minutes: Any = None, reason: Any = None) -> Outcome:
+    """`session:pause`: a break for everyone (engine.breaks has the rules)."""
+    from server.engine.breaks import PauseSession
+
+    transition = _act(db, library, session_id, PauseSession(user_id, minutes, reason))
+    return Outcome(transition.state, transition.visible, {})
+
+
+def resume_session(db: DbSession, library: TrackLibrary, user_id: str, session_id: object
+                   ) -> Outcome:
+    """`session:resume`: "I'm back" (the counsellor: the break ends for everyone)."""
+    from server.engine.breaks import ResumeSession
+
+    transition = _act(db, library, session_id, ResumeSession(user_id))
+    return Outcome(transition.state, transition.visible, {})
 
 
 def summary(db: DbSession, library: TrackLibrary, session_id: object, viewer_id: str) -> dict:

@@ -261,3 +261,59 @@ def test_a_key_written_twice_is_refused_with_its_line(tmp_path):
         load_library(content)
     assert f"understanding-our-trust.yaml, line {_line_of(content, 'title: Again')}: " \
            "'title' appears twice" in str(error.value)
+
+
+# --- The order tracks are offered in (content/track-order.txt) ------------------------
+
+
+def test_every_shipped_track_is_listed_in_the_order_file_gentle_ones_first():
+    library = load_library(CONTENT)
+    listed = [line.split("#", 1)[0].strip()
+              for line in (CONTENT / "track-order.txt").read_text().splitlines()]
+    listed = [i for i in listed if i]
+    assert list(library.tracks) == listed
+    # A newcomer is offered an everyday track first, never the repair work.
+    assert listed[0] == "small-steps-of-appreciation"
+
+
+def test_a_track_left_out_of_the_order_file_follows_by_file_name(tmp_path):
+    content = _copy_content(tmp_path)
+    (content / "track-order.txt").write_text("understanding-our-trust\n")
+    ids = list(load_library(content).tracks)
+    assert ids[0] == "understanding-our-trust"
+    assert ids[1:] == sorted(ids[1:])
+
+
+@pytest.mark.parametrize("order,expected", [
+    ("understanding-our-trust\nno-such-track\n", "track-order.txt, line 2: there is no "
+                                                 "tracks/no-such-track.yaml"),
+    ("# first\nunderstanding-our-trust\nunderstanding-our-trust  # again\n",
+     "track-order.txt, line 3: 'understanding-our-trust' is listed twice"),
+])
+def test_a_broken_order_file_is_refused_with_its_line(tmp_path, order, expected):
+    content = _copy_content(tmp_path)
+    (content / "track-order.txt").write_text(order)
+    with pytest.raises(ContentError) as error:
+        load_library(content)
+    assert expected in str(error.value)
+
+
+# --- Every shipped track keeps the tone rules that can be checked ----------------------
+
+
+@pytest.mark.parametrize("track_id", sorted(
+    p.stem for p in (CONTENT / "tracks").glob("*.yaml")))
+def test_a_shipped_track_opens_with_help_and_ends_with_a_closing_step(track_id):
+    track = load_library(CONTENT).get(track_id)
+    welcome = track.steps[0]
+    assert welcome.kind == "info"
+    assert "Get help (top of every screen)" in welcome.body
+    assert "988" not in welcome.body
+    assert "break" in welcome.body and "counsellor" in welcome.body
+    assert track.steps[-1].kind == "closing"
+    # Repair work waits for the private safety check: any apology or boundary step has a
+    # safety step before it.
+    kinds = [s.kind for s in track.steps]
+    for gated in ("apology", "boundary"):
+        if gated in kinds:
+            assert "safety" in kinds[:kinds.index(gated)], f"{track_id}: {gated} before safety"

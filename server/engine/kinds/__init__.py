@@ -85,3 +85,4 @@ from server.engine.kinds import boundary, closing, info, prompt  # noqa: E402, F
 from server.engine.kinds import appreciation, checkin, commitment  # noqa: E402, F401
 from server.engine.kinds import listening  # noqa: E402, F401
 from server.engine.kinds import apology  # noqa: E402, F401
+from server.engine.kinds import safety  # noqa: E402, F401

@@ -1,0 +1,250 @@
+"""`safety`: a private check per partner, never revealed in any form, gating repair steps."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.engine import MendError
+from server.engine import session as engine
+from server.engine.breaks import PauseSession, ResumeSession
+from server.engine.tracks import Step, Track, freeze
+from server.engine.visibility import summary_for, view_for
+
+A, B, C = "user-a", "user-b", "user-c"
+T0 = datetime(2026, 11, 27, 9, 0, 0)
+
+QUESTIONS = [
+    {"id": "safe_at_home", "text": "Do you feel safe at home?",
+     "options": [{"id": "yes", "label": "Yes"},
+                 {"id": "not_sure", "label": "I'm not sure", "clear": False},
+                 {"id": "no", "label": "No", "clear": False}]},
+    {"id": "afraid", "text": "Have you felt afraid, intimidated or controlled?",
+     "options": [{"id": "no", "label": "No"},
+                 {"id": "sometimes", "label": "Sometimes", "clear": False},
+                 {"id": "yes", "label": "Yes", "clear": False}]},
+    {"id": "continue_today", "text": "Do you want to carry on together today?",
+     "options": [{"id": "yes", "label": "Yes"},
+                 {"id": "not_today", "label": "Not today", "clear": False, "help": False}]},
+]
+CLEAR = {"safe_at_home": "yes", "afraid": "no", "continue_today": "yes"}
+AFRAID = {**CLEAR, "afraid": "yes"}
+NOT_TODAY = {**CLEAR, "continue_today": "not_today"}
+
+
+def track(gated_kind: str = "prompt", requires: bool = False) -> Track:
+    return Track("repair", "Repair", "r", 1, (
+        Step(id="check", kind="safety", title="Just for you",
+             settings=freeze({"questions": QUESTIONS})),
+        Step(id="talk", kind="prompt", title="Talk", prompt="Say.",
+             answer=freeze({"type": "text", "max_length": 500})),
+        Step(id="repair", kind=gated_kind, title="Repair", prompt="Repair.",
+             answer=freeze({"type": "text", "max_length": 500}),
+             settings=freeze({"requires_safety": True}) if requires else None),
+        Step(id="end", kind="info", title="End", body="Bye."),
+    ))
+
+
+def start(t: Track | None = None, counsellor: bool = False) -> engine.SessionState:
+    people = [engine.Participant(A, "Ana", "partner"), engine.Participant(B, "Ben", "partner")]
+    if counsellor:
+        people.append(engine.Participant(C, "Cleo", "counsellor"))
+    return engine.SessionState(id="s1", track=t or track(requires=True),
+                               participants=tuple(people), created_at=T0)
+
+
+def answer(state, who, answers, n=0, now=T0):
+    return engine.handle(state, engine.SubmitEntry(who, "check", f"e{who}{n}", f"c{who}{n}",
+                                                   None, {"answers": answers}), now)
+
+
+def ready_all(state, step_id, now=T0):
+    for who in (A, B):
+        state = engine.handle(state, engine.MarkReady(who, step_id), now).state
+    return state
+
+
+def walk(a_answers, b_answers=CLEAR, t=None) -> engine.SessionState:
+    """Both answer the check and carry on until the gated step (or the stop)."""
+    state = answer(answer(start(t), A, a_answers).state, B, b_answers).state
+    state = ready_all(state, "check")
+    for who in (A, B):
+        state = engine.handle(state, engine.SubmitEntry(who, "talk", f"t{who}", f"t{who}c",
+                                                        "words"), T0).state
+    return ready_all(state, "talk")
+
+
+def code(fn) -> str:
+    with pytest.raises(MendError) as info:
+        fn()
+    return info.value.code
+
+
+def test_answers_must_be_the_offered_options_for_every_question():
+    state = start()
+    assert code(lambda: answer(state, A, {"safe_at_home": "yes"})) == "invalid"
+    assert code(lambda: answer(state, A, {**CLEAR, "afraid": "maybe"})) == "invalid"
+    assert code(lambda: answer(state, A, {**CLEAR, "other": "yes"})) == "invalid"
+    assert code(lambda: engine.handle(state, engine.SubmitEntry(
+        A, "check", "e", "c", "text", {"answers": CLEAR}), T0)) == "invalid"
+    assert code(lambda: engine.handle(state, engine.SubmitEntry(
+        A, "check", "e", "c", skip=True), T0)) == "invalid"
+    done = answer(state, A, CLEAR).state
+    assert code(lambda: answer(done, A, CLEAR, n=1)) == "conflict"
+
+
+def test_the_author_sees_their_answers_and_whether_help_is_offered():
+    state = answer(start(), A, AFRAID).state
+    mine = view_for(state, A)["steps"][0]["mine"]
+    assert mine["entry"]["fields"] == {"answers": AFRAID}
+    assert mine["clear"] is False and mine["help"] is True
+    not_today = view_for(answer(start(), A, NOT_TODAY).state, A)["steps"][0]["mine"]
+    assert not_today["clear"] is False and not_today["help"] is False
+    ok = view_for(answer(start(), A, CLEAR).state, A)["steps"][0]["mine"]
+    assert ok["clear"] is True and ok["help"] is False
+
+
+def test_drafts_are_never_visible_to_the_partner_not_even_as_writing():
+    state = start()
+    t = engine.handle(state, engine.SaveDraft(A, "check", None, {"answers": {"afraid": "yes"}}),
+                      T0)
+    assert not t.visible and t.state.version == state.version
+    assert view_for(t.state, B) == view_for(state, B)
+    assert view_for(t.state, A)["steps"][0]["mine"]["draft"]["fields"] == {
+        "answers": {"afraid": "yes"}}
+
+
+def test_nothing_is_ever_revealed_and_moving_on_waits_for_both():
+    state = answer(start(), A, CLEAR).state
+    assert view_for(state, B)["steps"][0]["partner_status"] == "submitted"
+    assert code(lambda: engine.handle(state, engine.MarkReady(A, "check"), T0)) == "conflict"
+    state = answer(state, B, CLEAR).state
+    step = view_for(state, A)["steps"][0]
+    assert step["revealed"] is None and step["status"] == "open"
+    assert code(lambda: engine.handle(
+        state, engine.StepAction(A, "check", "acknowledge", {"ack": "thanks"}), T0)) == "invalid"
+    assert ready_all(state, "check").current_step.id == "talk"
+
+
+@pytest.mark.parametrize("a_answers", [AFRAID, NOT_TODAY, {**CLEAR, "safe_at_home": "not_sure"}])
+def test_partner_views_are_identical_whatever_was_answered_until_the_gate(a_answers):
+    def run(answers):
+        state, views = start(), []
+        for t in (engine.SaveDraft(A, "check", None, {"answers": {"afraid": answers["afraid"]}}),
+                  engine.SubmitEntry(A, "check", "e1", "c1", None, {"answers": answers}),
+                  engine.SubmitEntry(B, "check", "e2", "c2", None, {"answers": CLEAR}),
+                  engine.MarkReady(A, "check"), engine.MarkReady(B, "check")):
+            result = engine.handle(state, t, T0)
+            state = result.state
+            views.append((result.visible, json.dumps(view_for(state, B), sort_keys=True),
+                          json.dumps(summary_for(state, B), sort_keys=True)))
+        return views
+
+    assert run(a_answers) == run(CLEAR)
+
+
+@pytest.mark.parametrize("gated", [("apology", False), ("boundary", False), ("prompt", True)])
+def test_gated_steps_start_only_when_both_checks_are_clear(gated):
+    t = track(*gated)
+    clear = walk(CLEAR, CLEAR, t)
+    assert clear.status == engine.ACTIVE and clear.current_step.id == "repair"
+    for a, b in ((AFRAID, CLEAR), (CLEAR, AFRAID), (NOT_TODAY, CLEAR)):
+        stopped = walk(a, b, t)
+        assert stopped.status == engine.ENDED and stopped.finished_at == T0
+        assert stopped.current_index == t.step_index("talk")
+
+
+def test_ungated_steps_are_not_held_back():
+    t = track("prompt", requires=False)
+    assert walk(AFRAID, CLEAR, t).current_step.id == "repair"
+
+
+def test_the_stop_reads_the_same_to_the_partner_whatever_the_cause():
+    """B's view when A reported fear equals B's view when A only said 'not today'."""
+    afraid, not_today = walk(AFRAID), walk(NOT_TODAY)
+    assert json.dumps(view_for(afraid, B), sort_keys=True) == \
+        json.dumps(view_for(not_today, B), sort_keys=True)
+    assert summary_for(afraid, B) == summary_for(not_today, B)
+    assert afraid.session_data == not_today.session_data == {}
+
+
+def test_the_neutral_way_out_is_an_ordinary_break_without_a_reason():
+    # "Let's stop here for today" calls the same break: the partner sees what any break shows.
+    ordinary = engine.handle(answer(start(), A, CLEAR).state, PauseSession(A), T0).state
+    after_fear = engine.handle(answer(start(), A, AFRAID).state, PauseSession(A), T0).state
+    assert view_for(ordinary, B) == view_for(after_fear, B)
+    back = engine.handle(after_fear, ResumeSession(B), T0).state
+    assert engine.handle(back, ResumeSession(A), T0).state.session_data == {}
+
+
+def test_summaries_leave_the_check_out_for_everyone_and_the_counsellor_sees_nothing():
+    state = answer(answer(start(counsellor=True), A, AFRAID).state, B, CLEAR).state
+    for viewer in (A, B, C):
+        assert summary_for(state, viewer)["steps"] == []
+    step = view_for(state, C)["steps"][0]
+    assert step["mine"] is None and step["partner_status"] is None
+
+
+# --- property: nothing of a safety answer reaches the partner, in any order ------------------
+
+MOVES = ["answer", "answer", "draft", "ready", "ready", "pause", "back", "tick", "talk"]
+ANSWER_SETS = [CLEAR, AFRAID, NOT_TODAY, {**CLEAR, "safe_at_home": "no"}]
+PATTERN = re.compile(r"safe_at_home|afraid|continue_today|not_today|not_sure|sometimes|"
+                     r"\"answers\"|\"clear\"|\"help\"")
+
+
+def _partner_bytes(state, viewer) -> str:
+    return json.dumps(view_for(state, viewer), sort_keys=True) + \
+        json.dumps(summary_for(state, viewer), sort_keys=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(MOVES), st.sampled_from((A, B)),
+                          st.integers(0, len(ANSWER_SETS) - 1)), min_size=5, max_size=40),
+       st.integers(0, len(ANSWER_SETS) - 1))
+def test_safety_answers_and_break_reasons_never_reach_the_other_partner(sequence, alt):
+    """Run the same moves twice with A's safety answers differing: B's views and summaries
+    are byte-identical at every move until the gate, and never carry A's answers or A's
+    break reasons."""
+
+    def run(a_choice: int) -> list:
+        state, seen = start(), []
+        for n, (move, who, pick) in enumerate(sequence):
+            if state.status != engine.ACTIVE or state.current_index >= 2:
+                break  # past the gate the flow differs by design
+            now = T0 + timedelta(minutes=n)
+            step = state.current_step
+            chosen = ANSWER_SETS[a_choice if who == A else pick]
+            action = {
+                "answer": engine.SubmitEntry(who, step.id, f"e{n}", f"c{n}", None,
+                                             {"answers": chosen}),
+                "draft": engine.SaveDraft(who, step.id, None, {"answers": {"afraid": "yes"}}),
+                "ready": engine.MarkReady(who, step.id),
+                "pause": PauseSession(who, None, f"WHY{n}{who}"),
+                "back": ResumeSession(who),
+                "tick": engine.Tick(),
+                "talk": engine.SubmitEntry(who, step.id, f"t{n}", f"tc{n}", "words"),
+            }[move]
+            try:
+                result = engine.handle(state, action, now)
+            except MendError as error:
+                seen.append(("refused", error.code))
+                continue
+            state = result.state
+            view = view_for(state, B)
+            summary = summary_for(state, B)
+            for_b = json.dumps(view, sort_keys=True) + json.dumps(summary, sort_keys=True)
+            assert not re.search(r"WHY\d+user-a", for_b)
+            view["steps"][0]["mine"] = None  # B's own answers may show B's own choices
+            for part in view["steps"]:
+                part.pop("settings")  # the questions themselves are public content
+            assert not PATTERN.search(json.dumps(view)), "a safety answer reached B"
+            seen.append((result.visible, state.version, for_b))
+        return seen
+
+    assert run(0) == run(alt)
