@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from server.context import mend
 from server.engine import MendError
 from server.realtime.publish import push_home
-from server.services import accounts, couples, sessions
+from server.services import accounts, checkins, couples, sessions
 from server.services.summaries import summary_markdown
 from server.web.auth import CurrentUser
 
@@ -156,3 +156,15 @@ def session_summary(session_id: str):
                         headers={"Content-Disposition": "inline; filename=mend-summary.md",
                                  "Cache-Control": "no-store"})
     return ok(summary=summary)
+
+
+@api.get("/couples/<couple_id>/checkins")
+@login_required
+def couple_checkins(couple_id: str):
+    """Each partner's revealed check-in ratings over time (docs/protocol.md, Kind: checkin)."""
+    ctx = mend()
+    with ctx.database.session() as db:
+        data = checkins.couple_checkins(db, ctx.library, current_user.id, couple_id)
+    response, status = ok(checkins=data)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
