@@ -2,5 +2,6 @@
 import './info.js';
 import './prompt.js';
 import './closing.js';
+import './listening.js';
 
 export { kindFor } from './registry.js';

@@ -1,0 +1,147 @@
+"""The listening step in two real browsers: who speaks first, the listener says now is a good
+time, a share with a sentence starter, a mirror, a correction and a second mirror, validate,
+empathise, heard; the roles swap and the second round runs; then both move on. Along the
+way: the partner without the floor reads "It's Alex's turn to speak" by a closed input, the
+soft timer shows, a draft never reaches the partner's browser, and the summary holds it all."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unique_marker
+from tests.e2e.conftest import Person
+from tests.e2e.flows import open_session, pair_up
+from tests.integration.test_kind_listening import TRACK_ID, TRACK_YAML
+from tests.live.conftest import MendServer
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the `browser` fixture skips
+    expect = None
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def listening_people(browser, tmp_path):
+    """A `mend run` whose content holds the shipped tracks plus a listening test track."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("drafts"))
+    (content / "tracks" / f"{TRACK_ID}.yaml").write_text(TRACK_YAML)
+    data_dir = tmp_path / "mend-data"
+    data_dir.mkdir()
+    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
+    people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
+              Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
+    yield people
+    for person in people:
+        person.close()
+    server.stop()
+
+
+def box(page):
+    return page.get_by_test_id("step-listen")
+
+
+def now_line(page):
+    return box(page).get_by_test_id("listening-now")
+
+
+def send(page, text: str) -> None:
+    step = box(page)
+    step.get_by_test_id("listening-input").fill(text)
+    step.get_by_test_id("listening-send").click()
+
+
+def test_a_full_speaker_listener_round_with_a_swap(listening_people):
+    alex, sam = listening_people
+    a, b = alex.page, sam.page
+    pair_up(alex, sam)
+    a.get_by_test_id(f"track-{TRACK_ID}").check()
+    a.get_by_test_id("start-session").click()
+    a.wait_for_url(re.compile(r"/s/[^/]+$"))
+    session_id = a.url.rsplit("/", 1)[1]
+    open_session(sam, session_id)
+
+    # Opening: Alex asks to speak first; Sam is asked whether now is a good time.
+    expect(now_line(b)).to_contain_text("Who would like to speak first?")
+    box(a).get_by_test_id("listening-speak-first").click()
+    expect(now_line(b)).to_contain_text("Alex would like to speak. Is now a good time")
+    expect(now_line(a)).to_contain_text("once Sam says now is a good time")
+    expect(box(a).get_by_test_id("listening-ready")).to_have_count(0)
+    # "Not yet" is a choice, not an error: it offers a break.
+    box(b).get_by_test_id("listening-not-yet").click()
+    expect(box(a).get_by_test_id("listening-not-yet-note")).to_contain_text("Sam said not yet")
+    expect(box(b).get_by_test_id("listening-break")).to_be_visible()
+    # Sam agrees by keyboard.
+    box(b).get_by_test_id("listening-ready").focus()
+    b.keyboard.press("Enter")
+
+    # Alex holds the floor; Sam's input is closed with the reason spelled out.
+    expect(now_line(a)).to_contain_text("Your turn to speak")
+    expect(box(a).get_by_test_id("listening-roles")).to_contain_text("Speaking: You")
+    expect(box(b).get_by_test_id("listening-input")).to_be_disabled()
+    expect(box(b).get_by_test_id("listening-closed")).to_contain_text("It's Alex's turn to speak")
+    expect(box(a).get_by_test_id("listening-timer")).to_contain_text("minutes left")
+    expect(box(b).get_by_test_id("listening-timer")).to_contain_text("minutes left")
+
+    # A sentence starter goes into Alex's box; the draft is saved but stays Alex's.
+    draft = unique_marker("draft")
+    box(a).get_by_test_id("listening-starter").first.click()
+    expect(box(a).get_by_test_id("listening-input")).to_have_value("I feel ")
+    expect(box(a).get_by_test_id("listening-input")).to_be_focused()
+    a.keyboard.type(f"{draft}")
+    a.wait_for_function(
+        "() => fetch('/api/v1/sessions/" + session_id + "').then(r => r.json())"
+        ".then(d => JSON.stringify(d).includes('" + draft + "'))")
+    shared = unique_marker("shared")
+    send(a, f"I feel left out when plans change, because I need a say {shared}")
+    expect(box(b).get_by_test_id("listening-turns")).to_contain_text(shared)
+    assert draft not in b.content() and draft not in sam.received()
+
+    # Sam mirrors; Alex corrects; Sam mirrors again; Alex confirms.
+    expect(now_line(b)).to_contain_text("Say back what you heard Alex say")
+    send(b, "You feel left out when plans change")
+    expect(now_line(a)).to_contain_text("Did Sam get it?")
+    expect(box(b).get_by_test_id("listening-closed")).to_contain_text("It's Alex's turn")
+    send(a, "And I need to be asked first")
+    expect(box(b).get_by_test_id("listening-turns")).to_contain_text("asked first")
+    send(b, "You need to be asked first")
+    box(a).get_by_test_id("listening-confirm").click()
+    expect(now_line(b)).to_contain_text("what makes sense")
+    send(b, "It makes sense that you felt left out")
+    send(b, "I imagine you felt alone")
+    box(a).get_by_test_id("heard-yes").click()
+
+    # Roles swap: Sam speaks once Alex says now is a good time.
+    expect(now_line(a)).to_contain_text("Sam would like to speak. Is now a good time")
+    expect(box(b).get_by_test_id("listening-roles")).to_contain_text("Round 2 of 2")
+    box(a).get_by_test_id("listening-ready").click()
+    expect(box(a).get_by_test_id("listening-closed")).to_contain_text("It's Sam's turn to speak")
+    send(b, "I feel rushed when we plan late")
+    send(a, "You feel rushed")
+    box(b).get_by_test_id("listening-confirm").click()
+    send(a, "It makes sense")
+    send(a, "I imagine it's tiring")
+    box(b).get_by_test_id("heard-partly").click()
+
+    for page in (a, b):
+        expect(now_line(page)).to_contain_text("You've both spoken and been heard")
+        turns = box(page).get_by_test_id("listening-turn")
+        expect(turns).to_have_count(14)
+    box(a).get_by_test_id("ready-button").click()
+    box(b).get_by_test_id("ready-button").click()
+    for page in (a, b):
+        expect(page.get_by_test_id("step-progress")).to_have_text("Step 2 of 2")
+
+    # The summary holds the conversation for both.
+    for page in (a, b):
+        page.goto(f"/s/{session_id}/summary")
+        expect(page.get_by_test_id("summary-listening")).to_contain_text(shared)
+        expect(page.get_by_test_id("summary-listening")).to_contain_text("Partly")
+    assert not alex.exceptions and not sam.exceptions
