@@ -144,6 +144,7 @@ class SummaryPage {
       (step.acks || []).length
         ? h('ul', { class: 'ack-lines' }, step.acks.filter((a) => ACK_TEXT[a.ack]).map((ack) => h('li', { class: 'ack-line', testid: 'summary-ack' },
           `${ack.user_id === me ? 'You' : names.get(ack.user_id) || 'Someone'}: ${ACK_TEXT[ack.ack]}`)))
-        : null);
+        : null,
+      kind.summary ? kind.summary(step, { me, nameOf: (id) => names.get(id) || 'Someone' }) : null);
   }
 }

@@ -1,0 +1,132 @@
+"""The boundary step in two real browsers: private lists (with a gentle flag while writing),
+the reveal, one item agreed, one countered and agreed, one parked; the agreements list."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Person
+from tests.e2e.flows import open_session, pair_up
+from tests.integration.test_kind_boundary import TRACK_ID, TRACK_YAML
+from tests.live.conftest import MendServer
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the `browser` fixture skips
+    expect = None
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def boundary_people(browser, tmp_path):
+    """A `mend run` whose content holds the shipped tracks plus a boundary test track."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("drafts"))
+    (content / "tracks" / f"{TRACK_ID}.yaml").write_text(TRACK_YAML)
+    data_dir = tmp_path / "mend-data"
+    data_dir.mkdir()
+    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
+    people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
+              Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
+    yield people
+    for person in people:
+        person.close()
+    server.stop()
+
+
+def progress(page, n: int) -> None:
+    expect(page.get_by_test_id("step-progress")).to_have_text(f"Step {n} of 3")
+
+
+def item(page, text: str):
+    return page.get_by_test_id("boundary-item").filter(has_text=text)
+
+
+def test_two_partners_agree_counter_and_park(boundary_people):
+    alex, sam = boundary_people
+    a, b = alex.page, sam.page
+    pair_up(alex, sam)
+    a.get_by_test_id(f"track-{TRACK_ID}").check()
+    a.get_by_test_id("start-session").click()
+    a.wait_for_url(re.compile(r"/s/[^/]+$"))
+    open_session(sam, a.url.rsplit("/", 1)[1])
+    for page in (a, b):
+        progress(page, 1)
+        page.get_by_test_id("continue-button").click()
+    for page in (a, b):
+        progress(page, 2)
+
+    # Alex writes three items, adding rows with the button and with Ctrl+Enter.
+    rows = a.get_by_test_id("boundary-row")
+    rows.nth(0).get_by_test_id("boundary-need").fill("a call if you're running late")
+    rows.nth(0).get_by_test_id("boundary-offer").fill("tell you my plans for the week")
+    a.get_by_test_id("boundary-add").click()
+    expect(rows.nth(1).get_by_test_id("boundary-need")).to_be_focused()
+    a.keyboard.type("to see your phone password")
+    expect(rows.nth(1).get_by_test_id("boundary-flag")).to_contain_text("control")
+    rows.nth(1).get_by_test_id("boundary-offer").press("Control+Enter")
+    expect(rows).to_have_count(3)
+    rows.nth(2).get_by_test_id("boundary-offer").fill("cook every Sunday")
+    expect(a.get_by_test_id("boundary-count")).to_have_text("3 of 3")
+    expect(a.get_by_test_id("boundary-add")).to_be_disabled()
+    # The partner sees a status, never the words.
+    expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex is writing")
+    a.get_by_test_id("boundary-share").click()
+    expect(a.get_by_test_id("boundary-own-list")).to_contain_text("cook every Sunday")
+    expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex has shared")
+    assert "running late" not in b.content() and "running late" not in sam.received()
+
+    b.get_by_test_id("boundary-need").fill("a quiet hour after work")
+    b.get_by_test_id("boundary-share").click()
+
+    # The reveal: both lists, and the flag on the flagged item for both.
+    for page in (a, b):
+        expect(page.get_by_test_id("boundary-item")).to_have_count(4)
+        expect(item(page, "phone password").get_by_test_id("boundary-item-flag")).to_be_visible()
+    # Alex can't answer their own item; Sam can.
+    expect(item(a, "running late").get_by_test_id("boundary-agree")).to_have_count(0)
+    expect(item(a, "running late").get_by_test_id("boundary-waiting")).to_contain_text("Sam")
+
+    # One agree.
+    item(b, "running late").get_by_test_id("boundary-agree").click()
+    for page in (a, b):
+        expect(item(page, "running late")).to_have_attribute("data-state", "agreed")
+    # One counter, then agreed by the other side.
+    item(b, "cook every Sunday").get_by_test_id("boundary-counter").click()
+    form = item(b, "cook every Sunday").get_by_test_id("boundary-counter-form")
+    form.get_by_test_id("boundary-counter-offer").fill("cook on the first Sunday of the month")
+    form.get_by_test_id("boundary-counter-note").fill("Sundays are often busy")
+    form.get_by_test_id("boundary-counter-send").click()
+    countered = item(a, "first Sunday of the month")
+    expect(countered).to_have_attribute("data-state", "countered")
+    expect(countered).to_contain_text("Sundays are often busy")
+    expect(item(b, "first Sunday").get_by_test_id("boundary-waiting")).to_contain_text("Alex")
+    countered.get_by_test_id("boundary-agree").click()
+    for page in (a, b):
+        expect(item(page, "first Sunday")).to_have_attribute("data-state", "agreed")
+    # Let's talk, then park.
+    item(b, "phone password").get_by_test_id("boundary-talk").click()
+    expect(item(a, "phone password").get_by_test_id("boundary-talk-mark")).to_be_visible()
+    expect(b.get_by_test_id("boundary-open-count")).to_contain_text("2 items still open")
+    item(b, "phone password").get_by_test_id("boundary-park").click()
+    for page in (a, b):
+        expect(item(page, "phone password")).to_have_attribute("data-state", "parked")
+    item(a, "quiet hour").get_by_test_id("boundary-agree").click()
+
+    # The agreements, for both; then both move on.
+    for page in (a, b):
+        agreements = page.get_by_test_id("boundary-agreement")
+        expect(agreements).to_have_count(3)
+        expect(page.get_by_test_id("boundary-agreements")).to_contain_text(
+            "I'll cook on the first Sunday of the month")
+        expect(page.get_by_test_id("boundary-agreements")).not_to_contain_text("password")
+    a.get_by_test_id("ready-button").click()
+    b.get_by_test_id("ready-button").click()
+    for page in (a, b):
+        progress(page, 3)
+    assert not alex.exceptions and not sam.exceptions, (alex.exceptions, sam.exceptions)
