@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import axe
 from tests.e2e.conftest import Person
 from tests.e2e.flows import open_session, pair_up
 from tests.integration.test_kind_boundary import TRACK_ID, TRACK_YAML
@@ -33,6 +34,8 @@ def boundary_people(browser, tmp_path):
     server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
     people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
               Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
+    for person in people:
+        axe.serve_axe(person.context, server.url)
     yield people
     for person in people:
         person.close()
@@ -74,6 +77,7 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     rows.nth(2).get_by_test_id("boundary-offer").fill("cook every Sunday")
     expect(a.get_by_test_id("boundary-count")).to_have_text("3 of 3")
     expect(a.get_by_test_id("boundary-add")).to_be_disabled()
+    axe.scan(a, "boundary: writing the list, with a flag")
     # The partner sees a status, never the words.
     expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex is writing")
     a.get_by_test_id("boundary-share").click()
@@ -105,6 +109,7 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     countered = item(a, "first Sunday of the month")
     expect(countered).to_have_attribute("data-state", "countered")
     expect(countered).to_contain_text("Sundays are often busy")
+    axe.scan(a, "boundary: items after the reveal, a counter to answer")
     expect(item(b, "first Sunday").get_by_test_id("boundary-waiting")).to_contain_text("Alex")
     countered.get_by_test_id("boundary-agree").click()
     for page in (a, b):
@@ -129,4 +134,12 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     b.get_by_test_id("ready-button").click()
     for page in (a, b):
         progress(page, 3)
+
+    # The summary page: every item with where it ended up.
+    b.goto(a.url.replace(a.url.split("/s/")[0], "") + "/summary")
+    summary = b.get_by_test_id("summary-boundary")
+    expect(summary.get_by_test_id("summary-boundary-item")).to_have_count(4)
+    expect(summary).to_contain_text("phone password — parked for now")
+    expect(summary).to_contain_text("3 agreements")
+    axe.scan(b, "boundary: the summary page")
     assert not alex.exceptions and not sam.exceptions, (alex.exceptions, sam.exceptions)
