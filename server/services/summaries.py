@@ -27,6 +27,37 @@ def _answer_lines(step: dict[str, Any], answer: dict[str, Any]) -> list[str]:
     return lines or ["(no answer)"]
 
 
+APOLOGY_LABELS = {
+    "felt": "How it felt", "why": "Why it hurt", "need": "What they need",
+    "body": "What they heard", "act": "What I did", "impact": "How it affected you",
+    "responsibility": "It was mine", "regret": "What I regret",
+    "change": "What I'll do differently", "setup": "What set me up",
+}
+APOLOGY_ANSWERS = {"accept": "Thank you, I accept", "more_time": "I need more time",
+                   "more_of": "I need more of …"}
+
+
+def _apology_lines(apology: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """An apology step as the viewer may keep it: what each said, in order, and the answer
+    (the apology's parts only when this viewer was allowed to read them)."""
+    out: list[str] = []
+    for move in ("hurt", "mirror", "apology", "reflect"):
+        said = apology.get(move)
+        if not said:
+            continue
+        out += [f"**{names.get(said['by'], '?')}**", ""]
+        for key, label in APOLOGY_LABELS.items():
+            if said.get(key):
+                out += [f"{label}:", ""] + [f"> {line}" if line else ">"
+                                            for line in said[key].splitlines()] + [""]
+    response = apology.get("response")
+    if response:
+        answer = APOLOGY_ANSWERS.get(response["choice"], response["choice"])
+        out += [f"{names.get(response['by'], '?')} answered: {answer}"
+                + (f" {response['more']}" if response.get("more") else ""), ""]
+    return out
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     session = summary["session"]
     names = {p["user_id"]: p["display_name"] for p in summary["participants"]}
@@ -51,6 +82,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             earlier = ", ".join(f"{names.get(e['user_id'], '?')} {e['value']}"
                                 for e in compare["entries"])
             out += [f"Earlier, at “{compare['title']}”: {earlier}.", ""]
+        if step.get("apology"):
+            out += _apology_lines(step["apology"], names)
         if step.get("items"):  # a boundary step: where each item ended up
             out += ["Where each item ended up:", ""]
             out += [f"- {item['text']} ({item['state']})" for item in step["items"]] + [""]

@@ -2,6 +2,7 @@
 import './info.js';
 import './prompt.js';
 import './closing.js';
+import './apology.js';
 import './boundary.js';
 import './listening.js';
 
