@@ -117,6 +117,13 @@ def test_a_list_must_have_one_to_max_items_each_with_words(fields, expected):
     assert code(lambda: submit(state_at(), A, fields)) == expected
 
 
+def test_a_leading_i_need_or_ill_is_not_kept_twice():
+    state = submit(state_at(), A, lst(("I need a hug", "I'll  call"), ("i need", "I will ask")))
+    items = state.entries[("lists", A)].fields["items"]
+    assert [dict(i) for i in items] == [{"need": "a hug", "offer": "call"},
+                                        {"need": "i need", "offer": "ask"}]
+
+
 def test_text_goes_in_fields_not_body():
     action = engine.SubmitEntry(A, "lists", "e", "c", "words", lst(("x",)))
     assert code(lambda: engine.handle(state_at(), action, T0)) == "invalid"

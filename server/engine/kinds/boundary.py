@@ -51,6 +51,8 @@ DEFAULT_MAX_ITEMS = 5
 DEFAULT_MAX_LENGTH = 300
 DEFAULT_REVISIT_DAYS = 30
 PARTS = ("need", "offer")
+LEADS = {"need": re.compile(r"^i\s+need\s+", re.IGNORECASE),
+         "offer": re.compile(r"^(i'll|i’ll|i\s+will)\s+", re.IGNORECASE)}
 
 
 def setting(step: Step, key: str, default: Any) -> Any:
@@ -97,6 +99,9 @@ def clean_item(step: Step, raw: Any, *, draft: bool) -> dict[str, str]:
         raise MendError("invalid", "Each item is an object with 'need' and/or 'offer'.")
     limit = min(int(setting(step, "max_length", DEFAULT_MAX_LENGTH)), MAX_TEXT_LENGTH)
     item = {part: _clean_part(raw.get(part), limit) for part in PARTS}
+    # The page labels each box "I need …" / "I'll …": don't keep the words twice.
+    for part, lead in LEADS.items():
+        item[part] = lead.sub("", item[part], count=1)
     if not draft and not any(item.values()):
         raise MendError("invalid", "Write what you need or what you'll do for each item, "
                                    "or remove the empty one.")
