@@ -58,6 +58,28 @@ def _apology_lines(apology: dict[str, Any], names: dict[str, str]) -> list[str]:
     return out
 
 
+LISTENING_DID = {"share": "shared", "mirror": "said back", "confirm": "confirmed",
+                 "correct": "added", "validate": "validated", "empathise": "imagined",
+                 "heard": "felt heard"}
+LISTENING_HEARD = {"yes": "yes", "partly": "partly", "not_yet": "not yet"}
+
+
+def _listening_lines(turns: list[dict[str, Any]]) -> list[str]:
+    """A listening step's conversation, one move a paragraph, in the order it was spoken."""
+    out: list[str] = []
+    for turn in turns:
+        did = f"**{turn.get('display_name', '?')}** {LISTENING_DID.get(turn['kind'], turn['kind'])}"
+        if turn["kind"] == "heard":
+            heard = (turn.get("fields") or {}).get("heard")
+            out += [f"{did}: {LISTENING_HEARD.get(heard, heard)}", ""]
+        elif turn.get("body"):
+            out += [f"{did}:", ""] + [f"> {line}" if line else ">"
+                                      for line in turn["body"].splitlines()] + [""]
+        else:
+            out += [did, ""]
+    return out
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     session = summary["session"]
     names = {p["user_id"]: p["display_name"] for p in summary["participants"]}
@@ -82,6 +104,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             earlier = ", ".join(f"{names.get(e['user_id'], '?')} {e['value']}"
                                 for e in compare["entries"])
             out += [f"Earlier, at “{compare['title']}”: {earlier}.", ""]
+        if step.get("kind") == "listening" and step.get("turns"):
+            out += _listening_lines(step["turns"])
         if step.get("apology"):
             out += _apology_lines(step["apology"], names)
         if step.get("items"):  # a boundary step: where each item ended up

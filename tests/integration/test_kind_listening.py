@@ -158,8 +158,66 @@ def test_a_full_exchange_with_a_swap_over_sockets(app, couple, listening_library
             "share", "mirror", "correct", "mirror", "confirm", "validate", "empathise", "heard",
             "share", "mirror", "confirm", "validate", "empathise", "heard"]
         assert "DRAFT-SECRET" not in json.dumps(summary)
+        markdown = people[who].get(f"/sessions/{session_id}/summary?format=md") \
+            .get_data(as_text=True)
+        assert "**Ben** shared:" in markdown and "> I feel shut out" in markdown
+        assert "**Ben** felt heard: yes" in markdown and "DRAFT-SECRET" not in markdown
     for who in ("a", "b"):
         assert emit(who, "step:ready", step_id="listen")["ok"]
     assert listening("a")[2]["session"]["current_step_id"] == "after"
+    for sock in socks.values():
+        sock.disconnect()
+
+
+def test_the_soft_timer_is_swept_pushed_to_both_and_extended(app, couple, listening_library):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from server.models import Session, StepState
+    from server.models.base import utcnow
+    from server.realtime.scheduler import sweep_once
+
+    response = couple.a.post("/sessions", {"couple_id": couple.couple_id, "track_id": TRACK_ID})
+    session_id = response.get_json()["session"]["id"]
+    socks = {"a": couple.a.socket(app), "b": couple.b.socket(app)}
+    for sock in socks.values():
+        assert sock.emit("session:join", {"session_id": session_id}, callback=True)["ok"]
+
+    def move(who, kind, cid):
+        return socks[who].emit("turn:submit", {"session_id": session_id, "step_id": "listen",
+                                               "client_id": cid, "kind": kind}, callback=True)
+
+    assert move("a", "speak_first", "tmr-a-0001")["ok"]
+    assert move("b", "ready", "tmr-b-0001")["ok"]
+    database = app.extensions["mend"].database
+    with database.session() as db:
+        row = db.get(Session, session_id)
+        data = db.get(StepState, (session_id, "listen")).data
+        # The sweep's column holds the move's deadline.
+        assert row.next_deadline_at.isoformat(timespec="milliseconds") + "Z" == data["deadline"]
+        past = utcnow() - timedelta(seconds=1)
+        data = {**data, "deadline": past.isoformat(timespec="milliseconds") + "Z"}
+        db.execute(update(StepState).where(StepState.session_id == session_id,
+                                           StepState.step_id == "listen").values(data=data))
+        db.execute(update(Session).where(Session.id == session_id)
+                   .values(next_deadline_at=past))
+        db.commit()
+    for sock in socks.values():
+        sock.get_received()
+    with app.app_context():
+        assert sweep_once() == 1
+        assert sweep_once() == 0  # marked once; a soft timer never fires again by itself
+    for who, person in (("a", couple.a), ("b", couple.b)):
+        pushed = last_state(socks[who].get_received(), session_id)
+        fresh = person.get(f"/sessions/{session_id}").get_json()["state"]
+        assert pushed == fresh
+        view = next(s for s in pushed["steps"] if s["id"] == "listen")["listening"]
+        assert view["overdue"] is True and view["floor"] == couple.a.user["id"]
+    # Nobody is cut off: the speaker may extend, or just speak.
+    assert move("a", "extend", "tmr-a-0002")["ok"]
+    view = next(s for s in couple.b.get(f"/sessions/{session_id}").get_json()["state"]["steps"]
+                if s["id"] == "listen")["listening"]
+    assert view["overdue"] is False and view["extensions"] == 1
     for sock in socks.values():
         sock.disconnect()
