@@ -20,6 +20,8 @@ its text and the couple chooses.
 
 Each move due in a round has a soft deadline (`turn_minutes`): when it passes a Tick marks
 the move overdue, nobody is cut off; the floor holder may extend it `max_extensions` times.
+During a break the deadline is not marked (a move whose time ran out during the break is
+marked once the break is over; the holder may extend it then).
 
 Visibility: every recorded move is shared at once with both partners (it is a live
 conversation). The words being written for a move are a draft, shown to its author only.
@@ -32,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.engine.answers import is_blank
+from server.engine.breaks import current_break
 from server.engine.errors import MendError
 from server.engine.kinds import StepKind, register
 from server.engine.session import (
@@ -258,6 +261,8 @@ class Listening(StepKind):
         data = state.step_state(step.id)
         if not data or data.get("overdue") or data.get("phase") != SPEAKING:
             return None
+        if current_break(state) is not None:
+            return None  # the clock doesn't run out on anyone during a break
         return _parse(data.get("deadline"))
 
     def tick(self, state: SessionState, step: Step, now: datetime) -> Transition | None:
