@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from server.engine.breaks import break_view
+from server.engine.breaks import break_minutes, break_view
 from server.engine.kinds import kind_of
 from server.engine.session import ACTIVE, FINISHED, SessionState
 from server.engine.views import draft_dict, entry_dict, iso, record_dict, turn_dict
@@ -78,6 +78,7 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
         # A break under way ({by_user_id, started_at, until, back, countdown_over}); the
         # reason only ever in its caller's own view.
         **{"break": break_view(state, viewer.user_id)},
+        breaks=dict(zip(("minutes", "max_minutes"), break_minutes(state), strict=True)),
     )
     return {
         "session": header,

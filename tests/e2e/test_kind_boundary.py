@@ -79,6 +79,11 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     expect(a.get_by_test_id("boundary-add")).to_be_disabled()
     axe.scan(a, "boundary: writing the list, with a flag")
     # The partner sees a status, never the words.
+    expect(a.get_by_test_id("boundary-save-status")).to_have_text("Draft saved")
+    a.reload()  # the draft comes back from the server, all three items
+    expect(rows).to_have_count(3)
+    expect(rows.nth(2).get_by_test_id("boundary-offer")).to_have_value("cook every Sunday")
+    expect(rows.nth(1).get_by_test_id("boundary-flag")).to_be_visible()
     expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex is writing")
     a.get_by_test_id("boundary-share").click()
     expect(a.get_by_test_id("boundary-own-list")).to_contain_text("cook every Sunday")

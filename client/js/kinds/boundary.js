@@ -67,12 +67,13 @@ class ListEditor {
     this.listEl = h('ol', { class: 'boundary-rows', testid: 'boundary-rows' });
     this.addButton = h('button', { type: 'button', class: 'secondary', testid: 'boundary-add', onclick: () => this.add(true) }, 'Add an item');
     this.countEl = h('p', { class: 'muted small', 'aria-live': 'polite', testid: 'boundary-count' });
+    this.saveEl = h('p', { class: 'muted small', testid: 'boundary-save-status' });
     this.errorEl = h('p', { class: 'field-error', role: 'alert', tabIndex: -1, hidden: true, testid: 'boundary-error' });
     this.shareButton = h('button', { type: 'button', class: 'primary', testid: 'boundary-share', onclick: () => this.share() }, 'Share my list');
     this.el = h('div', { class: 'boundary-editor' },
       h('p', { class: 'muted small' }, `Up to ${this.max} items. Each can say what you need, what you'll do, or both. Your list stays private until you have both shared yours.`),
       this.listEl,
-      h('div', { class: 'boundary-editor-actions' }, this.addButton, this.countEl),
+      h('div', { class: 'boundary-editor-actions' }, this.addButton, this.countEl, this.saveEl),
       this.errorEl,
       this.shareButton);
     for (const item of items.length ? items : [{}]) this.add(false, item);
@@ -142,15 +143,28 @@ class ListEditor {
     });
     this.addButton.disabled = this.rows.length >= this.max || this.sending;
     this.countEl.textContent = `${this.rows.length} of ${this.max}`;
-    this.shareButton.disabled = this.sending;
-    this.shareButton.textContent = this.sending ? 'Sharing…' : 'Share my list';
+    this.saveEl.textContent = this.saveState || '';
+    this.shareButton.disabled = this.sending || this.shared;
+    this.shareButton.textContent = this.sending ? 'Sharing…' : this.shared ? 'Shared' : 'Share my list';
   }
 
   changed() {
     this.refresh();
     this.errorEl.hidden = true;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.ctx.saveDraft(null, { items: this.values() }), DRAFT_DEBOUNCE_MS);
+    this.saveState = 'Not saved yet';
+    this.edits = (this.edits || 0) + 1;
+    this.timer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+  }
+
+  async saveDraft() {
+    const edits = this.edits;
+    const result = await this.ctx.saveDraft(null, { items: this.values() });
+    // A later edit (its own save pending) or the list already shared: this answer is old.
+    if (this.sending || this.shared || edits !== this.edits) return;
+    // Honest: "Saved" only once the server has the words; offline, they wait here.
+    this.saveState = result && result.ok ? 'Draft saved' : 'Not saved yet (offline?)';
+    this.refresh();
   }
 
   showError(message) {
@@ -175,6 +189,7 @@ class ListEditor {
       if (result.ok || !isTransient(result.error) || attempt >= 2) break;
     }
     this.sending = false;
+    this.shared = result.ok;
     this.refresh();
     if (!result.ok) this.showError(result.error.message);
     else announce('Your list is shared.');

@@ -5,5 +5,6 @@ import './closing.js';
 import './apology.js';
 import './boundary.js';
 import './listening.js';
+import './safety.js';
 
 export { kindFor } from './registry.js';

@@ -26,6 +26,16 @@ const CONNECTION_TEXT = {
 
 const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
 
+// Breaks: the countdown text is redrawn this often (quietly: it is not a live region, so a
+// screen reader hears only the meaningful changes, which go through announce()).
+const BREAK_REFRESH_MS = 30_000;
+const BREAK_WAIT = "On a break — your words keep saving here, and you can send them when you're both back.";
+const BREAK_CARD = [
+  "Step away from the conversation for now. Please don't rehearse what you'll say next or replay the argument in your head: that keeps your body on alert.",
+  'Do something that settles you instead: a walk, slow breathing, a glass of water, some music, a few minutes outside.',
+  "Try to come back within a day, even if only to say when you'd like to carry on.",
+];
+
 export function renderSession(root, { sessionId, user, navigate, onAuthLost }) {
   const ctrl = new SessionController(root, { sessionId, user, navigate, onAuthLost });
   ctrl.start();
@@ -127,6 +137,7 @@ class SessionController {
     if (this.destroyed) return;
     this.views.forEach((view) => view.flush());
     this.destroyed = true;
+    clearInterval(this.breakTimer);
     window.removeEventListener('beforeunload', this._beforeUnload);
     this.views.forEach((view) => view.destroy());
     this.conn.close();
@@ -146,6 +157,11 @@ class SessionController {
     this.connectionEl = h('p', { class: 'connection', role: 'status', testid: 'connection-status', 'data-status': 'connecting' },
       h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'connection-text' }, CONNECTION_TEXT.connecting));
     this.bannerEl = h('div', { class: 'banners' });
+    this.breakEl = h('div', { class: 'break-area', testid: 'break-area' });
+    this.breakForm = null; // the "Take a break" choices, while open
+    this.breakPending = false;
+    this.breakError = null;
+    this.breakTimer = setInterval(() => this.renderBreak(), BREAK_REFRESH_MS);
     this.stepsEl = h('ol', { class: 'steps', testid: 'steps', 'aria-label': 'Steps' });
     this.fatalEl = h('div', { class: 'fatal', hidden: true });
     const header = h('header', { class: 'session-header' },
@@ -153,7 +169,7 @@ class SessionController {
       this.titleEl);
     const statusBar = h('div', { class: 'session-meta-row' }, this.progressEl, this.connectionEl, this.peopleEl);
     replaceChildren(this.root, h('div', { class: 'session' },
-      header, statusBar, this.fatalEl, this.bannerEl, this.stepsEl));
+      header, statusBar, this.fatalEl, this.breakEl, this.bannerEl, this.stepsEl));
   }
 
   showFatal(error) {
@@ -185,6 +201,7 @@ class SessionController {
     for (const step of state.steps) {
       if (step.mine && step.mine.entry) this.acked.delete(step.id);
       if (step.status !== 'open') this.submitErrors.delete(step.id);
+      if (this.submitErrors.get(step.id) === BREAK_WAIT && !this.isPaused()) this.submitErrors.delete(step.id);
     }
     if (source === 'join' || !previous) this.presence = null; // the state's own online flags are fresh
     this.renderHeader();
@@ -263,11 +280,178 @@ class SessionController {
     if (session.status === 'finished' || session.status === 'ended') {
       banners.push(this.closingCard());
     }
-    if (session.paused_until && new Date(session.paused_until) > new Date()) {
+    if (!session.break && session.paused_until && new Date(session.paused_until) > new Date()) {
       banners.push(h('p', { class: 'notice', role: 'status', testid: 'paused-banner' },
         `You're taking a break until ${formatTime(session.paused_until)}. Your work is kept.`));
     }
     replaceChildren(this.bannerEl, banners);
+    this.renderBreak();
+  }
+
+  // ---- breaks -------------------------------------------------------------------------
+
+  /** The session is paused for everyone: a break, or a plain timed pause. */
+  isPaused() {
+    const session = this.state && this.state.session;
+    if (!session || session.status !== 'active') return false;
+    if (session.break) return true;
+    return Boolean(session.paused_until && new Date(session.paused_until) > new Date());
+  }
+
+  breakDefaults() {
+    const breaks = (this.state && this.state.session.breaks) || {};
+    return { minutes: breaks.minutes || 20, max: breaks.max_minutes || 240 };
+  }
+
+  /** "about 20 minutes", "about 1 hour 15 minutes": calm, rounded to the minute. */
+  static aboutMinutes(minutes) {
+    const m = Math.max(1, Math.round(minutes));
+    if (m < 60) return `about ${m} minute${m === 1 ? '' : 's'}`;
+    const hours = Math.floor(m / 60);
+    const rest = m % 60;
+    return `about ${hours} hour${hours === 1 ? '' : 's'}${rest ? ` ${rest} minutes` : ''}`;
+  }
+
+  renderBreak() {
+    if (!this.state || this.destroyed) return;
+    const { session, viewer } = this.state;
+    if (session.status !== 'active') {
+      this.breakForm = null;
+      replaceChildren(this.breakEl);
+      return;
+    }
+    const brk = session.break;
+    if (!brk) {
+      replaceChildren(this.breakEl, this.breakStarter(viewer));
+      return;
+    }
+    const focused = this.breakEl.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    this.breakForm = null;
+    const mine = brk.by_user_id === viewer.user_id;
+    const who = this.nameOf(brk.by_user_id);
+    const left = (new Date(brk.until) - new Date()) / 60000;
+    const over = brk.countdown_over || left <= 0;
+    const iAmBack = brk.back.includes(viewer.user_id);
+    const others = this.state.participants.filter((p) => p.role === 'partner' && p.user_id !== viewer.user_id);
+    const waitingFor = others.filter((p) => !brk.back.includes(p.user_id)).map((p) => p.display_name);
+    const headline = mine ? 'You asked for a break' : `${who} asked for a break`;
+    const countdown = over
+      ? "Time's up — come back when you're ready."
+      : `Back in ${SessionController.aboutMinutes(left)} (until ${formatTime(brk.until)}).`;
+    const isPartner = viewer.role === 'partner';
+    const children = [
+      h('h2', { id: 'break-title', tabIndex: -1 }, headline),
+      h('p', { class: 'break-countdown', testid: 'break-countdown' }, countdown),
+      h('div', { class: 'break-card', testid: 'break-card' }, BREAK_CARD.map((line) => h('p', null, line))),
+      mine && brk.reason ? h('p', { class: 'muted small', testid: 'break-reason' }, `Your note (only you can see it): ${brk.reason}`) : null,
+    ];
+    if (isPartner && !iAmBack) {
+      children.push(h('button', {
+        type: 'button', class: 'primary', testid: 'break-back', disabled: this.breakPending,
+        onclick: () => this.sendBreak('session:resume', {}),
+      }, "I'm back"));
+    } else if (isPartner) {
+      children.push(h('p', { class: 'ready-note', testid: 'break-waiting' },
+        waitingFor.length ? `You're back. Ready when ${waitingFor.join(' and ')} is.` : "You're back."));
+    } else {
+      children.push(h('button', {
+        type: 'button', class: 'secondary', testid: 'break-end', disabled: this.breakPending,
+        onclick: () => this.sendBreak('session:resume', {}),
+      }, 'End the break for everyone'));
+    }
+    const backNames = brk.back.filter((uid) => uid !== viewer.user_id).map((uid) => this.nameOf(uid));
+    if (backNames.length) {
+      children.push(h('p', { class: 'muted small', testid: 'break-partner-back' }, `${backNames.join(' and ')} is back, whenever you are.`));
+    }
+    if (this.breakError) children.push(h('p', { class: 'field-error', role: 'alert' }, this.breakError));
+    replaceChildren(this.breakEl, h('section', {
+      class: 'card break-panel', testid: 'break-panel', 'aria-labelledby': 'break-title', 'data-over': over ? 'true' : 'false',
+    }, children));
+    if (focused) this.breakEl.querySelector(`[data-testid="${focused}"]`)?.focus();
+  }
+
+  /** "Take a break": always one Tab away during a session; asks how long and, optionally, why. */
+  breakStarter(viewer) {
+    if (this.breakForm) return this.breakForm;
+    const open = h('button', {
+      type: 'button', class: 'secondary break-open', testid: 'break-open', 'aria-expanded': 'false',
+      'aria-controls': 'break-form', onclick: () => this.openBreakForm(),
+    }, 'Take a break');
+    const note = viewer.role === 'partner'
+      ? 'Feeling overwhelmed? Pause for both of you, any time.'
+      : 'Pause the session for everyone.';
+    return h('div', { class: 'break-starter', testid: 'break-starter' }, open, h('span', { class: 'muted small' }, ` ${note}`));
+  }
+
+  openBreakForm() {
+    const { minutes, max } = this.breakDefaults();
+    const choices = [...new Set([minutes, 30, 45, 60, 90, 120, 180, 240].filter((m) => m >= minutes && m <= max))];
+    const select = h('select', { id: 'break-minutes', testid: 'break-minutes' },
+      choices.map((m) => h('option', { value: String(m), selected: m === minutes ? 'selected' : null },
+        m === minutes ? `${SessionController.aboutMinutes(m).replace('about ', '')} (usual)` : SessionController.aboutMinutes(m).replace('about ', ''))));
+    select.value = String(minutes);
+    const reason = h('textarea', { id: 'break-reason', testid: 'break-reason-input', rows: 2, maxLength: 1000 });
+    const form = h('form', { class: 'card break-form', id: 'break-form', testid: 'break-form', 'aria-labelledby': 'break-form-title' },
+      h('h2', { id: 'break-form-title', tabIndex: -1 }, 'Take a break'),
+      h('p', null, 'The session pauses for both of you. Nothing you have written is lost.'),
+      h('label', { for: 'break-minutes' }, 'How long?'), ' ', select,
+      h('label', { for: 'break-reason', class: 'break-reason-label' }, 'A note for yourself (optional — only you will see it)'),
+      reason,
+      this.breakError ? h('p', { class: 'field-error', role: 'alert' }, this.breakError) : null,
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary', testid: 'break-start' }, 'Start the break'),
+        h('button', { type: 'button', class: 'link-button', testid: 'break-cancel', onclick: () => this.closeBreakForm() }, 'Not now')));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.sendBreak('session:pause', { minutes: Number(select.value), reason: reason.value.trim() || null });
+    });
+    form.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        this.closeBreakForm();
+      }
+    });
+    this.breakForm = form;
+    replaceChildren(this.breakEl, form);
+    select.focus();
+  }
+
+  closeBreakForm() {
+    this.breakForm = null;
+    this.breakError = null;
+    this.renderBreak();
+    this.breakEl.querySelector('[data-testid="break-open"]')?.focus();
+  }
+
+  /** Also the safety check's neutral way out: the same break, with no reason. */
+  async sendBreak(event, payload) {
+    if (this.breakPending) return { ok: false };
+    this.breakPending = true;
+    this.breakError = null;
+    const result = await this.conn.request(event, { session_id: this.sessionId, ...payload });
+    this.breakPending = false;
+    if (this.destroyed) return result;
+    if (!result.ok) this.breakError = result.error.message;
+    if (result.ok && event === 'session:pause') this.breakForm = null;
+    this.renderBreak();
+    if (result.ok) requestAnimationFrame(() => this.breakEl.querySelector('#break-title')?.focus({ preventScroll: false }));
+    return result;
+  }
+
+  announceBreak(previous, state) {
+    const before = previous.session.break;
+    const now = state.session.break;
+    const me = state.viewer.user_id;
+    if (!before && now) {
+      announce(now.by_user_id === me ? 'Your break has started. The session is paused for both of you.'
+        : `${this.nameOf(now.by_user_id)} asked for a break — back in ${SessionController.aboutMinutes(now.minutes || 20)}.`);
+    } else if (before && !now) {
+      announce("You're both back. The session carries on.");
+    } else if (before && now) {
+      if (!before.countdown_over && now.countdown_over) announce("Time's up — come back when you're ready.");
+      const newlyBack = now.back.filter((uid) => !before.back.includes(uid) && uid !== me);
+      if (newlyBack.length) announce(`${newlyBack.map((uid) => this.nameOf(uid)).join(' and ')} is back.`);
+    }
   }
 
   /** The calm end of a session: what now, the summary, and the way home. */
@@ -276,11 +460,11 @@ class SessionController {
     const finished = session.status === 'finished';
     const when = finished && session.finished_at ? formatDate(session.finished_at) : '';
     return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
-      h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : 'This session has ended'),
+      h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : "Let's stop here for today"),
       when ? h('p', { class: 'muted small', testid: 'finished-at' }, `Finished ${when}`) : null,
       h('p', null, finished
         ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
-        : 'It was closed before the last step. What you both shared is kept.'),
+        : 'This session has ended before the last step. What you both shared is kept, and you can start this track again another day, when it feels right.'),
       h('p', null, 'The summary puts what you shared on one page, to read back together, print or keep. The steps below stay here too.'),
       h('div', { class: 'finished-actions' },
         h('a', {
@@ -322,6 +506,7 @@ class SessionController {
       this.lastStepId = state.session.current_step_id;
       return;
     }
+    this.announceBreak(previous, state);
     const partner = this.partnerName();
     for (const step of state.steps) {
       const before = previous.steps.find((s) => s.id === step.id);
@@ -342,7 +527,7 @@ class SessionController {
       }
     }
     if (state.session.status !== 'active' && previous.session.status === 'active') {
-      announce(state.session.status === 'finished' ? "You've finished this track." : 'This session has ended.');
+      announce(state.session.status === 'finished' ? "You've finished this track." : "Let's stop here for today. This session has ended.");
       const hadFocus = this.root.contains(document.activeElement) || document.activeElement === document.body;
       requestAnimationFrame(() => {
         const title = this.bannerEl.querySelector('#finished-title');
@@ -504,6 +689,9 @@ class StepView {
       },
       saveDraft: (body, fields) => ctrl.conn.saveDraft(view.id, body, fields),
       rerender: () => ctrl.renderSteps(),
+      get paused() { return ctrl.isPaused(); },
+      // The safety check's "Let's stop here for today": an ordinary break, with no reason.
+      pause: () => ctrl.sendBreak('session:pause', {}),
     };
   }
 
@@ -583,7 +771,12 @@ class StepView {
       block.append(h('p', { class: 'muted' }, 'The partners move on when they are both ready.'));
       return block;
     }
-    if (!iAmReady) {
+    if (!iAmReady && this.ctrl.isPaused()) {
+      block.append(h('button', {
+        type: 'button', class: 'primary is-disabled', testid, 'aria-disabled': 'true', 'aria-describedby': `ready-wait-${this.id}`,
+      }, label), h('p', { class: 'submit-blocked', id: `ready-wait-${this.id}`, testid: 'ready-paused' },
+        'On a break — you can move on together when you are both back.'));
+    } else if (!iAmReady) {
       const button = h('button', {
         type: 'button', class: 'primary', testid, disabled: this.readyPending,
         onclick: () => this.sendReady(),
@@ -887,6 +1080,7 @@ class StepView {
   }
 
   patchEdit() {
+    this.updateLimit();
     const text = this.partnerStatusText();
     if (this.partnerEl.textContent !== text) this.partnerEl.textContent = text;
     const error = this.ctrl.submitErrors.get(this.id) || '';
@@ -899,12 +1093,13 @@ class StepView {
   /** Over the limit: the submit button is off (with the reason) and no draft is sent. */
   updateLimit() {
     const problem = this.widget.problem();
-    this.submitButton.setAttribute('aria-disabled', problem ? 'true' : 'false');
-    this.submitButton.classList.toggle('is-disabled', Boolean(problem));
-    this.blockedEl.hidden = !problem;
+    const paused = this.ctrl.isPaused();
+    this.submitButton.setAttribute('aria-disabled', problem || paused ? 'true' : 'false');
+    this.submitButton.classList.toggle('is-disabled', Boolean(problem || paused));
+    this.blockedEl.hidden = !problem && !paused;
     this.blockedEl.textContent = problem
       ? "Too long to submit or to save as a draft. Nothing has been cut: your words stay in the box, on this page only, until you shorten them."
-      : '';
+      : (paused ? BREAK_WAIT : '');
     if (problem) this.setSaveStatus('over-limit');
     else if (this.saveStatusEl && this.saveStatusEl.dataset.state === 'over-limit') this.setSaveStatus('editing');
     return problem;
@@ -996,6 +1191,12 @@ class StepView {
 
   submit() {
     if (this.mode !== 'edit') return;
+    if (this.ctrl.isPaused()) {
+      this.ctrl.submitErrors.set(this.id, BREAK_WAIT);
+      this.patchEdit();
+      this.saveDraft();
+      return;
+    }
     const value = this.widget.getValue();
     const problem = this.widget.problem();
     if (problem || this.widget.isEmpty()) {
