@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import unique_marker
+from tests.e2e import axe
 from tests.e2e.conftest import Person
 from tests.e2e.flows import open_session, pair_up
 from tests.integration.test_kind_listening import TRACK_ID, TRACK_YAML
@@ -38,6 +39,8 @@ def listening_people(browser, tmp_path):
     server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
     people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
               Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
+    for person in people:
+        axe.serve_axe(person.context, server.url)
     yield people
     for person in people:
         person.close()
@@ -89,6 +92,7 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     expect(box(b).get_by_test_id("listening-closed")).to_contain_text("It's Alex's turn to speak")
     expect(box(a).get_by_test_id("listening-timer")).to_contain_text("minutes left")
     expect(box(b).get_by_test_id("listening-timer")).to_contain_text("minutes left")
+    axe.scan(b, "listening: the listener while the speaker holds the floor")
 
     # A sentence starter goes into Alex's box; the draft is saved but stays Alex's.
     draft = unique_marker("draft")
@@ -106,6 +110,9 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
 
     # Sam mirrors; Alex corrects; Sam mirrors again; Alex confirms.
     expect(now_line(b)).to_contain_text("Say back what you heard Alex say")
+    for page in (a, b):
+        expect(box(page)).not_to_contain_text("null")  # nothing empty drawn as text
+    axe.scan(a, "listening: the conversation so far, the speaker waiting")
     send(b, "You feel left out when plans change")
     expect(now_line(a)).to_contain_text("Did Sam get it?")
     expect(box(b).get_by_test_id("listening-closed")).to_contain_text("It's Alex's turn")
@@ -144,4 +151,5 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
         page.goto(f"/s/{session_id}/summary")
         expect(page.get_by_test_id("summary-listening")).to_contain_text(shared)
         expect(page.get_by_test_id("summary-listening")).to_contain_text("Partly")
+    axe.scan(b, "listening: the summary page")
     assert not alex.exceptions and not sam.exceptions

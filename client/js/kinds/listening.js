@@ -7,7 +7,7 @@
 // The words being written are a private draft (saved to the server, shown to their author
 // only); a sent move is seen by both at once.
 
-import { h, replaceChildren, paragraphs } from '../dom.js';
+import { h, append, replaceChildren, paragraphs } from '../dom.js';
 import { registerKind } from './registry.js';
 
 const DRAFT_DELAY_MS = 800;
@@ -89,7 +89,7 @@ class ListeningView {
     this.noticeChanges(l);
     const signature = JSON.stringify([step.status, l.phase, l.round, l.floor, l.expect, l.speaker,
       l.my_moves, (l.turns || []).length, (l.not_yet || []).length, l.overdue, l.deadline,
-      step.ready, this.pending, this.error]);
+      step.ready, this.pending, this.error, this.onBreak()]);
     if (signature === this.signature) return;
     this.signature = signature;
     const focused = this.el.contains(document.activeElement)
@@ -190,7 +190,7 @@ class ListeningView {
       } else {
         line.textContent = `Waiting for ${this.ctx.nameOf(l.listener)} to be ready to listen.`;
       }
-      if (notYet.length) {
+      if (notYet.length && !this.onBreak()) {
         const last = notYet[notYet.length - 1];
         box.append(h('p', { class: 'listening-not-yet', testid: 'listening-not-yet-note' },
           last.user_id === this.me ? 'You said not yet. ' : `${this.ctx.nameOf(last.user_id)} said not yet. `,
@@ -207,7 +207,7 @@ class ListeningView {
       }
       if (moves.includes('not_yet')) buttons.append(this.button('not_yet', 'Not yet', 'secondary'));
       box.append(buttons);
-      box.append(this.errorLine());
+      append(box, [this.errorLine()]);
       return box;
     }
     // Speaking: the floor holder writes; the other reads where they'd write.
@@ -228,7 +228,7 @@ class ListeningView {
     }
     line.textContent = askFor(l.expect, other);
     if (l.expect === 'heard') {
-      const buttons = h('div', { class: 'listening-actions', role: 'group', 'aria-labelledby': undefined });
+      const buttons = h('div', { class: 'listening-actions', role: 'group', 'aria-label': 'Did you feel heard?' });
       for (const [value, label] of [['yes', 'Yes, I felt heard'], ['partly', 'Partly'], ['not_yet', 'Not yet']]) {
         buttons.append(this.button('heard', label, value === 'yes' ? 'primary' : 'secondary', { heard: value }, `heard-${value}`));
       }
@@ -249,7 +249,7 @@ class ListeningView {
       box.append(h('div', { class: 'listening-actions' },
         this.button('extend', 'I need more time', 'link-button')));
     }
-    box.append(this.errorLine());
+    append(box, [this.errorLine()]);
     return box;
   }
 
@@ -276,7 +276,7 @@ class ListeningView {
       this.textarea,
       h('p', { id: noteId, class: closed ? 'listening-closed' : 'muted small', testid: closed ? 'listening-closed' : 'listening-note' },
         closed
-          ? waitLine(l.expect, this.ctx.nameOf(l.floor)) + " You can't write here until it's your turn."
+          ? `It's ${this.ctx.nameOf(l.floor)}'s turn${l.expect === 'share' ? ' to speak' : ''}. You can write here when it's yours.`
           : `About three sentences (at most ${l.max_chars} characters). Only you see this until you send it.`));
     if (!closed) {
       block.append(h('div', { class: 'listening-actions' },
@@ -351,6 +351,11 @@ class ListeningView {
     }
   }
 
+  onBreak() {
+    const session = this.ctx.state && this.ctx.state.session;
+    return Boolean(session && session.break);
+  }
+
   drawTimer() {
     const el = this.el.querySelector('[data-testid="listening-timer"]');
     const l = this.step.listening || {};
@@ -358,6 +363,11 @@ class ListeningView {
     const left = minutesLeft(l.deadline);
     if (l.phase !== 'speaking' || left === null) {
       el.textContent = '';
+      return;
+    }
+    if (this.onBreak()) {
+      el.textContent = "The clock waits while you're on a break.";
+      el.classList.remove('overdue');
       return;
     }
     const extended = l.extensions ? ` (extended ${l.extensions === 1 ? 'once' : `${l.extensions} times`})` : '';
