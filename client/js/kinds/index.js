@@ -6,5 +6,8 @@ import './apology.js';
 import './boundary.js';
 import './listening.js';
 import './safety.js';
+import './commitment.js';
+import './checkin.js';
+import './appreciation.js';
 
 export { kindFor } from './registry.js';

@@ -30,5 +30,7 @@ export function registerKind(kind) {
 
 /** The kind for a step; an unknown kind falls back on what its shape allows. */
 export function kindFor(step) {
-  return kinds.get(step.kind) || kinds.get(step.answer ? 'prompt' : 'info');
+  const kind = kinds.get(step.kind);
+  // A kind may draw some of its steps differently (a commitment review): it says which.
+  return (kind && kind.forStep && kind.forStep(step)) || kind || kinds.get(step.answer ? 'prompt' : 'info');
 }

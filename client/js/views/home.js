@@ -9,6 +9,7 @@
 import { h, replaceChildren, announce, formatDate } from '../dom.js';
 import { api, fetchMe } from '../api.js';
 import { appSocket } from '../socket.js';
+import { checkinsCard } from './checkins.js';
 
 const CONNECTION_TEXT = {
   reconnecting: "Reconnecting… this page will catch up when we're back.",
@@ -140,6 +141,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       coupleCard({ complete, waiting, partner }),
       complete && active.length ? activeCard(active) : null,
       complete ? trackCard(complete, active) : null,
+      complete ? checkinsCard(complete.id, data) : null,
       complete ? pastCard(past, active.length > 0) : null);
 
     renderConnection(appSocket.status);

@@ -1,0 +1,199 @@
+// `commitment`: one small, concrete, checkable action each for the coming days, written
+// privately and revealed together like a prompt (the session screen draws that; this kind
+// gives the editor and the read-back, with the due date once it is the couple's).
+//
+// With `settings.mode: "review"` the step is the next session's look back: each commitment
+// from earlier, its owner says how it went (kept / partly / not yet, with an optional
+// note) and the partner acknowledges it. The server holds the rules
+// (server/engine/kinds/commitment.py); this view draws `step.review.items`. There is no
+// score and no streak: earlier answers show as a plain history line.
+
+import { h, replaceChildren, paragraphs, formatDate } from '../dom.js';
+import { textWidget, bodyDisplay } from '../views/answers.js';
+import { registerKind } from './registry.js';
+
+const STATUS_TEXT = { kept: 'Kept', partly: 'Partly', not_yet: 'Not yet' };
+const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
+const NOTE_MAX = 500;
+
+function dueLine(record) {
+  return record && record.due_on
+    ? h('p', { class: 'commitment-due muted small', testid: 'commitment-due' }, `For the days until ${formatDate(`${record.due_on}T12:00:00Z`)}`)
+    : null;
+}
+
+class ReviewView {
+  constructor(step, ctx) {
+    this.ctx = ctx;
+    this.step = step;
+    this.notes = new Map(); // record id -> the note being written
+    this.choices = new Map(); // record id -> the status picked, before sending
+    this.pending = new Set(); // record ids with a move on its way
+    this.errors = new Map(); // record id -> message
+    this.itemsEl = h('div', { class: 'review-items' });
+    this.readyEl = h('div', { class: 'review-ready' });
+    this.itemsSignature = null;
+    this.el = h('section', { class: 'commitment-review', testid: 'commitment-review' });
+    this.update(step);
+  }
+
+  update(step) {
+    this.step = step;
+    const done = step.status === 'done' || step.status === 'locked';
+    const items = (step.review && step.review.items) || [];
+    const signature = JSON.stringify([items, done, [...this.pending], [...this.errors], [...this.choices]]);
+    if (!this.el.firstChild) {
+      replaceChildren(this.el,
+        this.ctx.heading(),
+        step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
+        step.hint ? h('p', { class: 'hint' }, step.hint) : null,
+        step.body && !items.length ? h('div', { class: 'info-body' }, paragraphs(step.body)) : null,
+        this.itemsEl, this.readyEl);
+    }
+    if (signature !== this.itemsSignature) {
+      this.itemsSignature = signature;
+      const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+      replaceChildren(this.itemsEl, items.length
+        ? h('ul', { class: 'review-list' }, items.map((item) => this.itemBlock(item, done)))
+        : h('p', { class: 'empty', testid: 'review-empty' }, done
+          ? 'There were no commitments to look back on.'
+          : 'No commitments are waiting from last time. You can go straight on.'));
+      if (focused) this.itemsEl.querySelector(`[data-testid="${focused}"]`)?.focus();
+    }
+    const allDone = items.every((item) => item.check && item.ack);
+    replaceChildren(this.readyEl, !done && allDone ? this.ctx.readyBlock() : null);
+  }
+
+  itemBlock(item, done) {
+    const me = this.ctx.me.user_id;
+    const record = item.record;
+    const mine = record.user_id === me;
+    const owner = mine ? 'You' : (item.owner_name || this.ctx.nameOf(record.user_id));
+    const partnerName = this.ctx.partner ? this.ctx.partner.display_name : 'Your partner';
+    const earlier = (record.checks || []).filter((c) => c.session_id !== this.ctx.state.session.id);
+    const parts = [
+      h('p', { class: 'commitment-owner' }, mine ? 'Your commitment' : `${owner}'s commitment`),
+      h('blockquote', { class: 'commitment-text' }, record.text),
+      dueLine(record),
+      earlier.length ? h('p', { class: 'muted small', testid: 'review-history' },
+        'Earlier: ', earlier.map((c) => `${STATUS_TEXT[c.status] || c.status} (${formatDate(c.at)})`).join(', ')) : null,
+    ];
+    if (item.check) {
+      parts.push(h('p', { class: 'review-answer', testid: 'review-answer' },
+        h('strong', null, `${owner}: ${STATUS_TEXT[item.check.status]}`),
+        item.check.note ? ` — ${item.check.note}` : null));
+    }
+    if (!done) parts.push(this.controls(item, mine, owner, partnerName));
+    if (item.ack) {
+      const who = mine ? partnerName : 'You';
+      parts.push(h('p', { class: 'ack-line', testid: 'review-ack' }, `${who}: ${ACK_TEXT[item.ack.ack] || ''}`));
+    }
+    const error = this.errors.get(record.id);
+    if (error) parts.push(h('p', { class: 'field-error', role: 'alert' }, error));
+    return h('li', { class: 'review-item card-inset', testid: `review-item-${mine ? 'mine' : 'partner'}`, 'data-record-id': record.id }, parts);
+  }
+
+  controls(item, mine, owner, partnerName) {
+    const record = item.record;
+    const busy = this.pending.has(record.id);
+    if (mine && !item.ack) {
+      if (item.check && !this.choices.has(record.id)) {
+        return h('p', { class: 'muted', testid: 'review-waiting-ack' }, `Waiting for ${partnerName} to acknowledge.`);
+      }
+      const name = `review-${record.id}`;
+      const picked = this.choices.get(record.id) || null;
+      const legendId = `${name}-legend`;
+      const radios = Object.entries(STATUS_TEXT).map(([value, label]) => {
+        const input = h('input', { type: 'radio', name, value, id: `${name}-${value}`, testid: `review-status-${value}` });
+        input.checked = picked === value;
+        input.addEventListener('change', () => { this.choices.set(record.id, value); });
+        return h('span', { class: 'choice' }, input, h('label', { for: input.id }, label));
+      });
+      const note = textWidget({ type: 'text', max_length: NOTE_MAX }, { body: this.notes.get(record.id) || '' }, {
+        onChange: () => this.notes.set(record.id, note.getValue().body), label: 'A few words (optional)', rows: 2, testid: 'review-note',
+      });
+      return h('div', { class: 'review-controls' },
+        h('fieldset', { class: 'review-status', 'aria-labelledby': legendId },
+          h('legend', { id: legendId }, 'How did it go?'), radios),
+        note.el,
+        h('button', {
+          type: 'button', class: 'primary', testid: 'review-send', disabled: busy,
+          onclick: () => this.sendCheck(record.id, note),
+        }, busy ? 'One moment…' : 'Share how it went'));
+    }
+    if (!mine && !item.check) {
+      return h('p', { class: 'muted', testid: 'review-waiting-check' }, `Waiting for ${owner} to say how it went.`);
+    }
+    if (!mine && item.check && !item.ack) {
+      return h('div', { class: 'ack-buttons', role: 'group', 'aria-label': `Acknowledge ${owner}'s answer` },
+        Object.entries(ACK_TEXT).map(([ack, label]) => h('button', {
+          type: 'button', class: 'secondary', testid: `review-ack-${ack}`, disabled: busy,
+          onclick: () => this.send(record.id, 'ack', { fields: { record_id: record.id, ack } }),
+        }, label)));
+    }
+    return null;
+  }
+
+  async sendCheck(recordId, note) {
+    const status = this.choices.get(recordId);
+    if (!status) {
+      this.errors.set(recordId, 'Choose kept, partly or not yet first.');
+      this.update(this.step);
+      return;
+    }
+    const problem = note.problem();
+    if (problem) {
+      this.errors.set(recordId, problem);
+      this.update(this.step);
+      return;
+    }
+    const ok = await this.send(recordId, 'check', { body: note.getValue().body || null, fields: { record_id: recordId, status } });
+    if (ok) {
+      this.choices.delete(recordId);
+      this.notes.delete(recordId);
+      this.ctx.announce(`Shared: ${STATUS_TEXT[status]}.`);
+      this.itemsSignature = null;
+      this.update(this.step);
+    }
+  }
+
+  async send(recordId, name, payload) {
+    this.pending.add(recordId);
+    this.errors.delete(recordId);
+    this.update(this.step);
+    const result = await this.ctx.turn(name, payload);
+    this.pending.delete(recordId);
+    if (!result.ok) this.errors.set(recordId, (result.error && result.error.message) || 'That did not go through. Try again.');
+    this.update(this.step);
+    return result.ok;
+  }
+}
+
+const review = {
+  name: 'commitment',
+  takesAnswer: false,
+  mount: (step, ctx) => new ReviewView(step, ctx),
+  summary: (step, { me, nameOf }) => {
+    const items = (step.review && step.review.items) || [];
+    if (!items.length) return null;
+    return h('ul', { class: 'review-list', testid: 'summary-review' }, items.map((item) => {
+      const mine = item.record.user_id === me;
+      const who = mine ? 'You' : nameOf(item.record.user_id);
+      return h('li', { class: 'review-item' },
+        h('blockquote', { class: 'commitment-text' }, item.record.text),
+        h('p', null, `${who}: ${item.check ? STATUS_TEXT[item.check.status] : 'not answered'}`,
+          item.check && item.check.note ? ` — ${item.check.note}` : null),
+        item.ack ? h('p', { class: 'muted small' }, `Acknowledged: ${ACK_TEXT[item.ack.ack] || ''}`) : null);
+    }));
+  },
+};
+
+export default registerKind({
+  name: 'commitment',
+  takesAnswer: true,
+  // The review is a different step to draw: the registry asks which one a step needs.
+  forStep: (step) => ((step.settings && step.settings.mode === 'review') || step.mode === 'review' ? review : null),
+  editor: (step, values, options) => textWidget(step.answer || { type: 'text' }, values, { ...options, rows: 3 }),
+  emptyMessage: () => 'Write one small thing you will do before you submit.',
+  display: (step, entry) => bodyDisplay(entry && entry.body),
+});
