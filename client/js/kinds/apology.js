@@ -174,10 +174,13 @@ class ApologyView {
   }
 
   async saveDraft() {
+    // A save replaces the whole draft: keep drafted parts that have no field on screen now.
+    const drafted = (this.step.mine && this.step.mine.draft && this.step.mine.draft.fields) || {};
     const fields = {};
     for (const key of this.myWritableKeys()) {
       const editor = this.editors.get(key);
-      if (editor && editor.input.value) fields[key] = editor.input.value;
+      const value = editor ? editor.input.value : drafted[key];
+      if (value) fields[key] = value;
     }
     this.setSaveState('saving');
     const result = await this.ctx.saveDraft(null, fields);

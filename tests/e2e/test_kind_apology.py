@@ -1,0 +1,148 @@
+"""The apology step in two real browsers: Alex offers to apologise and Sam says yes; Sam
+speaks first; Alex mirrors, then writes the apology in parts while a gentle hint flags a
+"but"; a break is called in the middle and both come back with the draft intact; the
+apology reaches Sam only when sent (the draft never reaches Sam's browser); Sam says back
+what they heard and answers with one of three equal choices; the summary keeps it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unique_marker
+from tests.e2e import axe
+from tests.e2e.conftest import Person
+from tests.e2e.flows import open_session, pair_up
+from tests.integration.test_kind_apology import TRACK_ID, TRACK_YAML
+from tests.live.conftest import MendServer
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the `browser` fixture skips
+    expect = None
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def apology_people(browser, tmp_path):
+    """A `mend run` whose content holds the shipped tracks plus an apology test track."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("drafts"))
+    (content / "tracks" / f"{TRACK_ID}.yaml").write_text(TRACK_YAML)
+    data_dir = tmp_path / "mend-data"
+    data_dir.mkdir()
+    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
+    people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
+              Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
+    for person in people:
+        axe.serve_axe(person.context, server.url)
+    yield people
+    for person in people:
+        person.close()
+    server.stop()
+
+
+def box(page):
+    return page.get_by_test_id("step-sorry")
+
+
+def fill(page, part: str, text: str) -> None:
+    box(page).get_by_test_id(f"apology-field-{part}").fill(text)
+
+
+def test_an_apology_with_a_break_in_the_middle(apology_people):
+    alex, sam = apology_people
+    a, b = alex.page, sam.page
+    pair_up(alex, sam)
+    a.get_by_test_id(f"track-{TRACK_ID}").check()
+    a.get_by_test_id("start-session").click()
+    a.wait_for_url(re.compile(r"/s/[^/]+$"))
+    session_id = a.url.rsplit("/", 1)[1]
+    open_session(sam, session_id)
+
+    # Who is who: Alex offers, Sam agrees.
+    box(a).get_by_test_id("apology-offer-apologising").click()
+    expect(box(b).get_by_test_id("apology-offer")).to_contain_text("Alex would like to apologise")
+    expect(box(a).get_by_test_id("apology-waiting")).to_contain_text("Waiting for Sam")
+    box(b).get_by_test_id("apology-accept").click()
+
+    # Sam, who was hurt, speaks first.
+    expect(box(a).get_by_test_id("apology-waiting")).to_contain_text("Sam is")
+    fill(b, "felt", "Left out and small")
+    fill(b, "why", "Because I'd asked you twice")
+    fill(b, "need", "To hear that you see it")
+    box(b).get_by_test_id("apology-send-hurt").click()
+    expect(box(a).get_by_test_id("apology-said-hurt")).to_contain_text("Left out and small")
+
+    # Alex mirrors it back; Sam reads it.
+    fill(a, "mirror", "You felt left out, because you had asked me twice")
+    box(a).get_by_test_id("apology-send-mirror").click()
+    expect(box(b).get_by_test_id("apology-said-mirror")).to_contain_text("asked me twice")
+
+    # The apology, in parts: drafts are Alex's alone; a "but" earns a gentle hint.
+    draft = unique_marker("apology-draft")
+    fill(a, "act", f"I went out with friends after saying I'd stay in {draft}")
+    fill(a, "impact", "You spent the evening waiting, feeling you didn't count")
+    fill(a, "responsibility", "It was my choice, but you never said it mattered")
+    hints = box(a).get_by_test_id("apology-hints-responsibility")
+    expect(hints.get_by_test_id("apology-hint-but")).to_be_visible()
+    expect(hints.get_by_test_id("apology-hint-you-always")).to_be_visible()
+    assert hints.get_attribute("aria-live") == "polite"
+    axe.scan(a, "apology: writing the parts, with hints")
+    fill(a, "responsibility", "It was my choice, and I knew it mattered to you")
+    expect(hints.get_by_test_id("apology-hint-but")).to_have_count(0)
+    fill(a, "regret", "I'm sorry I left you waiting")
+    fill(a, "change", "When I've said I'll stay in, I'll stay in")
+    expect(box(a).get_by_test_id("apology-save-status")).to_contain_text("Saved")
+    expect(box(b).get_by_test_id("apology-waiting")).to_contain_text("Alex is writing")
+
+    # A break in the middle: the session pauses for both, then both come back.
+    a.get_by_test_id("break-open").click()
+    a.get_by_test_id("break-start").click()
+    for page in (a, b):
+        expect(page.get_by_test_id("break-panel")).to_be_visible()
+    for page in (a, b):
+        page.get_by_test_id("break-back").click()
+    for page in (a, b):
+        expect(page.get_by_test_id("break-panel")).to_have_count(0)
+    expect(box(a).get_by_test_id("apology-field-act")).to_have_value(re.compile(draft))
+    assert draft not in b.content() and draft not in sam.received()
+
+    # Sent: a one-way reveal to Sam.
+    box(a).get_by_test_id("apology-send-apology").click()
+    said = box(b).get_by_test_id("apology-said-apology")
+    expect(said).to_contain_text(draft)
+    expect(said).to_contain_text("I knew it mattered to you")
+    expect(box(a).get_by_test_id("apology-waiting")).to_contain_text("saying back what they heard")
+
+    # Sam says back what they heard, then chooses freely among three equal answers.
+    fill(b, "reflect", "You chose to go out and you know it hurt")
+    box(b).get_by_test_id("apology-send-reflect").click()
+    expect(box(a).get_by_test_id("apology-said-reflect")).to_contain_text("you know it hurt")
+    choices = [box(b).get_by_test_id(f"apology-choice-{c}").locator("xpath=..")
+               for c in ("accept", "more_time", "more_of")]
+    sizes = {(round(c.bounding_box()["width"]), round(c.bounding_box()["height"]))
+             for c in choices}
+    assert len(sizes) == 1, sizes  # the same size: no answer is the "right" one
+    axe.scan(b, "apology: the reveal and the three answers")
+    box(b).get_by_test_id("apology-choice-more_of").check()
+    fill(b, "more", "Showing me, over the next weeks")
+    box(b).get_by_test_id("apology-send-response").click()
+    expect(box(a).get_by_test_id("apology-said-response")).to_contain_text("I need more of")
+    expect(box(a).get_by_test_id("apology-said-response")).to_contain_text("next weeks")
+
+    # The commitment is kept, and the summary holds the outcome for both.
+    for page in (a, b):
+        box(page).get_by_test_id("ready-button").click()
+    for page in (a, b):
+        page.goto(f"/s/{session_id}/summary")
+        summary = page.get_by_test_id("summary-apology")
+        expect(summary).to_contain_text("I need more of")
+        expect(summary).to_contain_text("I'll stay in")
+    axe.scan(b, "apology: the summary page")
+    assert not alex.exceptions and not sam.exceptions, (alex.exceptions, sam.exceptions)
