@@ -375,3 +375,13 @@ def test_unrevealed_items_never_reach_the_partner_and_only_the_right_partner_mov
                     summary_for(state, viewer))
                 for marker in written[author]:
                     assert marker not in seen
+
+
+def test_a_counsellor_reads_revealed_items_only_and_cannot_move_them():
+    counsellor = engine.Participant("user-c", "Cora", "counsellor")
+    state = submit(replace(state_at(), participants=(*state_at().participants, counsellor)),
+                   A, lst(("HIDDEN-A",)))
+    assert "HIDDEN-A" not in json.dumps(view_for(state, "user-c"))
+    state = submit(state, B, lst(("b",)), n=1)
+    assert "HIDDEN-A" in json.dumps(view_for(state, "user-c")["steps"][1]["items"])
+    assert code(lambda: move(state, "user-c", "agree", f"{A}-1")) == "forbidden"
