@@ -24,7 +24,17 @@ def _answer_lines(step: dict[str, Any], answer: dict[str, Any]) -> list[str]:
     for item in fields.get("items", ()):  # a boundary list: "I need … / I'll …"
         lines.append("- " + " / ".join(f"{label} {item[part]}" for part, label in
                                        (("need", "I need"), ("offer", "I'll")) if item.get(part)))
+    if "ratings" in fields:  # a check-in: each rating, then the high, low and wish
+        labels = {r["id"]: r["label"] for r in spec.get("ratings", ())}
+        lines += [f"- {labels.get(k, k)}: {v} of {spec.get('max', 10)}"
+                  for k, v in fields["ratings"].items()]
+        support = {o["id"]: o["label"] for o in spec.get("support", ())}
+        lines += [f"{label}: {support.get(fields[key], fields[key])}" for key, label in
+                  (("high", "High"), ("low", "Low"), ("support", "Would like")) if fields.get(key)]
     return lines or ["(no answer)"]
+
+
+REVIEW_WORDS = {"kept": "kept", "partly": "partly", "not_yet": "not yet"}
 
 
 APOLOGY_LABELS = {
@@ -111,6 +121,12 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         if step.get("items"):  # a boundary step: where each item ended up
             out += ["Where each item ended up:", ""]
             out += [f"- {item['text']} ({item['state']})" for item in step["items"]] + [""]
+        for item in (step.get("review") or {}).get("items", ()):  # last time's commitments
+            check, record = item.get("check") or {}, item["record"]
+            out += [f"- {names.get(record['user_id'], '?')}: {record['text']} — "
+                    f"{REVIEW_WORDS.get(check.get('status'), 'not answered yet')}"]
+        if (step.get("review") or {}).get("items"):
+            out.append("")
         for ack in step.get("acks", []):
             out += [f"{names.get(ack['user_id'], '?')}: {ACK_WORDS.get(ack['ack'], ack['ack'])}"]
         if step.get("acks"):

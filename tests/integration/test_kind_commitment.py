@@ -152,6 +152,10 @@ def test_a_commitment_made_in_one_session_is_reviewed_in_the_next(app, couple, w
     summary = couple.b.get(f"/sessions/{s.sid}/summary").get_json()["summary"]
     review = next(p for p in summary["steps"] if p["id"] == "last-time")
     assert [i["ack"]["ack"] for i in review["review"]["items"]] == ["thanks", "hear_you"]
+    markdown = couple.b.client.get(f"/api/v1/sessions/{s.sid}/summary?format=md").text
+    assert "- Ana: COMMIT-A I'll text when I'm running late. — partly" in markdown
+    assert "- Ben: I'll put my phone away at dinner. — kept" in markdown
+    assert "Only your own answer" not in markdown
     s.close()
 
 
@@ -195,6 +199,9 @@ def test_the_check_ins_api_shows_revealed_check_ins_to_the_couple_only(
     people = {p["user_id"]: p for p in data["people"]}
     assert [p["ratings"]["trust"] for p in people[couple.a.user["id"]]["points"]] == [4, 9]
     assert [p["ratings"]["mood"] for p in people[couple.b.user["id"]]["points"]] == [8, 8]
+    markdown = couple.a.client.get(f"/api/v1/sessions/{s.sid}/summary?format=md").text
+    assert "- Trust: 9 of 10" in markdown and "High: HIGH-A-PRIVATE" in markdown
+    assert "Would like: Advice" in markdown
     first, second = people[couple.a.user["id"]]["points"]
     assert first["session_id"] != second["session_id"] and first["at"] < second["at"]
     s.close()

@@ -83,7 +83,8 @@ class ReviewView {
         h('strong', null, `${owner}: ${STATUS_TEXT[item.check.status]}`),
         item.check.note ? ` — ${item.check.note}` : null));
     }
-    if (!done) parts.push(this.controls(item, mine, owner, partnerName));
+    // Only the two partners act here (a counsellor reads along).
+    if (!done && this.ctx.me.role === 'partner') parts.push(this.controls(item, mine, owner, partnerName));
     if (item.ack) {
       const who = mine ? partnerName : 'You';
       parts.push(h('p', { class: 'ack-line', testid: 'review-ack' }, `${who}: ${ACK_TEXT[item.ack.ack] || ''}`));

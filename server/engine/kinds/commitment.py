@@ -115,7 +115,9 @@ class Commitment(TextAnswered):
                           and (state.created_at is None or record.created_at < state.created_at))
             if record.id in items or still_open:
                 chosen.append(record)
-        return sorted(chosen, key=lambda r: (r.created_at, r.id))
+        # Oldest first; the two made at one reveal in the partners' order (not by random id).
+        order = {uid: i for i, uid in enumerate(state.partner_ids)}
+        return sorted(chosen, key=lambda r: (r.created_at, order.get(r.user_id, 9), r.id))
 
     def turn(self, state, step, action: SubmitTurn, now):
         if not is_review(step):
@@ -221,5 +223,5 @@ class Commitment(TextAnswered):
         if not items:
             return None
         return {"id": step.id, "kind": step.kind, "title": step.title, "prompt": step.prompt,
-                "answer": None, "mode": "review", "answers": [], "acks": [],
+                "answer": None, "mode": "review", "revealed": True, "answers": [], "acks": [],
                 "review": {"items": items}}
