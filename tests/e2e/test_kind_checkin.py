@@ -111,7 +111,7 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
     card = alex.page.get_by_test_id("checkins-card")
     expect(card.get_by_test_id("checkins-mine")).to_contain_text("1 check-in")
 
-    start(alex, sam)
+    second = start(alex, sam)
     both(alex, sam, "welcome", "continue-button")
     review(alex, sam)
     check_in(alex.page, (9, 8, 7), "neither")
@@ -145,5 +145,10 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
         partner_table = card.get_by_test_id("checkins-partner").get_by_test_id("checkin-table")
         expect(partner_table.locator("tbody tr").nth(1)).to_contain_text(
             theirs, use_inner_text=False)
+    # The summary keeps the look back: each commitment and how it went.
+    alex.page.goto(f"/s/{second}/summary")
+    kept = alex.page.get_by_test_id("summary-review")
+    expect(kept).to_contain_text("You: Partly")
+    expect(kept).to_contain_text("Sam: Kept")
     for person in (alex, sam):
         assert not person.exceptions, person.exceptions

@@ -219,6 +219,13 @@ def test_only_the_owner_checks_only_the_partner_acknowledges_and_moves_are_check
     assert code(lambda: turn(t.state, B, "ack", record_id="r-a", ack="meh")) == "invalid"
     assert code(lambda: engine.handle(state, engine.SubmitTurn(
         "stranger", REVIEW.id, "t", "ct-0000", "check", None, {}), T1)) == "forbidden"
+    # a counsellor reads along but neither answers nor acknowledges
+    with_counsellor = replace(state, participants=(*PEOPLE, engine.Participant(
+        "user-c", "Cleo", "counsellor")))
+    assert len(items(with_counsellor, "user-c")) == 2
+    checked = turn(with_counsellor, A, "check", record_id="r-a", status="kept").state
+    assert code(lambda: turn(checked, "user-c", "ack", record_id="r-a",
+                             ack="thanks")) == "forbidden"
 
 
 def test_a_finished_session_shows_only_what_it_reviewed():
