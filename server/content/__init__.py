@@ -15,6 +15,7 @@ import yaml
 from server.content.rules import RulesError, with_apology_hints
 from server.engine.answers import MAX_TEXT_LENGTH
 from server.engine.kinds import known_kinds
+from server.engine.kinds.safety import is_gated_step
 from server.engine.tracks import Step, Track, freeze
 
 
@@ -80,6 +81,30 @@ def _check_closing(name: str, data: dict, index: int) -> None:
             f"scale runs {mine['min']}-{mine['max']}; give both the same min and max.")
 
 
+def _check_safety(at, data: dict) -> None:
+    """Safety questions and options have distinct ids, and a step the engine gates on the
+    safety check (apology, boundary, settings.requires_safety) has a safety step before it:
+    without one the engine would not gate it at all."""
+    safety_seen = False
+    for index, step in enumerate(data["steps"]):
+        where = f"{at(index)}: step {step['id']!r}"
+        if step["kind"] == "safety":
+            safety_seen = True
+            questions = step["settings"]["questions"]
+            ids = [q["id"] for q in questions]
+            if len(set(ids)) != len(ids):
+                raise ContentError(f"{where} asks two questions with the same id; give each "
+                                   "question its own id.")
+            for question in questions:
+                options = [o["id"] for o in question["options"]]
+                if len(set(options)) != len(options):
+                    raise ContentError(f"{where}: question {question['id']!r} repeats an "
+                                       "option id; give each option its own id.")
+        elif is_gated_step(step["kind"], step.get("settings")) and not safety_seen:
+            raise ContentError(f"{where} is a {step['kind']} step with no safety step before "
+                               "it; open the track with a step of kind safety.")
+
+
 def _check_semantics(name: str, data: dict, lines: list[int] | None = None) -> None:
     """`lines[i]` is the line step i starts on, so each message can point at it."""
     def at(index: int) -> str:
@@ -92,6 +117,7 @@ def _check_semantics(name: str, data: dict, lines: list[int] | None = None) -> N
             raise ContentError(f"{at(index)}: step id {step['id']!r} appears twice; "
                                "give each step its own id.")
         seen.add(step["id"])
+    _check_safety(at, data)
     for index, step in enumerate(data["steps"]):
         if step["kind"] == "closing":
             _check_closing(at(index), data, index)

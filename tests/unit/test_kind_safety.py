@@ -248,3 +248,49 @@ def test_safety_answers_and_break_reasons_never_reach_the_other_partner(sequence
         return seen
 
     assert run(0) == run(alt)
+
+
+# --- content: the loader's checks --------------------------------------------------------
+
+
+def _track_file(tmp_path, steps: list) -> str:
+    import shutil
+
+    import yaml
+
+    from server.config import PROJECT_ROOT
+    from server.content import ContentError, load_library
+
+    content = tmp_path / "content"
+    shutil.rmtree(content, ignore_errors=True)
+    shutil.copytree(PROJECT_ROOT / "content", content)
+    for old in (content / "tracks").glob("*.yaml"):
+        old.unlink()
+    (content / "track-order.txt").unlink(missing_ok=True)
+    (content / "tracks" / "t.yaml").write_text(yaml.safe_dump(
+        {"id": "t", "title": "T", "summary": "A test.", "version": 1, "steps": steps}))
+    try:
+        load_library(content)
+    except ContentError as error:
+        return str(error)
+    return ""
+
+
+SAFETY_STEP = {"id": "check", "kind": "safety", "title": "Just for you",
+               "settings": {"questions": QUESTIONS}}
+GATED = {"id": "sorry", "kind": "apology", "title": "An apology", "prompt": "About last week."}
+
+
+def test_the_loader_takes_a_safety_step_and_a_gated_step_after_it(tmp_path):
+    assert _track_file(tmp_path, [SAFETY_STEP, GATED]) == ""
+
+
+def test_the_loader_refuses_repeated_ids_and_a_gated_step_with_no_check_before_it(tmp_path):
+    twice = {**SAFETY_STEP, "settings": {"questions": [QUESTIONS[0], QUESTIONS[0]]}}
+    assert "two questions with the same id" in _track_file(tmp_path, [twice])
+    repeated = dict(QUESTIONS[0], options=[QUESTIONS[0]["options"][0]] * 2)
+    same = {**SAFETY_STEP, "settings": {"questions": [repeated]}}
+    assert "repeats an option id" in _track_file(tmp_path, [same])
+    nothing = {**SAFETY_STEP, "settings": {}}
+    assert "questions" in _track_file(tmp_path, [nothing])
+    assert "no safety step before it" in _track_file(tmp_path, [GATED, SAFETY_STEP])

@@ -75,8 +75,12 @@ def wants_help(step: Step, fields: Mapping[str, Any] | None) -> bool:
     return False
 
 
+def is_gated_step(kind: str, settings: Mapping[str, Any] | None) -> bool:
+    return kind in GATED_KINDS or bool((settings or {}).get("requires_safety"))
+
+
 def is_gated(step: Step) -> bool:
-    return step.kind in GATED_KINDS or bool((step.settings or {}).get("requires_safety"))
+    return is_gated_step(step.kind, step.settings)
 
 
 def checks_clear(state: SessionState, before_index: int) -> bool:
