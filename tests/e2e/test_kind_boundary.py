@@ -43,7 +43,7 @@ def boundary_people(browser, tmp_path):
 
 
 def progress(page, n: int) -> None:
-    expect(page.get_by_test_id("step-progress")).to_have_text(f"Step {n} of 3")
+    expect(page.get_by_test_id("step-progress")).to_have_text(f"Step {n} of 4")
 
 
 def item(page, text: str):
@@ -63,6 +63,12 @@ def test_two_partners_agree_counter_and_park(boundary_people):
         page.get_by_test_id("continue-button").click()
     for page in (a, b):
         progress(page, 2)
+        page.get_by_test_id("safety-go-yes").check()
+        page.get_by_test_id("safety-submit").click()
+    for page in (a, b):
+        page.get_by_test_id("step-check").get_by_test_id("ready-button").click()
+    for page in (a, b):
+        progress(page, 3)
 
     # Alex writes three items, adding rows with the button and with Ctrl+Enter.
     rows = a.get_by_test_id("boundary-row")
@@ -138,7 +144,14 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     a.get_by_test_id("ready-button").click()
     b.get_by_test_id("ready-button").click()
     for page in (a, b):
-        progress(page, 3)
+        progress(page, 4)
+    # Left behind, the step folds to one line like any finished step; open, it reads back.
+    done = a.get_by_test_id("step-lists").get_by_test_id("step-done")
+    expect(done.get_by_test_id("boundary-item")).to_have_count(4)
+    expect(done.get_by_test_id("boundary-item").first).to_be_hidden()
+    done.locator("summary").click()
+    expect(done.get_by_test_id("boundary-agreement")).to_have_count(3)
+    expect(done.get_by_test_id("boundary-agree")).to_have_count(0)
 
     # The summary page: every item with where it ended up.
     b.goto(a.url.replace(a.url.split("/s/")[0], "") + "/summary")

@@ -23,6 +23,16 @@ steps:
     kind: info
     title: Agreements, not walls
     body: An agreement is something you both choose. It is not a rule for the other.
+  - id: check
+    kind: safety
+    title: A private check
+    settings:
+      questions:
+        - id: go
+          text: Would you like to carry on together today?
+          options:
+            - {id: "yes", label: "Yes"}
+            - {id: not_today, label: "Not today", clear: false}
   - id: lists
     kind: boundary
     title: What I need, what I'll offer
@@ -66,6 +76,17 @@ def start(app, couple):
     return session_id, socks
 
 
+def pass_safety_check(session_id, socks) -> None:
+    """Both answer the private check clear and move on (boundary steps are gated on it)."""
+    for who in ("a", "b"):
+        assert socks[who].emit("entry:submit", {
+            "session_id": session_id, "step_id": "check", "client_id": f"check-{who}-001",
+            "fields": {"answers": {"go": "yes"}}}, callback=True)["ok"]
+    for who in ("a", "b"):
+        assert socks[who].emit("step:ready", {"session_id": session_id, "step_id": "check"},
+                               callback=True)["ok"]
+
+
 def test_lists_reveal_moves_agreements_and_resync(app, couple, boundary_library):
     session_id, socks = start(app, couple)
     people = {"a": couple.a, "b": couple.b}
@@ -95,6 +116,7 @@ def test_lists_reveal_moves_agreements_and_resync(app, couple, boundary_library)
 
     for who in ("a", "b"):
         assert emit(who, "step:ready", step_id="card")["ok"]
+    pass_safety_check(session_id, socks)
 
     # A writes privately; B sees a status, never the words.
     assert emit("a", "entry:draft", step_id="lists",
@@ -182,6 +204,7 @@ def test_another_couple_never_sees_these_agreements(app, couple, signup, boundar
     for who in ("a", "b"):
         socks[who].emit("step:ready", {"session_id": session_id, "step_id": "card"},
                         callback=True)
+    pass_safety_check(session_id, socks)
     for who, cid in (("a", "oc-a-0001"), ("b", "oc-b-0001")):
         assert socks[who].emit("entry:submit", {
             "session_id": session_id, "step_id": "lists", "client_id": cid,

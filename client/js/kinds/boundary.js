@@ -380,10 +380,24 @@ class BoundaryView {
       this.editor = null;
       this.cards = new Map();
       this.itemsEl = null;
-      replaceChildren(this.el, this.ctx.heading(),
-        step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
-        step.hint && mode === 'write' ? h('p', { class: 'hint' }, step.hint) : null,
-        this.bodyEl);
+      if (mode === 'done') {
+        // Like every finished step: one line, opened (and kept open) by the reader.
+        const details = h('details', { class: 'done-details', testid: 'step-done' },
+          h('summary', null, h('span', { class: 'summary-text' },
+            h('span', { class: 'step-number' }, `Step ${this.ctx.index + 1}`),
+            h('span', { class: 'visually-hidden' }, ': '),
+            h('span', { class: 'done-title' }, step.title))),
+          step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
+          this.bodyEl);
+        details.open = this.userOpen ?? false;
+        details.addEventListener('toggle', () => { this.userOpen = details.open; });
+        replaceChildren(this.el, details);
+      } else {
+        replaceChildren(this.el, this.ctx.heading(),
+          step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
+          step.hint && mode === 'write' ? h('p', { class: 'hint' }, step.hint) : null,
+          this.bodyEl);
+      }
       if (mode === 'write') {
         const draft = step.mine.draft && step.mine.draft.fields ? step.mine.draft.fields.items || [] : [];
         this.editor = new ListEditor(step, this.ctx, draft);
@@ -433,14 +447,7 @@ class BoundaryView {
       const intro = mode === 'revealed'
         ? h('p', { class: 'muted small' }, "Answer each of your partner's items: agree, talk it over, suggest a change, or park it for another time. Nothing here is a rule for the other; an agreement is something you both choose.")
         : null;
-      if (mode === 'done') {
-        const details = h('details', { class: 'done-details', testid: 'step-done' },
-          h('summary', null, h('span', { class: 'summary-text' }, 'Your items and agreements')),
-          this.itemsEl, this.agreementsEl);
-        replaceChildren(this.bodyEl, details);
-      } else {
-        replaceChildren(this.bodyEl, intro, this.itemsEl, this.agreementsEl, this.footEl);
-      }
+      replaceChildren(this.bodyEl, intro, this.itemsEl, this.agreementsEl, mode === 'done' ? null : this.footEl);
     }
     const items = step.items || [];
     const keep = new Set(items.map((i) => i.id));
