@@ -18,7 +18,8 @@ import jsonschema
 import yaml
 
 APOLOGY_HINTS = "apology-hints.yaml"
-HINT_PARTS = ("act", "impact", "responsibility", "regret", "change", "setup", "mirror")
+APOLOGY_PARTS = ("act", "impact", "responsibility", "regret", "change", "setup")
+HINT_PARTS = (*APOLOGY_PARTS, "mirror")
 
 _TEXT = {"type": "string", "minLength": 1, "pattern": "^[^<>]*$"}
 HINTS_SCHEMA: dict[str, Any] = {
@@ -96,10 +97,10 @@ def load_hints(path: Path) -> tuple[dict[str, Any], ...]:
             if any(phrase_matches(p, text) for p in rule["phrases"]):
                 raise RulesError(f"{name}: hint {rule['id']!r}: example {text!r} should pass "
                                  "but one of its phrases matches it.")
-        hint = {"id": rule["id"], "phrases": list(rule["phrases"]), "message": rule["message"]}
-        if "parts" in rule:
-            hint["parts"] = list(rule["parts"])
-        hints.append(hint)
+        # Spelled out for the client: by default a rule covers the apology's own parts,
+        # not the mirror (which may rightly quote the partner's "you always").
+        hints.append({"id": rule["id"], "phrases": list(rule["phrases"]),
+                      "message": rule["message"], "parts": list(rule.get("parts", APOLOGY_PARTS))})
     return tuple(hints)
 
 

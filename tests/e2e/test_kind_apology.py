@@ -65,6 +65,15 @@ def test_an_apology_with_a_break_in_the_middle(apology_people):
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)
 
+    # Each does the private check first; the apology opens once both are clear.
+    for page in (a, b):
+        check = page.get_by_test_id("step-check")
+        check.get_by_test_id("safety-carry_on-yes").check()
+        check.get_by_test_id("safety-submit").click()
+        expect(check.get_by_test_id("safety-thanks")).to_be_visible()
+    for page in (a, b):
+        page.get_by_test_id("step-check").get_by_test_id("ready-button").click()
+
     # Who is who: Alex offers, Sam agrees.
     box(a).get_by_test_id("apology-offer-apologising").click()
     expect(box(b).get_by_test_id("apology-offer")).to_contain_text("Alex would like to apologise")

@@ -24,6 +24,16 @@ title: Saying sorry
 summary: A test track with one apology step.
 version: 1
 steps:
+  - id: check
+    kind: safety
+    title: A private check
+    settings:
+      questions:
+        - id: carry_on
+          text: Would you like to carry on together today?
+          options:
+            - {id: "yes", label: "Yes"}
+            - {id: not_today, label: "Not today", clear: false, help: false}
   - id: sorry
     kind: apology
     title: An apology
@@ -73,6 +83,13 @@ class Live:
             assert ack["ok"]
             self.held[who] = ack["state"]
             sock.get_received()
+        # The apology starts only after both partners' private checks are clear.
+        for who in ("a", "b"):
+            assert self.emit(who, "entry:submit", step_id="check", client_id=f"check-{who}-0001",
+                             fields={"answers": {"carry_on": "yes"}})["ok"]
+        for who in ("a", "b"):
+            assert self.emit(who, "step:ready", step_id="check")["ok"]
+        assert self.held["a"]["session"]["current_step_id"] == "sorry"
 
     def emit(self, who, event, **payload):
         ack = self.socks[who].emit(event, {"session_id": self.session_id, **payload},

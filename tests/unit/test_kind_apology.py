@@ -432,7 +432,12 @@ def _content_with(tmp_path: Path, hints_text: str | None) -> Path:
     (content / "tracks").mkdir()
     (content / "tracks" / "sorry.yaml").write_text(yaml.safe_dump({
         "id": "sorry", "title": "Sorry", "summary": "For tests.", "version": 1,
-        "steps": [{"id": "apology", "kind": "apology", "title": "An apology",
+        "steps": [{"id": "check", "kind": "safety", "title": "A private check",
+                   "settings": {"questions": [{"id": "carry_on", "text": "Carry on today?",
+                                               "options": [{"id": "yes", "label": "Yes"},
+                                                           {"id": "no", "label": "No",
+                                                            "clear": False}]}]}},
+                  {"id": "apology", "kind": "apology", "title": "An apology",
                    "prompt": "About Friday.", "settings": {"max_length": 500}}]}))
     if hints_text is not None:
         (content / "rules").mkdir()
@@ -443,7 +448,7 @@ def _content_with(tmp_path: Path, hints_text: str | None) -> Path:
 def test_the_loader_puts_the_hints_into_every_apology_step(tmp_path):
     shipped = (ROOT / "content" / "rules" / "apology-hints.yaml").read_text()
     library = load_library(_content_with(tmp_path, shipped))
-    step = library.get("sorry").steps[0]
+    step = library.get("sorry").steps[1]
     assert step.settings["max_length"] == 500
     assert [h["id"] for h in step.public_dict()["settings"]["hints"]] == [
         h["id"] for h in yaml.safe_load(shipped)["hints"]]
