@@ -131,7 +131,10 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     box(a).get_by_test_id("listening-ready").click()
     expect(box(a).get_by_test_id("listening-closed")).to_contain_text("It's Sam's turn to speak")
     send(b, "I feel rushed when we plan late")
-    send(a, "You feel rushed")
+    # Alex mirrors from the keyboard: Ctrl+Enter sends.
+    box(a).get_by_test_id("listening-input").fill("You feel rushed")
+    box(a).get_by_test_id("listening-input").press("Control+Enter")
+    expect(box(b).get_by_test_id("listening-turns")).to_contain_text("You feel rushed")
     box(b).get_by_test_id("listening-confirm").click()
     send(a, "It makes sense")
     send(a, "I imagine it's tiring")

@@ -70,6 +70,13 @@ class ListeningView {
     this.textarea = h('textarea', {
       id: `listening-input-${step.id}`, class: 'listening-input', rows: 4, testid: 'listening-input',
       oninput: () => this.onInput(),
+      onkeydown: (event) => {
+        // Ctrl+Enter (or Cmd+Enter) sends without leaving the keyboard.
+        if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+          event.preventDefault();
+          this.el.querySelector('[data-testid="listening-send"]')?.click();
+        }
+      },
     });
     const draft = step.mine && step.mine.draft;
     if (draft && draft.body) this.textarea.value = draft.body;

@@ -68,6 +68,18 @@ MOVES = SPOKEN + CONTROL
 NEEDS_WORDS = frozenset({"share", "mirror", "correct", "validate", "empathise"})
 HEARD = ("yes", "partly", "not_yet")
 
+# The move due, as the refusal of another move names it.
+NEXT = {
+    "speak_first": "choosing who speaks first",
+    "ready": "the listener saying whether now is a good time",
+    "share": "the speaker sharing",
+    "mirror": "the listener saying back what they heard",
+    "confirm": "the speaker confirming or correcting",
+    "validate": "the listener saying what makes sense",
+    "empathise": "the listener imagining how it feels",
+    "heard": "the speaker saying whether they felt heard",
+}
+
 OPENING = "opening"
 SPEAKING = "speaking"
 DONE = "done"
@@ -167,7 +179,8 @@ def _refuse(state: SessionState, data: dict[str, Any], user_id: str, name: str
         return MendError("conflict", "This turn's time can't be extended now.")
     if name == "speak_first" and data["speaker"] is not None:
         return MendError("conflict", "Who speaks first is already settled.")
-    return MendError("conflict", f"That move isn't due yet; now it's {data['expect']!r}.")
+    return MendError("conflict", f"That isn't the next move; now it's "
+                                 f"{NEXT.get(data['expect'], 'something else')}.")
 
 
 @register
