@@ -317,3 +317,29 @@ def test_a_shipped_track_opens_with_help_and_ends_with_a_closing_step(track_id):
     for gated in ("apology", "boundary"):
         if gated in kinds:
             assert "safety" in kinds[:kinds.index(gated)], f"{track_id}: {gated} before safety"
+
+
+# --- The per-kind schema files ---------------------------------------------------------
+
+
+def test_the_composed_schema_with_every_kind_file_is_valid_json_schema():
+    from jsonschema import Draft202012Validator
+
+    from server.content import load_schema
+    from server.engine.kinds import known_kinds
+
+    schema = load_schema(CONTENT)
+    Draft202012Validator.check_schema(schema)
+    kinds = set(schema["$defs"]["step"]["properties"]["kind"]["enum"])
+    # Every kind the engine runs can be written in a track, and nothing else can.
+    assert kinds == set(known_kinds())
+    for path in (CONTENT / "schema" / "kinds").glob("*.json"):
+        Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+def test_a_schema_file_for_a_kind_the_engine_does_not_know_is_refused(tmp_path):
+    content = _copy_content(tmp_path)
+    (content / "schema" / "kinds" / "mystery.json").write_text('{"type": "object"}')
+    with pytest.raises(ContentError) as error:
+        load_library(content)
+    assert "schema/kinds/mystery.json: the engine has no step kind 'mystery'" in str(error.value)
