@@ -115,12 +115,16 @@ def test_an_apology_with_a_break_in_the_middle(apology_people):
     a.get_by_test_id("break-start").click()
     for page in (a, b):
         expect(page.get_by_test_id("break-panel")).to_be_visible()
+    expect(box(a).get_by_test_id("apology-paused")).to_be_visible()
+    expect(box(a).get_by_test_id("apology-send-apology")).to_have_attribute("aria-disabled", "true")
     for page in (a, b):
         page.get_by_test_id("break-back").click()
     for page in (a, b):
         expect(page.get_by_test_id("break-panel")).to_have_count(0)
     expect(box(a).get_by_test_id("apology-field-act")).to_have_value(re.compile(draft))
     assert draft not in b.content() and draft not in sam.received()
+
+    expect(box(a).get_by_test_id("apology-paused")).to_have_count(0)
 
     # Sent: a one-way reveal to Sam.
     box(a).get_by_test_id("apology-send-apology").click()

@@ -275,13 +275,24 @@ class ApologyView {
   // ---- drawing -----------------------------------------------------------------------
 
   button(label, testid, onclick, cls = 'primary') {
-    return h('button', { type: 'button', class: cls, testid, disabled: Boolean(this.pending), onclick }, label);
+    // During a break moves wait (the server would answer `paused`); drafts keep saving.
+    const paused = Boolean(this.ctx.paused);
+    return h('button', {
+      type: 'button', class: paused ? `${cls} is-disabled` : cls, testid, disabled: Boolean(this.pending),
+      'aria-disabled': paused ? 'true' : null, onclick: paused ? null : onclick,
+    }, label);
+  }
+
+  pausedNote() {
+    return this.ctx.paused
+      ? h('p', { class: 'submit-blocked', testid: 'apology-paused' }, "On a break. You can send this when you're both back; your words are kept.")
+      : null;
   }
 
   render(force = false) {
     const step = this.step;
     const ctx = this.ctx;
-    const signature = JSON.stringify([step, ctx.state.participants.map((p) => [p.display_name, p.online])]);
+    const signature = JSON.stringify([step, Boolean(ctx.paused), ctx.state.participants.map((p) => [p.display_name, p.online])]);
     if (!force && signature === this.signature) return;
     this.signature = signature;
     // Keep the writer's place: the same textarea is put back and refocused.
@@ -395,6 +406,7 @@ class ApologyView {
       h('p', { class: 'muted small' }, note),
       keys.map((key) => this.editor(key).wrap),
       h('p', { class: 'save-status small muted', role: 'status', testid: 'apology-save-status' }, this.saveText()),
+      this.pausedNote(),
       this.button(this.pending === name ? 'Sending…' : label, `apology-send-${name}`, onSend));
     return form;
   }
@@ -411,7 +423,7 @@ class ApologyView {
         }),
         h('span', null, label)))),
       this.choice === 'more_of' ? this.editor('more').wrap : null);
-    return h('div', { class: 'apology-form', testid: 'apology-form-response' }, fieldset,
+    return h('div', { class: 'apology-form', testid: 'apology-form-response' }, fieldset, this.pausedNote(),
       this.button(this.pending === 'response' ? 'Sending…' : 'Send my answer', 'apology-send-response', () => this.sendResponse()));
   }
 }
