@@ -322,7 +322,6 @@ class ListeningView {
   }
 
   async send(name) {
-    clearTimeout(this.draftTimer); // a late autosave must not bring sent words back
     const body = this.textarea.value.trim();
     if (!body) {
       this.error = 'Write a few words before you send this.';
@@ -330,21 +329,24 @@ class ListeningView {
       this.textarea.focus();
       return;
     }
-    const result = await this.move(name, { body });
-    if (result && result.ok) {
-      clearTimeout(this.draftTimer);
-      this.textarea.value = '';
-    }
+    await this.move(name, { body });
   }
 
   async move(name, { body = null, fields = null } = {}) {
     if (this.pending) return null;
     this.pending = true;
     this.error = null;
+    // A late autosave must not bring back words the move is about to clear.
+    if (SPOKEN.has(name)) clearTimeout(this.draftTimer);
     this.update(this.step);
     const result = await this.ctx.turn(name, { body, fields });
     this.pending = false;
     if (!result.ok) this.error = result.error.message;
+    else if (SPOKEN.has(name)) {
+      // The server emptied this person's draft with the move; so does the box.
+      clearTimeout(this.draftTimer);
+      this.textarea.value = '';
+    }
     this.update(this.step);
     if (!result.ok) this.el.querySelector('[data-testid="listening-error"]')?.focus();
     return result;
