@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e import flows
+from tests.e2e import axe, flows
 from tests.e2e.flows import step
 
 try:
@@ -103,6 +103,8 @@ def review(alex, sam) -> None:
 
 def test_the_check_in_chart_on_home_after_two_check_ins(partners):
     alex, sam = partners
+    for person in (alex, sam):
+        axe.serve_axe(person.context, person.base_url)
     flows.pair_up(alex, sam)
     first_session(alex, sam)
 
@@ -113,7 +115,11 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
 
     second = start(alex, sam)
     both(alex, sam, "welcome", "continue-button")
+    expect(step(sam.page, REVIEW).get_by_test_id("review-item-mine")).to_be_visible()
+    axe.scan(sam.page, "commitments review (phone)")
     review(alex, sam)
+    expect(step(alex.page, CHECKIN).get_by_test_id("checkin-rating-trust")).to_be_visible()
+    axe.scan(alex.page, "check-in editor")
     check_in(alex.page, (9, 8, 7), "neither")
     expect(step(alex.page, CHECKIN).get_by_test_id("submit-status")).to_have_text("Submitted")
     # Alex's second check-in isn't shown to Sam yet: Sam's home still draws one point.
@@ -145,6 +151,7 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
         partner_table = card.get_by_test_id("checkins-partner").get_by_test_id("checkin-table")
         expect(partner_table.locator("tbody tr").nth(1)).to_contain_text(
             theirs, use_inner_text=False)
+        axe.scan(page, f"home with the check-in chart ({person.name})")
     # The summary keeps the look back: each commitment and how it went.
     alex.page.goto(f"/s/{second}/summary")
     kept = alex.page.get_by_test_id("summary-review")
