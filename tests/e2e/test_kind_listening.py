@@ -128,6 +128,7 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     # Roles swap: Sam speaks once Alex says now is a good time.
     expect(now_line(a)).to_contain_text("Sam would like to speak. Is now a good time")
     expect(box(b).get_by_test_id("listening-roles")).to_contain_text("Round 2 of 2")
+    expect(now_line(b)).to_have_text("You'll speak once Alex says now is a good time to listen.")
     box(a).get_by_test_id("listening-ready").click()
     expect(box(a).get_by_test_id("listening-closed")).to_contain_text("It's Sam's turn to speak")
     send(b, "I feel rushed when we plan late")

@@ -193,7 +193,7 @@ class ListeningView {
       } else if (l.listener === this.me) {
         line.textContent = `${this.ctx.nameOf(l.speaker)} would like to speak. Is now a good time for you to listen?`;
       } else if (l.speaker === this.me) {
-        line.textContent = `You'll speak first once ${partnerName} says now is a good time to listen.`;
+        line.textContent = `You'll speak${l.round === 0 ? ' first' : ''} once ${partnerName} says now is a good time to listen.`;
       } else {
         line.textContent = `Waiting for ${this.ctx.nameOf(l.listener)} to be ready to listen.`;
       }
