@@ -55,8 +55,8 @@ def fill(page, part: str, text: str) -> None:
     box(page).get_by_test_id(f"apology-field-{part}").fill(text)
 
 
-def test_an_apology_with_a_break_in_the_middle(apology_people):
-    alex, sam = apology_people
+def start(alex, sam) -> str:
+    """Pair up, start the test track, pass the private checks; returns the session id."""
     a, b = alex.page, sam.page
     pair_up(alex, sam)
     a.get_by_test_id(f"track-{TRACK_ID}").check()
@@ -64,7 +64,6 @@ def test_an_apology_with_a_break_in_the_middle(apology_people):
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)
-
     # Each does the private check first; the apology opens once both are clear.
     for page in (a, b):
         check = page.get_by_test_id("step-check")
@@ -73,6 +72,13 @@ def test_an_apology_with_a_break_in_the_middle(apology_people):
         expect(check.get_by_test_id("safety-thanks")).to_be_visible()
     for page in (a, b):
         page.get_by_test_id("step-check").get_by_test_id("ready-button").click()
+    return session_id
+
+
+def test_an_apology_with_a_break_in_the_middle(apology_people):
+    alex, sam = apology_people
+    a, b = alex.page, sam.page
+    session_id = start(alex, sam)
 
     # Who is who: Alex offers, Sam agrees.
     box(a).get_by_test_id("apology-offer-apologising").click()
@@ -158,4 +164,20 @@ def test_an_apology_with_a_break_in_the_middle(apology_people):
         expect(summary).to_contain_text("I need more of")
         expect(summary).to_contain_text("I'll stay in")
     axe.scan(b, "apology: the summary page")
+    assert not alex.exceptions and not sam.exceptions, (alex.exceptions, sam.exceptions)
+
+
+def test_not_now_is_a_full_answer_to_an_offer(apology_people):
+    alex, sam = apology_people
+    a, b = alex.page, sam.page
+    start(alex, sam)
+    box(b).get_by_test_id("apology-offer-hurt").click()
+    expect(box(a).get_by_test_id("apology-offer")).to_contain_text("Sam says they were hurt")
+    box(a).get_by_test_id("apology-decline").click()
+    expect(box(b).get_by_test_id("apology-declined")).to_contain_text("Alex said not now")
+    expect(box(a).get_by_test_id("apology-declined")).to_contain_text("You said not now")
+    for page in (a, b):
+        box(page).get_by_test_id("ready-button").click()
+    for page in (a, b):
+        expect(page.get_by_test_id("step-after")).to_contain_text("That is all for today")
     assert not alex.exceptions and not sam.exceptions, (alex.exceptions, sam.exceptions)

@@ -136,6 +136,31 @@ def test_the_hurt_partner_may_make_the_offer_and_an_offer_can_be_withdrawn():
     assert run.ap(B)["roles"] == {"hurt": B, "apologising": A}
 
 
+def test_an_offer_may_be_answered_not_now_and_then_both_may_move_on():
+    run = Run()
+    assert run.code(run.do, engine.MarkReady(A, "apology")) == "conflict"
+    run.turn(A, "offer", fields={"role": "apologising"})
+    assert run.code(run.turn, A, "decline") == "not_your_turn"
+    run.turn(B, "decline")
+    for user in (A, B):
+        assert run.ap(user)["declined"]["by"] == B and run.ap(user)["offer"] is None
+        assert run.ap(user)["roles"] is None
+    assert run.code(run.turn, B, "decline") == "conflict"  # nothing left to answer
+    run.do(engine.MarkReady(A, "apology"))
+    run.do(engine.MarkReady(B, "apology"))
+    assert run.state.current_step.id == "after"
+    assert summary_for(run.state, A)["steps"] == []
+
+
+def test_a_new_offer_after_not_now_clears_it_and_the_step_waits_again():
+    run = Run()
+    run.turn(A, "offer", fields={"role": "apologising"})
+    run.turn(B, "decline")
+    run.turn(B, "offer", fields={"role": "hurt"})
+    assert run.ap(A)["declined"] is None
+    assert run.code(run.do, engine.MarkReady(A, "apology")) == "conflict"
+
+
 @pytest.mark.parametrize("fields", [None, {}, {"role": "judge"}, {"role": "hurt", "x": 1}])
 def test_an_offer_names_one_of_the_two_roles(fields):
     run = Run()
@@ -328,6 +353,7 @@ MARK = "MARKER"
 MOVES = st.sampled_from([
     ("offer", A, None, {"role": "apologising"}), ("offer", B, None, {"role": "hurt"}),
     ("offer", A, None, {"role": "hurt"}), ("withdraw", A, None, None),
+    ("decline", A, None, None), ("decline", B, None, None),
     ("withdraw", B, None, None), ("accept", A, None, None), ("accept", B, None, None),
     ("hurt", A, None, {"felt": "f"}), ("hurt", B, None, {"felt": "f"}),
     ("mirror", A, "m", None), ("mirror", B, "m", None),

@@ -104,7 +104,7 @@ class ApologyView {
   update(step) {
     this.step = step;
     // Once answered, the ready block (drawn by the session screen) changes on its own.
-    this.render(this.ap.phase === 'done');
+    this.render(this.ap.phase === 'done' || Boolean(this.ap.declined));
   }
 
   destroy() {
@@ -213,7 +213,7 @@ class ApologyView {
         if (editor) { editor.wrap.remove(); this.editors.delete(key); }
       }
       this.ctx.announce({
-        offer: 'Your offer is sent.', accept: "You've agreed. Let's begin.", withdraw: 'Offer withdrawn.',
+        offer: 'Your offer is sent.', accept: "You've agreed. Let's begin.", withdraw: 'Offer withdrawn.', decline: 'You said not now.',
         hurt: 'Shared.', mirror: 'Sent.', apology: 'Your apology is sent.', reflect: 'Sent.', response: 'Your answer is sent.',
       }[name] || 'Sent.');
     } else {
@@ -395,7 +395,15 @@ class ApologyView {
         h('p', { testid: 'apology-offer' }, ap.offer.role === 'apologising'
           ? `${partnerName} would like to apologise to you. You'll speak first: how it was for you.`
           : `${partnerName} says they were hurt and would like to be heard first, then to hear an apology from you.`),
-        this.button('Yes, let’s begin', 'apology-accept', () => this.send('accept')));
+        h('div', { class: 'apology-role-buttons' },
+          this.button('Yes, let’s begin', 'apology-accept', () => this.send('accept'), 'secondary'),
+          this.button('Not now', 'apology-decline', () => this.send('decline'), 'secondary')));
+    }
+    if (ap.declined && !ap.offer) {
+      const who = ap.declined.by === me ? 'You' : partnerName;
+      block.prepend(h('p', { class: 'apology-declined', testid: 'apology-declined' },
+        `${who} said not now, and that's a full answer. You can offer again later, or both move on.`));
+      block.append(this.ctx.readyBlock());
     }
     return block;
   }

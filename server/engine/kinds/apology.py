@@ -4,8 +4,9 @@ The flow (Lazare; Chapman & Thomas; Lerner — see CONTENT-BRIEF.md), one phase 
 every move a `turn:submit`:
 
   roles    either partner offers a role ("I'd like to apologise" or "I'm the one who was
-           hurt"); the other accepts (`offer` / `withdraw` / `accept`). Nobody is cast
-           into a role they did not agree to.
+           hurt"); the other accepts, or says "not now" (`offer` / `withdraw` / `accept` /
+           `decline`). Nobody is cast into a role they did not agree to; after a "not now"
+           the two may move on without an apology.
   hurt     the hurt partner says how it felt, why it hurt, what they need (`hurt`);
            shown to both at once.
   mirror   the apologising partner says back what they heard (`mirror`); shown to both.
@@ -166,7 +167,7 @@ class Apology(StepKind):
     def turn(self, state: SessionState, step: Step, action: SubmitTurn, now: datetime
              ) -> Transition:
         data = self.data(state, step)
-        if action.name in ("offer", "withdraw", "accept"):
+        if action.name in ("offer", "withdraw", "accept", "decline"):
             return self._roles_turn(state, step, action, data, now)
         if action.name not in FLOW:
             raise MendError("invalid", "That isn't a move of an apology.")
@@ -243,7 +244,8 @@ class Apology(StepKind):
             role = fields.get("role")
             if role not in (APOLOGISING, HURT) or set(fields) != {"role"}:
                 raise MendError("invalid", "Offer a role: 'apologising' or 'hurt'.")
-            data["offer"] = {"by": action.user_id, "role": role, "at": iso(now)}
+            data.update(offer={"by": action.user_id, "role": role, "at": iso(now)},
+                        declined=None)
             content = {"role": role}
         elif offer is None:
             raise MendError("conflict", "There is no offer to answer.")
@@ -252,9 +254,14 @@ class Apology(StepKind):
                 raise MendError("forbidden", "Only the person who offered can withdraw it.")
             data["offer"] = None
             content = None
+        elif offer["by"] == action.user_id:
+            raise MendError("not_your_turn", "Your partner answers your offer.")
+        elif action.name == "decline":
+            # "Not now" is a full answer to an offer: nobody is made to hear, or give, an
+            # apology before they are ready. Either may offer again, or both move on.
+            data.update(offer=None, declined={"by": action.user_id, "at": iso(now)})
+            content = None
         else:  # accept
-            if offer["by"] == action.user_id:
-                raise MendError("not_your_turn", "Your partner answers your offer.")
             other = action.user_id
             roles = ({APOLOGISING: offer["by"], HURT: other} if offer["role"] == APOLOGISING
                      else {HURT: offer["by"], APOLOGISING: other})
@@ -268,7 +275,10 @@ class Apology(StepKind):
         return Transition(new_state, (TurnRecorded(turn), StepStateSaved(step.id, data)))
 
     def check_ready(self, state: SessionState, step: Step) -> None:
-        if self.data(state, step)["phase"] != DONE:
+        data = self.data(state, step)
+        if data["phase"] == ROLES and data.get("declined") and not data.get("offer"):
+            return  # an offer answered "not now": the couple may leave the step
+        if data["phase"] != DONE:
             raise MendError("conflict", "The apology isn't complete yet; it can move on once "
                             "the hurt partner has answered.")
 
@@ -295,6 +305,7 @@ class Apology(StepKind):
         return {
             "phase": data["phase"],
             "offer": data.get("offer"),
+            "declined": data.get("declined"),
             "roles": roles,
             "my_role": self.role_of(state, step, viewer.user_id),
             "hurt": self._said(state, step, HURT),
@@ -326,4 +337,4 @@ class Apology(StepKind):
             return None
         return {"id": step.id, "kind": step.kind, "title": step.title, "prompt": step.prompt,
                 "revealed": True, "answers": [], "acks": [],
-                "apology": {k: v for k, v in shared.items() if k != "offer"}}
+                "apology": {k: v for k, v in shared.items() if k not in ("offer", "declined")}}
