@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import unique_marker
-from tests.e2e import flows
+from tests.e2e import axe, flows
 from tests.e2e.flows import expect
 
 pytestmark = pytest.mark.e2e
@@ -17,6 +17,8 @@ STEP = flows.TEXT_STEP
 def test_a_break_mid_step_pauses_both_and_the_session_carries_on_after(partners):
     alex, sam = partners
     a, b = alex.page, sam.page
+    for person in partners:
+        axe.serve_axe(person.context, person.base_url)
     session_id = flows.couple_in_session(alex, sam)
     reason = unique_marker("flooded")
 
@@ -27,6 +29,7 @@ def test_a_break_mid_step_pauses_both_and_the_session_carries_on_after(partners)
     expect(a.get_by_test_id("break-minutes")).to_be_focused()
     expect(a.get_by_test_id("break-minutes")).to_have_value("20")
     a.get_by_test_id("break-reason-input").fill(reason)
+    axe.scan(a, "break form")
     a.get_by_test_id("break-start").click()
 
     panel_a = a.get_by_test_id("break-panel")
@@ -39,13 +42,16 @@ def test_a_break_mid_step_pauses_both_and_the_session_carries_on_after(partners)
     expect(panel_b).to_contain_text("Alex asked for a break")
     expect(panel_b.get_by_test_id("break-countdown")).to_contain_text("Back in about")
     assert reason not in b.content()
+    axe.scan(b, "break panel (partner)")
+    axe.scan(a, "break panel (caller)")
     assert reason not in sam.received(), "Alex's private reason reached Sam's browser"
 
     # Sam's words keep saving; the submit button says why it waits, and nothing is sent.
     box_b = flows.step(b, STEP)
     flows.write_draft(b, STEP, "Sam keeps writing")
     expect(box_b.get_by_test_id("submit-blocked")).to_contain_text("On a break")
-    box_b.get_by_test_id("submit-answer").click(force=True)  # aria-disabled, still pressable
+    box_b.get_by_test_id("submit-answer").focus()  # aria-disabled: still reachable, pressable
+    b.keyboard.press("Enter")
     expect(box_b.get_by_test_id("submit-error")).to_contain_text("On a break")
     assert flows.step_state(flows.session_state(sam, session_id), STEP)["mine"]["entry"] is None
 

@@ -39,6 +39,7 @@ class SafetyView {
     const mine = step.mine || {};
     const children = [this.ctx.heading()];
     if (step.body) children.push(h('div', { class: 'info-body' }, paragraphs(step.body)));
+    if (step.hint && !mine.entry) children.push(h('p', { class: 'hint' }, step.hint));
     const partner = this.ctx.partner;
     if (this.ctx.me.role !== 'partner') {
       children.push(h('p', { class: 'muted' }, 'Each partner answers this check privately. Nobody else sees the answers.'));
