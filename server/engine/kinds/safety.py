@@ -16,8 +16,8 @@ The gate: a step whose kind is in GATED_KINDS (apology, boundary), or any step w
 step before it in the track are clear. Otherwise, when the session would move into it,
 the session stops for both (status "ended") with the same neutral wording whatever the
 cause — one partner's concerning answer, or either saying "not today". A track with such a
-step and no safety step before it is not gated here; content/AUTHORING.md asks every repair
-track to open with a safety step.
+step and no safety step before it is not gated here; the content loader refuses such a track
+(server/content: _check_safety), so shipped repair tracks always open with the check.
 """
 
 from __future__ import annotations
