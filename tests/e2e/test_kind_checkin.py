@@ -73,6 +73,8 @@ def first_session(alex, sam) -> None:
         box.get_by_test_id("answer-text").fill(words)
         box.get_by_test_id("submit-answer").click()
     expect(step(alex.page, PROMISE).get_by_test_id("reveal-partner")).to_contain_text("phone away")
+    expect(step(alex.page, PROMISE).get_by_test_id("reveal-mine").get_by_test_id(
+        "commitment-due")).to_contain_text("For the days until")
     both(alex, sam, PROMISE)
     for person in (alex, sam):
         box = step(person.page, CLOSING)

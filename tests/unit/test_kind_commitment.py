@@ -81,7 +81,9 @@ def test_a_commitment_stays_private_until_both_are_in_then_both_become_records()
         assert {c["text"] for c in shown} == {"MARK-A my commitment",
                                               "I'll put my phone away at dinner."}
         assert all(c["due_on"] == "2026-11-25" for c in shown)
-    assert view_for(t.state, A)["steps"][1]["commitment"] == {"days": 5}
+    assert view_for(t.state, A)["steps"][1]["commitment"] == {
+        "days": 5, "due_on": {A: "2026-11-25", B: "2026-11-25"}}
+    assert view_for(state, A)["steps"][1]["commitment"] == {"days": 5, "due_on": {}}
 
 
 def test_days_default_to_seven_and_a_skip_needs_an_optional_step():

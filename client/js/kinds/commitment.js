@@ -196,5 +196,10 @@ export default registerKind({
   forStep: (step) => ((step.settings && step.settings.mode === 'review') || step.mode === 'review' ? review : null),
   editor: (step, values, options) => textWidget(step.answer || { type: 'text' }, values, { ...options, rows: 3 }),
   emptyMessage: () => 'Write one small thing you will do before you submit.',
-  display: (step, entry) => bodyDisplay(entry && entry.body),
+  display: (step, entry, who = {}) => {
+    const due = step.commitment && step.commitment.due_on && step.commitment.due_on[who.userId];
+    return h('div', { class: 'commitment-answer' },
+      bodyDisplay(entry && entry.body),
+      due ? dueLine({ due_on: due }) : null);
+  },
 });

@@ -210,7 +210,11 @@ class Commitment(TextAnswered):
     def project(self, state, step, status, viewer, view) -> None:
         if not is_review(step):
             super().project(state, step, status, viewer, view)
-            view["commitment"] = {"days": self.days(step)}
+            # Each partner's due date once their commitment became the couple's (the
+            # records exist only after the reveal, so nothing shows early).
+            due = {r.user_id: r.data.get("due_on") for r in state.records_of(KIND)
+                   if r.session_id == state.id and r.step_id == step.id}
+            view["commitment"] = {"days": self.days(step), "due_on": due}
             return
         view["answer"] = None
         if status != "locked":
