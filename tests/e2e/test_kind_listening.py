@@ -6,8 +6,10 @@ soft timer shows, a draft never reaches the partner's browser, and the summary h
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ import pytest
 from tests.conftest import unique_marker
 from tests.e2e import axe
 from tests.e2e.conftest import Person
-from tests.e2e.flows import open_session, pair_up
+from tests.e2e.flows import open_session, pair_up, session_state
 from tests.integration.test_kind_listening import TRACK_ID, TRACK_YAML
 from tests.live.conftest import MendServer
 
@@ -45,6 +47,14 @@ def listening_people(browser, tmp_path):
     for person in people:
         person.close()
     server.stop()
+
+
+def wait_until(condition, message: str, timeout: float = 10.0) -> None:
+    """Poll a condition (a server-side fact the page can't show) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
 
 
 def box(page):
@@ -100,9 +110,11 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     expect(box(a).get_by_test_id("listening-input")).to_have_value("I feel ")
     expect(box(a).get_by_test_id("listening-input")).to_be_focused()
     a.keyboard.type(f"{draft}")
-    a.wait_for_function(
-        "() => fetch('/api/v1/sessions/" + session_id + "').then(r => r.json())"
-        ".then(d => JSON.stringify(d).includes('" + draft + "'))")
+    wait_until(lambda: draft in json.dumps(session_state(alex, session_id)),
+               "Alex's draft was never saved")
+    # The draft outlives a reload (it is kept on the server, for Alex alone).
+    a.reload()
+    expect(box(a).get_by_test_id("listening-input")).to_have_value(f"I feel {draft}")
     shared = unique_marker("shared")
     send(a, f"I feel left out when plans change, because I need a say {shared}")
     expect(box(b).get_by_test_id("listening-turns")).to_contain_text(shared)
