@@ -163,9 +163,8 @@ def resume(state: SessionState, action: ResumeSession, now: datetime) -> Transit
     if found is None:
         if state.is_paused(now) and role == COUNSELLOR:
             return _end_break(state, now)  # a simple timed pause, lifted by the counsellor
-        if state.is_paused(now):
-            raise MendError("paused", "This pause ends on its own when the time is up.")
-        return unchanged(state)  # nothing to come back from: pressing twice is harmless
+        # Nothing to come back from (or a plain timed pause that ends on its own): harmless.
+        return unchanged(state)
     if role == COUNSELLOR:
         return _end_break(state, now)
     back = list(found.get("back", ()))

@@ -29,6 +29,11 @@ def test_a_break_mid_step_pauses_both_and_the_session_carries_on_after(partners)
     expect(a.get_by_test_id("break-minutes")).to_be_focused()
     expect(a.get_by_test_id("break-minutes")).to_have_value("20")
     a.get_by_test_id("break-reason-input").fill(reason)
+    # A push while the form is open (Sam starts writing) leaves Alex's note and focus alone.
+    flows.write_draft(b, STEP, "Sam starts")
+    expect(flows.step(a, STEP).get_by_test_id("partner-status")).to_contain_text("Sam is writing")
+    expect(a.get_by_test_id("break-reason-input")).to_be_focused()
+    expect(a.get_by_test_id("break-reason-input")).to_have_value(reason)
     axe.scan(a, "break form")
     a.get_by_test_id("break-start").click()
 

@@ -199,3 +199,10 @@ def test_break_reasons_never_reach_the_other_partner(sequence):
             for author, markers in reasons.items():
                 if author != viewer:
                     assert not any(m in seen for m in markers)
+
+
+def test_a_plain_timed_pause_ends_on_its_own_or_by_the_counsellor():
+    state = at("story", counsellor=True, paused_until=T0 + timedelta(minutes=5))
+    assert not back(state, A).visible and back(state, A).state.is_paused(T0)
+    lifted = back(state, C).state
+    assert not lifted.is_paused(T0) and lifted.paused_until is None

@@ -322,6 +322,8 @@ class SessionController {
     }
     const brk = session.break;
     if (!brk) {
+      // An open "Take a break" form stays as it is (a push must not take the focus or words).
+      if (this.breakForm && this.breakEl.firstChild === this.breakForm) return;
       replaceChildren(this.breakEl, this.breakStarter(viewer));
       return;
     }
