@@ -128,3 +128,10 @@ def test_answers_never_reach_the_partner_page_or_summary(run_with, couple):
     for s in couple.a.get("/me").get_json()["sessions"]:
         summary = json.dumps(couple.a.get(f"/sessions/{s['id']}/summary").get_json())
         assert '"answers": {' not in summary  # left out for the author too
+    for person in (couple.a, couple.b):
+        for s in person.get("/me").get_json()["sessions"]:
+            exported = person.get(f"/sessions/{s['id']}/summary?format=md")
+            assert exported.status_code == 200
+            text = exported.get_data(as_text=True)
+            assert "Just for you" not in text and "intimidated" not in text
+            assert "Talk" in text  # the export itself is there, with the other steps
