@@ -143,6 +143,8 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
         chart = card.get_by_test_id("checkins-mine").get_by_test_id("checkin-chart")
         expect(chart.locator(".checkin-line")).to_have_count(3)
         expect(chart.locator(".checkin-mark")).to_have_count(6)
+        expect(chart).to_have_attribute("aria-label", re.compile(
+            rf"^Your ratings over 2 check-ins; the latest: Trust {mine.split()[0]} of 10"))
         expect(card).not_to_contain_text("score")
         expect(card).not_to_contain_text("streak")
         # the table alternative carries the same numbers

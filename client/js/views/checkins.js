@@ -31,8 +31,17 @@ function marker(index, x, y) {
   return s('path', { class: cls, d: `M${x} ${y - 4.5} L${x + 4.5} ${y + 3.5} L${x - 4.5} ${y + 3.5} Z` });
 }
 
-/** One person's ratings as an SVG line chart (decorative: the table carries the numbers). */
-export function personChart(ratings, points) {
+/** A sentence for the chart: how many check-ins and the latest numbers (the table has all). */
+function chartLabel(ratings, points, who) {
+  const last = points[points.length - 1];
+  const latest = ratings.filter((r) => typeof last.ratings[r.id] === 'number')
+    .map((r) => `${r.label} ${last.ratings[r.id]} of ${last.max}`).join(', ');
+  return `${who} ratings over ${points.length} ${points.length === 1 ? 'check-in' : 'check-ins'}; `
+    + `the latest: ${latest}. The table below lists every one.`;
+}
+
+/** One person's ratings as an SVG line chart, named by a sentence; the table has the numbers. */
+export function personChart(ratings, points, who = 'Their') {
   const min = Math.min(...points.map((p) => p.min ?? 1));
   const max = Math.max(...points.map((p) => p.max ?? 10));
   const innerW = WIDTH - PAD.left - PAD.right;
@@ -57,7 +66,7 @@ export function personChart(ratings, points) {
   });
   return s('svg', {
     class: 'checkin-chart', viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT,
-    'aria-hidden': 'true', focusable: 'false', 'data-testid': 'checkin-chart',
+    role: 'img', 'aria-label': chartLabel(ratings, points, who), focusable: 'false', 'data-testid': 'checkin-chart',
   }, grid, dates, series);
 }
 
@@ -96,7 +105,7 @@ export function checkinsContent(data, meId) {
       return h('figure', { class: 'checkin-person', testid: isMe ? 'checkins-mine' : 'checkins-partner', 'data-user-id': person.user_id },
         h('figcaption', { class: 'checkin-name' }, caption,
           h('span', { class: 'muted small' }, ` · ${person.points.length} ${person.points.length === 1 ? 'check-in' : 'check-ins'}`)),
-        personChart(data.ratings, person.points),
+        personChart(data.ratings, person.points, isMe ? 'Your' : `${name}'s`),
         h('details', { class: 'checkin-table-details' },
           h('summary', null, 'Show as a table'),
           personTable(data.ratings, person.points, caption)));
