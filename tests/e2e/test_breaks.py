@@ -39,6 +39,7 @@ def test_a_break_mid_step_pauses_both_and_the_session_carries_on_after(partners)
 
     panel_a = a.get_by_test_id("break-panel")
     expect(panel_a).to_contain_text("You asked for a break")
+    expect(a.locator("#break-title")).to_be_focused()  # the form became the panel
     expect(panel_a.get_by_test_id("break-reason")).to_contain_text(reason)
     expect(panel_a.get_by_test_id("break-card")).to_contain_text("rehearse")
 

@@ -324,10 +324,13 @@ class SessionController {
     if (!brk) {
       // An open "Take a break" form stays as it is (a push must not take the focus or words).
       if (this.breakForm && this.breakEl.firstChild === this.breakForm) return;
+      const hadFocus = this.breakEl.contains(document.activeElement);
       replaceChildren(this.breakEl, this.breakStarter(viewer));
+      // The break is over and its panel gone: carry on where the session is.
+      if (hadFocus) this.focusCurrentStep();
       return;
     }
-    const focused = this.breakEl.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    const focused = this.breakEl.contains(document.activeElement) ? (document.activeElement.dataset.testid || '') : null;
     this.breakForm = null;
     const mine = brk.by_user_id === viewer.user_id;
     const who = this.nameOf(brk.by_user_id);
@@ -369,7 +372,12 @@ class SessionController {
     replaceChildren(this.breakEl, h('section', {
       class: 'card break-panel', testid: 'break-panel', 'aria-labelledby': 'break-title', 'data-over': over ? 'true' : 'false',
     }, children));
-    if (focused) this.breakEl.querySelector(`[data-testid="${focused}"]`)?.focus();
+    if (focused !== null || this.breakEl === document.activeElement) {
+      // Keep focus on the same control; if it is gone (the form became the panel, "I'm
+      // back" became "You're back"), on the panel's heading.
+      const same = focused && this.breakEl.querySelector(`[data-testid="${focused}"]`);
+      (same || this.breakEl.querySelector('#break-title'))?.focus({ preventScroll: true });
+    }
   }
 
   /** "Take a break": always one Tab away during a session; asks how long and, optionally, why. */
@@ -434,9 +442,13 @@ class SessionController {
     this.breakPending = false;
     if (this.destroyed) return result;
     if (!result.ok) this.breakError = result.error.message;
-    if (result.ok && event === 'session:pause') this.breakForm = null;
-    this.renderBreak();
-    if (result.ok) requestAnimationFrame(() => this.breakEl.querySelector('#break-title')?.focus({ preventScroll: false }));
+    if (!result.ok && this.breakForm) {
+      // The form stays open with the words in it; the reason it didn't start goes under it.
+      this.breakForm.querySelector('.field-error')?.remove();
+      const line = h('p', { class: 'field-error', role: 'alert', testid: 'break-error' }, this.breakError);
+      this.breakForm.querySelector('.actions').before(line);
+    }
+    this.renderBreak(); // the push that shows the break (or its end) redraws the panel
     return result;
   }
 
