@@ -178,3 +178,11 @@ def test_any_answer_that_is_not_clear_stops_the_track_before_its_repair_steps(tr
         assert state.status == engine.ENDED, answers
         assert state.current_index <= first_gated, answers
         assert not any(t.step_id == track.steps[first_gated].id for t in state.turns)
+        # No joint step runs after a concerning answer: a track's first joint step after
+        # the check (marked requires_safety) is where it stops.
+        joint = next(i for i, s in enumerate(track.steps)
+                     if s.kind in ("apology", "boundary")
+                     or (s.settings or {}).get("requires_safety"))
+        assert state.current_index <= joint, answers
+        assert not any((s.id, uid) in state.entries
+                       for s in track.steps[joint:] for uid in (A, B)), answers
