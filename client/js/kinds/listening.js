@@ -78,6 +78,9 @@ class ListeningView {
         }
       },
     });
+    // The speaker may name what their share is about (a "to talk about" boundary item);
+    // kept across redraws like the textarea so a choice isn't lost.
+    this.topicSelect = h('select', { id: `listening-topic-${step.id}`, testid: 'listening-topic' });
     const draft = step.mine && step.mine.draft;
     if (draft && draft.body) this.textarea.value = draft.body;
     this.clock = setInterval(() => this.drawTimer(), CLOCK_MS);
@@ -146,10 +149,32 @@ class ListeningView {
     }
     if (step.body) parts.push(h('div', { class: 'info-body' }, paragraphs(step.body)));
     if (step.hint) parts.push(h('p', { class: 'hint' }, step.hint));
-    parts.push(this.roles(l), this.transcript(l), this.now(l));
+    parts.push(this.topics(l), this.roles(l), this.transcript(l), this.now(l));
     if (l.phase === 'done') parts.push(this.ctx.readyBlock());
     replaceChildren(this.el, parts);
     this.drawTimer();
+  }
+
+  /** The boundary items this couple marked to talk about, shown to both above the exercise. */
+  topics(l) {
+    const topics = l.topics || [];
+    if (!topics.length) return null;
+    return h('div', { class: 'listening-topics', testid: 'listening-topics' },
+      h('p', null, 'You marked these to talk about:'),
+      h('ul', null, topics.map((t) => h('li', { testid: 'listening-topic-item' },
+        t.text, h('span', { class: 'muted small' }, ` (${this.name(t.author_user_id)})`)))));
+  }
+
+  topicPicker(l) {
+    const topics = l.topics || [];
+    if (!topics.length) return null;
+    const chosen = this.topicSelect.value;
+    replaceChildren(this.topicSelect, [h('option', { value: '' }, 'Something else'),
+      ...topics.map((t) => h('option', { value: t.item_id }, t.text))]);
+    if (topics.some((t) => t.item_id === chosen)) this.topicSelect.value = chosen;
+    this.topicSelect.disabled = this.pending;
+    return h('p', { class: 'listening-topic-pick' },
+      h('label', { for: this.topicSelect.id }, 'This is about (optional): '), this.topicSelect);
   }
 
   roles(l) {
@@ -280,6 +305,7 @@ class ListeningView {
         list.map((s) => h('button', {
           type: 'button', class: 'starter', testid: 'listening-starter', onclick: () => this.insert(s),
         }, s))) : null,
+      !closed && move === 'share' ? this.topicPicker(l) : null,
       this.textarea,
       h('p', { id: noteId, class: closed ? 'listening-closed' : 'muted small', testid: closed ? 'listening-closed' : 'listening-note' },
         closed
@@ -329,7 +355,8 @@ class ListeningView {
       this.textarea.focus();
       return;
     }
-    await this.move(name, { body });
+    const topic = name === 'share' && this.topicSelect.value;
+    await this.move(name, { body, fields: topic ? { topic_item_id: topic } : null });
   }
 
   async move(name, { body = null, fields = null } = {}) {

@@ -25,6 +25,11 @@ marked once the break is over; the holder may extend it then).
 
 Visibility: every recorded move is shared at once with both partners (it is a live
 conversation). The words being written for a move are a draft, shown to its author only.
+
+Topics: when a boundary step comes earlier in the same track, the items the couple marked
+"to talk about" there (still open, or parked after the talk) are this step's `topics`. They
+come from the boundary step's revealed items only, so nothing unrevealed is shown; a `share`
+may name one in `fields.topic_item_id`.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Any
 from server.engine.answers import is_blank
 from server.engine.breaks import current_break
 from server.engine.errors import MendError
-from server.engine.kinds import StepKind, register
+from server.engine.kinds import StepKind, kind_of, register
 from server.engine.session import (
     Draft,
     DraftSaved,
@@ -155,7 +160,29 @@ def _words(step: Step, name: str, body: Any) -> str | None:
     return None if is_blank(body, None) else body.strip()
 
 
-def _fields(name: str, fields: Any) -> dict[str, Any] | None:
+def topics(state: SessionState, step: Step) -> list[dict[str, Any]]:
+    """The items marked "to talk about" on the latest boundary step before this one."""
+    index = next((i for i, s in enumerate(state.track.steps) if s.id == step.id), 0)
+    earlier = [s for s in state.track.steps[:index] if s.kind == "boundary"]
+    if not earlier:
+        return []
+    source = earlier[-1]
+    # Boundary.items is empty until both lists are revealed: nothing private leaks here.
+    return [{"item_id": item["id"], "text": item["text"], "author_user_id": item["author"],
+             "boundary_step_id": source.id}
+            for item in kind_of(source).items(state, source)
+            if item["talk"] and item["state"] != "agreed"]
+
+
+def _fields(state: SessionState, step: Step, name: str, fields: Any
+            ) -> dict[str, Any] | None:
+    if name == "share":
+        topic = fields.get("topic_item_id") if isinstance(fields, dict) else None
+        if topic is None:
+            return None
+        if topic not in {t["item_id"] for t in topics(state, step)}:
+            raise MendError("invalid", "That isn't one of the things you marked to talk about.")
+        return {"topic_item_id": topic}
     if name != "heard":
         return None
     heard = fields.get("heard") if isinstance(fields, dict) else None
@@ -211,7 +238,7 @@ class Listening(StepKind):
         if name not in allowed(state, data, step, user):
             raise _refuse(state, data, user, name)
         body = _words(step, name, action.body)
-        fields = _fields(name, action.fields)
+        fields = _fields(state, step, name, action.fields)
         other = state.other_partner(user)
         if name == "not_yet":
             data["not_yet"] = [*data["not_yet"], {"user_id": user, "round": data["round"],
@@ -304,6 +331,7 @@ class Listening(StepKind):
             "not_yet": list(data["not_yet"]), "rounds": [dict(r) for r in data["rounds"]],
             "my_moves": list(allowed(state, data, step, viewer.user_id)),
             "turns": [turn_dict(t) for t in state.turns_on(step.id)],
+            "topics": topics(state, step),
         }
 
     def project(self, state: SessionState, step: Step, status: str, viewer: Participant,
