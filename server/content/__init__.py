@@ -82,9 +82,9 @@ def _check_closing(name: str, data: dict, index: int) -> None:
 
 
 def _check_safety(at, data: dict) -> None:
-    """Safety questions and options have distinct ids, and a step the engine gates on the
+    """Safety questions and options have distinct ids, and a step that must be gated on the
     safety check (apology, boundary, settings.requires_safety) has a safety step before it:
-    without one the engine would not gate it at all."""
+    the engine gates every step after a safety step, and without one nothing is gated."""
     safety_seen = False
     for index, step in enumerate(data["steps"]):
         where = f"{at(index)}: step {step['id']!r}"
@@ -246,6 +246,8 @@ def load_track_file(path: Path, schema: dict) -> Track:
 @dataclass(frozen=True)
 class TrackLibrary:
     tracks: Mapping[str, Track]
+    # Opens a couple's next session while earlier commitments are open (content/review-step.yaml).
+    review_step: Step | None = None
 
     def get(self, track_id: str) -> Track | None:
         return self.tracks.get(track_id)
@@ -316,4 +318,5 @@ def load_library(content_dir: Path) -> TrackLibrary:
         tracks = with_apology_hints(tracks, content_dir / "rules", freeze)
     except RulesError as exc:
         raise ContentError(str(exc)) from exc
-    return TrackLibrary(MappingProxyType(tracks))
+    from server.content.review import load_review_step
+    return TrackLibrary(MappingProxyType(tracks), load_review_step(content_dir, schema))

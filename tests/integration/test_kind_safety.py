@@ -1,6 +1,7 @@
 """The safety check over real sockets: the partner's pushes are byte-for-byte the same
-whatever was answered (ids and timestamps normalised, versions not), the gate stops the
-session for both in the same words whatever the cause, and the way out is an ordinary break.
+whatever was answered (ids and timestamps normalised, versions not), up to and including
+the stop; the gate stops the session for both on the check, in the same words whatever the
+cause, before any joint step; with both clear the session moves on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pytest
 from server.content import TrackLibrary
 from server.engine.tracks import Step, Track, freeze
 from tests.unit.test_kind_safety import AFRAID, CLEAR, NOT_TODAY, QUESTIONS
+
+NOT_SURE = {**CLEAR, "safe_at_home": "not_sure"}
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -38,7 +41,7 @@ def run_with(app, couple):
     original = ctx.library
     used: list[str] = []
 
-    def run(answers: dict, *, through_gate: bool) -> tuple[list, dict]:
+    def run(answers: dict, *, through_gate: bool, talk: bool = False) -> tuple[list, dict]:
         track_id = f"safety-run-{len(used)}"
         used.append(track_id)
         ctx.library = TrackLibrary({**original.tracks, track_id: safety_track(track_id)})
@@ -64,11 +67,12 @@ def run_with(app, couple):
         emit(sock_b, "entry:submit", step_id="check", client_id=f"b-check-{track_id}",
              fields={"answers": CLEAR})
         emit(sock_a, "step:ready", step_id="check")
-        emit(sock_b, "step:ready", step_id="check")
-        for name, sock in (("a", sock_a), ("b", sock_b)):
-            emit(sock, "entry:submit", step_id="talk", client_id=f"{name}-talk-{track_id}",
-                 body=f"{name} says one thing")
-        if through_gate:
+        if through_gate:  # B's continue is the move out of the check: on, or the stop
+            emit(sock_b, "step:ready", step_id="check")
+        if talk:  # only possible once the session has moved on
+            for name, sock in (("a", sock_a), ("b", sock_b)):
+                emit(sock, "entry:submit", step_id="talk",
+                     client_id=f"{name}-talk-{track_id}", body=f"{name} says one thing")
             emit(sock_a, "step:ready", step_id="talk")
             emit(sock_b, "step:ready", step_id="talk")
         received = sock_b.get_received()
@@ -93,32 +97,59 @@ def normalise(packets: list, session_id: str, track_id: str, couple) -> list:
     return [homes, json.loads(text)]
 
 
-@pytest.mark.parametrize("concerning", [AFRAID, NOT_TODAY])
+def final_state(received: list) -> dict:
+    return [p for p in received[1] if p["name"] == "session:state"][-1]["args"][0]
+
+
+@pytest.mark.parametrize("concerning", [AFRAID, NOT_TODAY, NOT_SURE])
 def test_the_partners_pushes_are_byte_for_byte_the_same_whatever_was_answered(
         run_with, concerning):
+    # Up to the move out of the check, a concerning answer looks like a clear one...
     clear, _ = run_with(CLEAR, through_gate=False)
     other, last_a = run_with(concerning, through_gate=False)
     assert clear == other
-    assert len(clear[1]) >= 5  # the partner did receive pushes all along
+    assert len(clear[1]) >= 3  # the partner did receive pushes all along
     check = next(s for s in last_a["steps"] if s["id"] == "check")
     assert check["mine"]["clear"] is False  # A's own view does know
+    # ...and up to and including the stop, one concerning answer looks like any other:
+    # same pushes, same versions, same count.
+    stopped, _ = run_with(concerning, through_gate=True)
+    assert stopped == run_with(AFRAID, through_gate=True)[0]
+    assert len(stopped[1]) > len(other[1])
+    assert final_state(stopped)["session"]["status"] == "ended"
 
 
 def test_the_gate_stops_both_in_the_same_words_whatever_the_cause(run_with):
     afraid, last_a = run_with(AFRAID, through_gate=True)
     not_today, _ = run_with(NOT_TODAY, through_gate=True)
     assert afraid == not_today
-    final = [p for p in afraid[1] if p["name"] == "session:state"][-1]["args"][0]
+    final = final_state(afraid)
     assert final["session"]["status"] == "ended"
+    # Stopped on the check itself (step 1 of 4): no joint step ever started.
+    assert final["session"]["step_index"] == 1 and last_a["session"]["step_index"] == 1
+    talk = next(s for s in last_a["steps"] if s["id"] == "talk")
+    assert talk["ready"] == [] and talk["revealed"] is None and talk["mine"]["entry"] is None
     assert last_a["session"]["status"] == "ended"
-    clear, _ = run_with(CLEAR, through_gate=True)
-    final = [p for p in clear[1] if p["name"] == "session:state"][-1]["args"][0]
-    assert final["session"]["status"] == "active" and \
-        final["session"]["current_step_id"] == "repair"
+
+
+def test_with_both_checks_clear_the_session_moves_on(run_with):
+    clear, last_a = run_with(CLEAR, through_gate=True)
+    final = final_state(clear)
+    assert final["session"]["status"] == "active"
+    assert final["session"]["current_step_id"] == "talk"
+    assert next(s for s in final["steps"] if s["id"] == "talk")["status"] == "open"
+    assert last_a["session"]["current_step_id"] == "talk"
+    # And on through the joint steps after it.
+    talked, last_a = run_with(CLEAR, through_gate=True, talk=True)
+    final = final_state(talked)
+    assert final["session"]["status"] == "active"
+    assert final["session"]["current_step_id"] == "repair"
+    assert last_a["session"]["current_step_id"] == "repair"
 
 
 def test_answers_never_reach_the_partner_page_or_summary(run_with, couple):
     run_with(AFRAID, through_gate=True)
+    run_with(CLEAR, through_gate=True, talk=True)
     for s in couple.b.get("/me").get_json()["sessions"]:
         page = json.dumps(couple.b.get(f"/sessions/{s['id']}").get_json())
         assert '"afraid": "yes"' not in page and '"answers": {"afraid"' not in page
@@ -128,10 +159,13 @@ def test_answers_never_reach_the_partner_page_or_summary(run_with, couple):
     for s in couple.a.get("/me").get_json()["sessions"]:
         summary = json.dumps(couple.a.get(f"/sessions/{s['id']}/summary").get_json())
         assert '"answers": {' not in summary  # left out for the author too
+    exports = []
     for person in (couple.a, couple.b):
         for s in person.get("/me").get_json()["sessions"]:
             exported = person.get(f"/sessions/{s['id']}/summary?format=md")
             assert exported.status_code == 200
             text = exported.get_data(as_text=True)
             assert "Just for you" not in text and "intimidated" not in text
-            assert "Talk" in text  # the export itself is there, with the other steps
+            exports.append(text)
+    # The exports themselves are there: the session that moved on lists its joint step.
+    assert any("Talk" in text for text in exports)

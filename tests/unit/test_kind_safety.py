@@ -1,9 +1,11 @@
-"""`safety`: a private check per partner, never revealed in any form, gating repair steps."""
+"""`safety`: a private check per partner, never revealed in any form, gating every step
+after it: no joint work follows a concerning answer or a "not today"."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from server.engine import MendError
 from server.engine import session as engine
 from server.engine.breaks import PauseSession, ResumeSession
+from server.engine.kinds.safety import is_clear
 from server.engine.tracks import Step, Track, freeze
 from server.engine.visibility import summary_for, view_for
 
@@ -37,12 +40,17 @@ AFRAID = {**CLEAR, "afraid": "yes"}
 NOT_TODAY = {**CLEAR, "continue_today": "not_today"}
 
 
-def track(gated_kind: str = "prompt", requires: bool = False) -> Track:
+def track(gated_kind: str = "prompt", requires: bool = False, next_kind: str = "prompt",
+          welcome: bool = False) -> Track:
+    talk = Step(id="talk", kind=next_kind, title="Talk", body="Together now.") \
+        if next_kind == "info" else \
+        Step(id="talk", kind=next_kind, title="Talk", prompt="Say.",
+             answer=freeze({"type": "text", "max_length": 500}))
     return Track("repair", "Repair", "r", 1, (
+        *([Step(id="welcome", kind="info", title="Welcome", body="Hello.")] if welcome else []),
         Step(id="check", kind="safety", title="Just for you",
              settings=freeze({"questions": QUESTIONS})),
-        Step(id="talk", kind="prompt", title="Talk", prompt="Say.",
-             answer=freeze({"type": "text", "max_length": 500})),
+        talk,
         Step(id="repair", kind=gated_kind, title="Repair", prompt="Repair.",
              answer=freeze({"type": "text", "max_length": 500}),
              settings=freeze({"requires_safety": True}) if requires else None),
@@ -70,13 +78,10 @@ def ready_all(state, step_id, now=T0):
 
 
 def walk(a_answers, b_answers=CLEAR, t=None) -> engine.SessionState:
-    """Both answer the check and carry on until the gated step (or the stop)."""
+    """Both answer the check and press continue on it: the session moves into the step
+    after the check, or stops there."""
     state = answer(answer(start(t), A, a_answers).state, B, b_answers).state
-    state = ready_all(state, "check")
-    for who in (A, B):
-        state = engine.handle(state, engine.SubmitEntry(who, "talk", f"t{who}", f"t{who}c",
-                                                        "words"), T0).state
-    return ready_all(state, "talk")
+    return ready_all(state, "check")
 
 
 def code(fn) -> str:
@@ -128,45 +133,95 @@ def test_nothing_is_ever_revealed_and_moving_on_waits_for_both():
     assert step["revealed"] is None and step["status"] == "open"
     assert code(lambda: engine.handle(
         state, engine.StepAction(A, "check", "acknowledge", {"ack": "thanks"}), T0)) == "invalid"
-    assert ready_all(state, "check").current_step.id == "talk"
+    moved = ready_all(state, "check")
+    assert moved.status == engine.ACTIVE and moved.current_step.id == "talk"
 
 
-@pytest.mark.parametrize("a_answers", [AFRAID, NOT_TODAY, {**CLEAR, "safe_at_home": "not_sure"}])
-def test_partner_views_are_identical_whatever_was_answered_until_the_gate(a_answers):
-    def run(answers):
-        state, views = start(), []
-        for t in (engine.SaveDraft(A, "check", None, {"answers": {"afraid": answers["afraid"]}}),
-                  engine.SubmitEntry(A, "check", "e1", "c1", None, {"answers": answers}),
-                  engine.SubmitEntry(B, "check", "e2", "c2", None, {"answers": CLEAR}),
-                  engine.MarkReady(A, "check"), engine.MarkReady(B, "check")):
-            result = engine.handle(state, t, T0)
-            state = result.state
-            views.append((result.visible, json.dumps(view_for(state, B), sort_keys=True),
-                          json.dumps(summary_for(state, B), sort_keys=True)))
-        return views
-
-    assert run(a_answers) == run(CLEAR)
+CONCERNING = [AFRAID, NOT_TODAY, {**CLEAR, "safe_at_home": "not_sure"}]
 
 
-@pytest.mark.parametrize("gated", [("apology", False), ("boundary", False), ("prompt", True)])
-def test_gated_steps_start_only_when_both_checks_are_clear(gated):
-    t = track(*gated)
+def _partner_views(answers, last_ready: bool = True) -> list:
+    state, views = start(), []
+    moves = [engine.SaveDraft(A, "check", None, {"answers": {"afraid": answers["afraid"]}}),
+             engine.SubmitEntry(A, "check", "e1", "c1", None, {"answers": answers}),
+             engine.SubmitEntry(B, "check", "e2", "c2", None, {"answers": CLEAR}),
+             engine.MarkReady(A, "check"), engine.MarkReady(B, "check")]
+    for t in moves if last_ready else moves[:-1]:
+        result = engine.handle(state, t, T0)
+        state = result.state
+        views.append((result.visible, state.version,
+                      json.dumps(view_for(state, B), sort_keys=True),
+                      json.dumps(summary_for(state, B), sort_keys=True)))
+    return views
+
+
+@pytest.mark.parametrize("a_answers", CONCERNING)
+def test_partner_views_are_identical_whatever_was_answered_up_to_and_including_the_stop(
+        a_answers):
+    # Until the move on, a concerning answer and a clear one look the same to B...
+    assert _partner_views(a_answers, last_ready=False) == _partner_views(CLEAR, last_ready=False)
+    # ...and the stop itself looks the same whichever concerning answer it was.
+    stopped = _partner_views(a_answers)
+    assert stopped == _partner_views(AFRAID)
+    assert '"status": "ended"' in stopped[-1][2]
+
+
+@pytest.mark.parametrize("next_kind", ["prompt", "info", "checkin", "listening"])
+def test_the_step_after_the_check_starts_only_when_both_checks_are_clear(next_kind):
+    t = track(next_kind=next_kind) if next_kind in ("prompt", "info") else Track(
+        "repair", "Repair", "r", 1, (track().steps[0],
+                                     Step(id="talk", kind=next_kind, title="Talk",
+                                          prompt="Say."),
+                                     *track().steps[2:]))
     clear = walk(CLEAR, CLEAR, t)
-    assert clear.status == engine.ACTIVE and clear.current_step.id == "repair"
-    for a, b in ((AFRAID, CLEAR), (CLEAR, AFRAID), (NOT_TODAY, CLEAR)):
+    assert clear.status == engine.ACTIVE and clear.current_step.id == "talk"
+    assert clear.finished_at is None
+    for a, b in ((AFRAID, CLEAR), (CLEAR, AFRAID), (NOT_TODAY, CLEAR), (CLEAR, NOT_TODAY)):
         stopped = walk(a, b, t)
         assert stopped.status == engine.ENDED and stopped.finished_at == T0
-        assert stopped.current_index == t.step_index("talk")
+        assert stopped.current_index == t.step_index("check")
+        assert not any(step_id != "check" for step_id, _ in stopped.entries)
 
 
-def test_ungated_steps_are_not_held_back():
-    t = track("prompt", requires=False)
-    assert walk(AFRAID, CLEAR, t).current_step.id == "repair"
+@pytest.mark.parametrize("gated", [("apology", False), ("boundary", False), ("prompt", True),
+                                   ("prompt", False)])
+def test_with_both_checks_clear_the_session_moves_on_through_every_later_step(gated):
+    t = track(*gated)
+    state = walk(CLEAR, CLEAR, t)
+    assert state.current_step.id == "talk"
+    for who in (A, B):
+        state = engine.handle(state, engine.SubmitEntry(who, "talk", f"t{who}", f"t{who}c",
+                                                        "words"), T0).state
+    state = ready_all(state, "talk")
+    assert state.status == engine.ACTIVE and state.current_step.id == "repair"
+
+
+def test_a_later_step_is_held_back_too_when_the_checks_are_not_clear():
+    # Defence in depth: should a session ever sit past the check with a concerning answer
+    # on record (answers cannot change, so only a hand-built state can), it still stops.
+    state = answer(answer(start(), A, CLEAR).state, B, CLEAR).state
+    state = ready_all(state, "check")
+    entries = dict(state.entries)
+    entries[("check", A)] = replace(entries[("check", A)], fields={"answers": AFRAID})
+    state = replace(state, entries=entries)
+    for who in (A, B):
+        state = engine.handle(state, engine.SubmitEntry(who, "talk", f"t{who}", f"t{who}c",
+                                                        "words"), T0).state
+    stopped = ready_all(state, "talk")
+    assert stopped.status == engine.ENDED
+    assert stopped.current_index == stopped.track.step_index("talk")
+
+
+def test_steps_before_the_check_are_not_held_back():
+    t = track(welcome=True)
+    state = ready_all(start(t), "welcome")
+    assert state.status == engine.ACTIVE and state.current_step.id == "check"
 
 
 def test_the_stop_reads_the_same_to_the_partner_whatever_the_cause():
     """B's view when A reported fear equals B's view when A only said 'not today'."""
     afraid, not_today = walk(AFRAID), walk(NOT_TODAY)
+    assert afraid.status == not_today.status == engine.ENDED
     assert json.dumps(view_for(afraid, B), sort_keys=True) == \
         json.dumps(view_for(not_today, B), sort_keys=True)
     assert summary_for(afraid, B) == summary_for(not_today, B)
@@ -206,17 +261,17 @@ def _partner_bytes(state, viewer) -> str:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(MOVES), st.sampled_from((A, B)),
                           st.integers(0, len(ANSWER_SETS) - 1)), min_size=5, max_size=40),
-       st.integers(0, len(ANSWER_SETS) - 1))
-def test_safety_answers_and_break_reasons_never_reach_the_other_partner(sequence, alt):
+       st.integers(0, len(ANSWER_SETS) - 1), st.integers(0, len(ANSWER_SETS) - 1))
+def test_safety_answers_and_break_reasons_never_reach_the_other_partner(sequence, one, other):
     """Run the same moves twice with A's safety answers differing: B's views and summaries
-    are byte-identical at every move until the gate, and never carry A's answers or A's
-    break reasons."""
+    are byte-identical at every move until the session leaves the check, and at that move
+    too when both runs' answers are alike (both clear or both not); they never carry A's
+    answers or A's break reasons."""
+    check = start().track.steps[0]
 
     def run(a_choice: int) -> list:
         state, seen = start(), []
         for n, (move, who, pick) in enumerate(sequence):
-            if state.status != engine.ACTIVE or state.current_index >= 2:
-                break  # past the gate the flow differs by design
             now = T0 + timedelta(minutes=n)
             step = state.current_step
             chosen = ANSWER_SETS[a_choice if who == A else pick]
@@ -244,10 +299,20 @@ def test_safety_answers_and_break_reasons_never_reach_the_other_partner(sequence
             for part in view["steps"]:
                 part.pop("settings")  # the questions themselves are public content
             assert not PATTERN.search(json.dumps(view)), "a safety answer reached B"
+            if state.status != engine.ACTIVE or state.current_index >= 1:
+                # Left the check: moved on (both clear) or stopped for today.
+                seen.append(("left the check", result.visible, state.version, for_b))
+                break
             seen.append((result.visible, state.version, for_b))
         return seen
 
-    assert run(0) == run(alt)
+    first, second = run(one), run(other)
+    if is_clear(check, {"answers": ANSWER_SETS[one]}) != \
+            is_clear(check, {"answers": ANSWER_SETS[other]}):
+        # By design one run moves on and the other stops: compare up to that move.
+        first = [s if s[0] != "left the check" else s[0] for s in first]
+        second = [s if s[0] != "left the check" else s[0] for s in second]
+    assert first == second
 
 
 # --- content: the loader's checks --------------------------------------------------------

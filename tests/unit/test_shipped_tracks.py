@@ -169,20 +169,19 @@ def concerning_answers(step: Step) -> list[dict]:
 @pytest.mark.parametrize("track_id", SAFETY_TRACKS)
 def test_any_answer_that_is_not_clear_stops_the_track_before_its_repair_steps(track_id):
     track = LIBRARY.get(track_id)
-    check = next(s for s in track.steps if s.kind == "safety")
+    at = next(i for i, s in enumerate(track.steps) if s.kind == "safety")
+    check = track.steps[at]
     # Fear, control, "not sure", "rather not say" and "not today" are all offered.
     assert len(concerning_answers(check)) >= 4
-    first_gated = next(i for i, s in enumerate(track.steps) if s.kind in ("apology", "boundary"))
+    later = {s.id for s in track.steps[at + 1:]}
     for answers in concerning_answers(check):
         state = play(track_id, safety_a=answers)
         assert state.status == engine.ENDED, answers
-        assert state.current_index <= first_gated, answers
-        assert not any(t.step_id == track.steps[first_gated].id for t in state.turns)
-        # No joint step runs after a concerning answer: a track's first joint step after
-        # the check (marked requires_safety) is where it stops.
-        joint = next(i for i, s in enumerate(track.steps)
-                     if s.kind in ("apology", "boundary")
-                     or (s.settings or {}).get("requires_safety"))
-        assert state.current_index <= joint, answers
-        assert not any((s.id, uid) in state.entries
-                       for s in track.steps[joint:] for uid in (A, B)), answers
+        # Every step after the check is joint work: the session stops on the check itself,
+        # so it never even reaches the step right after it...
+        assert state.current_index == at, answers
+        # ...and nothing at all happens on a later step: no entry, turn, draft or ready.
+        assert not any(step_id in later for step_id, _ in state.entries), answers
+        assert not any(t.step_id in later for t in state.turns), answers
+        assert not any(step_id in later for step_id, _ in state.drafts), answers
+        assert not any(step_id in later for step_id, _ in state.ready), answers

@@ -11,13 +11,20 @@ version), the step is never revealed, it takes no acknowledgements, and its summ
 is empty for everyone. A submit has the same effects and the same version bump whatever
 was answered, so the partner's pushes are identical.
 
-The gate: a step whose kind is in GATED_KINDS (apology, boundary), or any step with
-`settings.requires_safety: true`, starts only when both partners' answers to every safety
-step before it in the track are clear. Otherwise, when the session would move into it,
-the session stops for both (status "ended") with the same neutral wording whatever the
-cause — one partner's concerning answer, or either saying "not today". A track with such a
-step and no safety step before it is not gated here; the content loader refuses such a track
-(server/content: _check_safety), so shipped repair tracks always open with the check.
+The gate: every step after a safety step starts only when both partners' answers to every
+safety step before it in the track are clear. Otherwise, when the session would move into
+it (from the safety step or any later step), the session stops for both (status "ended")
+with the same neutral wording whatever the cause — one partner's concerning answer, or
+either saying "not today". Why every step and not only the repair kinds: a shared check-in,
+a revealed prompt or a listening turn after a concerning answer is joint work too, and a
+disclosure in a joint session can put someone at risk at home (CONTENT-BRIEF.md "Safety
+first": no couples work where there is abuse). Steps before the first safety step (a
+welcome card) are not gated.
+
+GATED_KINDS (apology, boundary) and `settings.requires_safety: true` remain for the content
+loader's rule: such a step must have a safety step before it (server/content:
+_check_safety), so shipped repair tracks always open with the check. The engine does not
+gate by them: a track with no safety step runs as written.
 """
 
 from __future__ import annotations
@@ -76,11 +83,8 @@ def wants_help(step: Step, fields: Mapping[str, Any] | None) -> bool:
 
 
 def is_gated_step(kind: str, settings: Mapping[str, Any] | None) -> bool:
+    """The loader's rule: such a step must have a safety step before it in its track."""
     return kind in GATED_KINDS or bool((settings or {}).get("requires_safety"))
-
-
-def is_gated(step: Step) -> bool:
-    return is_gated_step(step.kind, step.settings)
 
 
 def checks_clear(state: SessionState, before_index: int) -> bool:
@@ -98,9 +102,6 @@ def checks_clear(state: SessionState, before_index: int) -> bool:
 def safety_gate(state: SessionState, index: int, now: datetime | None) -> SessionState | None:
     """The session stopped for today if moving into step `index` is not allowed, else None.
     Called from session.advance, the one place a session moves forward."""
-    step = state.track.steps[index]
-    if not is_gated(step):
-        return None
     if not any(s.kind == Safety.name for s in state.track.steps[:index]):
         return None
     if checks_clear(state, index):
