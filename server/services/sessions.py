@@ -22,6 +22,7 @@ from server.content import TrackLibrary
 from server.engine import MendError
 from server.engine import session as engine
 from server.engine.kinds import kind_of
+from server.engine.opening import with_review
 from server.engine.tracks import Track, track_from_data, track_to_data
 from server.engine.visibility import entry_dict, iso, summary_for, turn_dict, view_for
 from server.models import (
@@ -123,6 +124,10 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
     if existing is not None:
         return session_summary(db, existing, library), False
     members = [(m.user_id, m.slot) for m in couple.members]
+    if library.review_step is not None and _has_open_commitments(db, couple.id):
+        # The couple's next session opens by asking each how it went: a different list of
+        # steps, so a different snapshot, pinned for the whole session.
+        track = with_review(track, library.review_step)
     snapshot = _ensure_snapshot(db, track)
     session = Session(couple_id=couple.id, track_id=track.id, created_by_id=user_id,
                       track_snapshot_id=snapshot)
@@ -140,6 +145,13 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
             raise
         return session_summary(db, existing, library), False
     return session_summary(db, session, library), True
+
+
+def _has_open_commitments(db: DbSession, couple_id: str) -> bool:
+    """Open, shared commitments from earlier sessions (all sessions before this new one)."""
+    return db.scalar(select(CoupleRecord.id).where(
+        CoupleRecord.couple_id == couple_id, CoupleRecord.kind == "commitment",
+        CoupleRecord.status == "open", CoupleRecord.private_to.is_(None)).limit(1)) is not None
 
 
 def _session_track(db: DbSession, library: TrackLibrary, track_id: str,
