@@ -24,6 +24,7 @@ from server.extensions import socketio
 from server.realtime import scheduler
 from server.realtime.publish import broadcast_presence, publish, session_room, user_room
 from server.services import sessions as session_service
+from server.services.sessions import Outcome
 
 log = logging.getLogger("mend.realtime")
 
@@ -116,87 +117,29 @@ def leave_session(payload: dict) -> dict:
     return {}
 
 
-@event("entry:draft")
-def draft_entry(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.save_draft(
-            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
-            payload.get("body"), payload.get("fields"),
-        )
-    publish(outcome)
-    return outcome.result
+def session_action(name: str, service: Callable[..., Outcome], *fields: str) -> None:
+    """Register an event that runs one session service for the current user and pushes the
+    outcome: `service(db, library, user_id, session_id, *payload[fields])`."""
+
+    @event(name)
+    def handler(payload: dict) -> dict:
+        ctx = mend()
+        with ctx.database.session() as db:
+            outcome = service(db, ctx.library, current_user.id, payload.get("session_id"),
+                              *(payload.get(f) for f in fields))
+        publish(outcome)
+        return outcome.result
 
 
-@event("entry:submit")
-def submit_entry(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.submit_entry(
-            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
-            payload.get("client_id"), payload.get("body"), payload.get("fields"),
-            payload.get("skip", False),
-        )
-    publish(outcome)
-    return outcome.result
-
-
-@event("step:ready")
-def step_ready(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.mark_ready(
-            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id")
-        )
-    publish(outcome)
-    return outcome.result
-
-
-@event("turn:submit")
-def submit_turn(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.submit_turn(
-            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
-            payload.get("client_id"), payload.get("kind"), payload.get("body"),
-            payload.get("fields"),
-        )
-    publish(outcome)
-    return outcome.result
-
-
-@event("step:acknowledge")
-def acknowledge(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.acknowledge(
-            db, ctx.library, current_user.id, payload.get("session_id"), payload.get("step_id"),
-            payload.get("ack"),
-        )
-    publish(outcome)
-    return outcome.result
-
-
-@event("session:pause")
-def pause_session(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.pause_session(
-            db, ctx.library, current_user.id, payload.get("session_id"),
-            payload.get("minutes"), payload.get("reason"),
-        )
-    publish(outcome)
-    return outcome.result
-
-
-@event("session:resume")
-def resume_session(payload: dict) -> dict:
-    ctx = mend()
-    with ctx.database.session() as db:
-        outcome = session_service.resume_session(
-            db, ctx.library, current_user.id, payload.get("session_id"))
-    publish(outcome)
-    return outcome.result
+session_action("entry:draft", session_service.save_draft, "step_id", "body", "fields")
+session_action("entry:submit", session_service.submit_entry,
+               "step_id", "client_id", "body", "fields", "skip")
+session_action("step:ready", session_service.mark_ready, "step_id")
+session_action("turn:submit", session_service.submit_turn,
+               "step_id", "client_id", "kind", "body", "fields")
+session_action("step:acknowledge", session_service.acknowledge, "step_id", "ack")
+session_action("session:pause", session_service.pause_session, "minutes", "reason")
+session_action("session:resume", session_service.resume_session)
 
 
 @event("presence:typing")
