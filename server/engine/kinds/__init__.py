@@ -81,8 +81,15 @@ def known_kinds() -> frozenset[str]:
 
 
 # Importing a kind's module registers it.
-from server.engine.kinds import boundary, closing, info, prompt  # noqa: E402, F401
-from server.engine.kinds import appreciation, checkin, commitment  # noqa: E402, F401
-from server.engine.kinds import listening  # noqa: E402, F401
-from server.engine.kinds import apology  # noqa: E402, F401
-from server.engine.kinds import safety  # noqa: E402, F401
+from server.engine.kinds import (  # noqa: E402, F401
+    apology,
+    appreciation,
+    boundary,
+    checkin,
+    closing,
+    commitment,
+    info,
+    listening,
+    prompt,
+    safety,
+)
