@@ -155,3 +155,33 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@contextlib.contextmanager
+def people_with_track(browser, tmp_path: Path, track_id: str, track_yaml: str, *,
+                      scan: bool = True):
+    """Alex (1200 px) and Sam (390 px) on a `mend run` whose content is the shipped tracks
+    plus one test track; `scan` lets their pages load axe-core for accessibility checks."""
+    import shutil
+
+    from tests.e2e import axe
+
+    content = tmp_path / "content"
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "content", content, ignore=shutil.ignore_patterns("drafts"))
+    (content / "tracks" / f"{track_id}.yaml").write_text(track_yaml)
+    data_dir = tmp_path / "mend-data"
+    data_dir.mkdir()
+    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
+    people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
+              Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
+    if scan:
+        for person in people:
+            axe.serve_axe(person.context, server.url)
+    try:
+        yield people
+    finally:
+        for person in people:
+            person.close()
+        server.stop()
+

@@ -7,17 +7,14 @@ what they heard and answers with one of three equal choices; the summary keeps i
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import unique_marker
 from tests.e2e import axe
-from tests.e2e.conftest import Person
+from tests.e2e.conftest import people_with_track
 from tests.e2e.flows import open_session, pair_up
 from tests.integration.test_kind_apology import TRACK_ID, TRACK_YAML
-from tests.live.conftest import MendServer
 
 try:
     from playwright.sync_api import expect
@@ -25,26 +22,12 @@ except ImportError:  # pragma: no cover - the `browser` fixture skips
     expect = None
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def apology_people(browser, tmp_path):
-    """A `mend run` whose content holds the shipped tracks plus an apology test track."""
-    content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("drafts"))
-    (content / "tracks" / f"{TRACK_ID}.yaml").write_text(TRACK_YAML)
-    data_dir = tmp_path / "mend-data"
-    data_dir.mkdir()
-    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
-    people = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
-              Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
-    for person in people:
-        axe.serve_axe(person.context, server.url)
-    yield people
-    for person in people:
-        person.close()
-    server.stop()
+    with people_with_track(browser, tmp_path, TRACK_ID, TRACK_YAML) as people:
+        yield people
 
 
 def box(page):

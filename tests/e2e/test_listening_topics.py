@@ -5,16 +5,13 @@ it as the subject of their share and the server records it with the share."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Person
+from tests.e2e.conftest import people_with_track
 from tests.e2e.flows import open_session, pair_up, session_state, step_state
 from tests.integration.test_kind_boundary import TRACK_YAML as BOUNDARY_YAML
-from tests.live.conftest import MendServer
 
 try:
     from playwright.sync_api import expect
@@ -22,7 +19,6 @@ except ImportError:  # pragma: no cover - the `browser` fixture skips
     expect = None
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 TRACK_ID = "talk-topics-track"
 LISTEN = """  - id: listen
     kind: listening
@@ -35,18 +31,8 @@ TRACK_YAML = BOUNDARY_YAML.replace("id: boundary-test-track", f"id: {TRACK_ID}")
 
 @pytest.fixture
 def people(browser, tmp_path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("drafts"))
-    (content / "tracks" / f"{TRACK_ID}.yaml").write_text(TRACK_YAML)
-    data_dir = tmp_path / "mend-data"
-    data_dir.mkdir()
-    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
-    pair = [Person(browser, server.url, "Alex", {"width": 1200, "height": 900}),
-            Person(browser, server.url, "Sam", {"width": 390, "height": 844})]
-    yield pair
-    for person in pair:
-        person.close()
-    server.stop()
+    with people_with_track(browser, tmp_path, TRACK_ID, TRACK_YAML, scan=False) as people:
+        yield people
 
 
 def item(page, text: str):
