@@ -21,7 +21,7 @@ def plain(value: Any) -> Any:
     """The inverse of freeze: JSON-ready dicts and lists."""
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return [plain(v) for v in value]
     return value
 

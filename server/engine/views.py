@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from server.engine.tracks import plain
+
 
 def iso(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with a trailing Z (datetimes are naive UTC throughout Mend)."""
@@ -56,15 +58,8 @@ def record_dict(record: Any) -> dict[str, Any]:
         "user_id": record.user_id,
         "session_id": record.session_id,
         "step_id": record.step_id,
-        **{k: v for k, v in _plain(record.data).items() if k not in ("id", "kind", "status")},
+        **{k: v for k, v in plain(record.data).items() if k not in ("id", "kind", "status")},
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
     }
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict | tuple | list) or hasattr(value, "items"):
-        if hasattr(value, "items"):
-            return {k: _plain(v) for k, v in value.items()}
-        return [_plain(v) for v in value]
-    return value

@@ -23,7 +23,7 @@ from server.engine import MendError
 from server.engine import session as engine
 from server.engine.kinds import kind_of
 from server.engine.opening import with_review
-from server.engine.tracks import Track, track_from_data, track_to_data
+from server.engine.tracks import Track, plain, track_from_data, track_to_data
 from server.engine.visibility import entry_dict, iso, summary_for, turn_dict, view_for
 from server.models import (
     Couple,
@@ -405,13 +405,7 @@ def _save_record(db: DbSession, state: engine.SessionState, r: engine.CoupleReco
 
 def plain_json(value: Any) -> Any:
     """Frozen engine data (mapping proxies, tuples) as plain JSON for storage."""
-    return json.loads(json.dumps(value, default=_unfreeze))
-
-
-def _unfreeze(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    return dict(value)
+    return plain(value)
 
 
 def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engine.Action
@@ -457,8 +451,7 @@ def submit_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id:
     client_id returns the first entry and creates nothing."""
     session_id = _require_id(session_id, "session")
     step_id = _require_id(step_id, "step")
-    if not isinstance(client_id, str) or not 8 <= len(client_id) <= MAX_CLIENT_ID:
-        raise MendError("invalid", "Each submit needs a client_id of 8 to 64 characters.")
+    client_id = _require_client_id(client_id)
     if skip not in (None, False, True):
         raise MendError("invalid", "'skip' must be true or false.")
     skip = bool(skip)
