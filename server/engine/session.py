@@ -94,6 +94,31 @@ class CoupleRecord:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A counsellor's private note (`recipient_id` None) or private message to one partner."""
+
+    id: str
+    author_id: str
+    recipient_id: str | None
+    client_id: str
+    body: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who did what, when: counsellor controls, reads of answers, consent. Never text."""
+
+    actor_id: str | None
+    actor_name: str
+    actor_role: str
+    action: str
+    at: datetime
+    step_id: str | None = None
+    target_user_id: str | None = None
+
+
+@dataclass(frozen=True)
 class SessionState:
     id: str
     track: Track
@@ -117,10 +142,27 @@ class SessionState:
     couple_id: str | None = None
     # The couple's records across sessions, by id (agreements, commitments…).
     records: Mapping[str, CoupleRecord] = field(default_factory=dict)
+    # The counsellor's notes and private messages (visibility decides who sees which).
+    notes: tuple[Note, ...] = ()
+    audit: tuple[AuditEvent, ...] = ()
 
     @property
     def partner_ids(self) -> tuple[str, ...]:
         return tuple(p.user_id for p in self.participants if p.role == PARTNER)
+
+    @property
+    def counsellor(self) -> Participant | None:
+        return next((p for p in self.participants if p.role == COUNSELLOR), None)
+
+    @property
+    def moderation(self) -> Mapping[str, Any]:
+        """The counsellor's controls in force: {held: [step_id], floor, focus_step_id…}."""
+        return self.session_data.get("moderation") or {}
+
+    def reveal_held(self, step_id: str) -> bool:
+        """A counsellor is holding this step's reveal. Holds count only while a counsellor
+        takes part: one who was removed or lost the role can keep no one waiting."""
+        return self.counsellor is not None and step_id in self.moderation.get("held", ())
 
     @property
     def current_step(self) -> Step | None:
@@ -284,9 +326,40 @@ class RecordSaved:
     record: CoupleRecord
 
 
+@dataclass(frozen=True)
+class NoteAdded:
+    note: Note
+
+
+@dataclass(frozen=True)
+class Audited:
+    event: AuditEvent
+
+
+@dataclass(frozen=True)
+class ParticipantJoined:
+    participant: Participant
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ParticipantLeft:
+    user_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TrackChanged:
+    """The session's list of steps changed (a counsellor inserted a prompt): the service
+    pins the new list as the session's snapshot."""
+
+    track: Track
+
+
 Effect = (
     DraftSaved | EntrySubmitted | StepRevealed | PartnerReady | StepAdvanced | StepStateSaved
-    | PauseEnded | TurnRecorded | SessionDataSaved | RecordSaved
+    | PauseEnded | TurnRecorded | SessionDataSaved | RecordSaved | NoteAdded | Audited
+    | ParticipantJoined | ParticipantLeft | TrackChanged
 )
 
 
@@ -371,6 +444,14 @@ def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
         return kind.save_draft(state, step, action, now)
     if state.is_paused(now):
         raise MendError("paused", "The session is on a break. Your draft is kept.")
+    floor = state.moderation.get("floor")
+    if floor and floor.get("step_id") == step.id and floor.get("user_id") != action.user_id \
+            and state.counsellor is not None:
+        holder = state.participant(floor["user_id"])
+        name = holder.display_name if holder else "your partner"
+        raise MendError("not_your_turn",
+                        f"Your counsellor has given the floor to {name} for now. "
+                        "Your draft is kept.")
     if isinstance(action, SubmitEntry):
         return kind.submit(state, step, action, now)
     if isinstance(action, SubmitTurn):
@@ -407,16 +488,25 @@ def next_deadline(state: SessionState) -> datetime | None:
 
 def handle(state: SessionState, action: Action, now: datetime) -> Transition:
     """Apply one action; raise MendError when a rule forbids it."""
+    from server.engine.moderation import audit_reveals
+
+    return audit_reveals(_dispatch(state, action, now), now)
+
+
+def _dispatch(state: SessionState, action: Action, now: datetime) -> Transition:
     if isinstance(action, Tick):
         return _tick(state, action, now)
     if isinstance(action, MarkReady):
         return _mark_ready(state, action, now)
     if isinstance(action, SaveDraft | SubmitEntry | StepAction | SubmitTurn):
         return _step_scoped(state, action, now)
-    from server.engine import breaks  # session:pause / session:resume
+    from server.engine import breaks, moderation  # pauses; the counsellor's controls
 
     if isinstance(action, breaks.PauseSession | breaks.ResumeSession):
-        return breaks.handle(state, action, now)
+        transition = breaks.handle(state, action, now)
+        return moderation.audit_counsellor(state, transition, action, now)
+    if isinstance(action, moderation.ACTIONS):
+        return moderation.handle(state, action, now)
     raise TypeError(f"unknown action {action!r}")
 
 

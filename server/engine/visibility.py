@@ -14,11 +14,19 @@ from typing import Any
 
 from server.engine.breaks import break_minutes, break_view
 from server.engine.kinds import kind_of
-from server.engine.session import ACTIVE, FINISHED, SessionState
+from server.engine.moderation import counsellor_data
+from server.engine.session import ACTIVE, COUNSELLOR, FINISHED, PARTNER, SessionState
 from server.engine.views import draft_dict, entry_dict, iso, record_dict, turn_dict
 
-__all__ = ["draft_dict", "entry_dict", "iso", "records_for", "step_status", "summary_for",
-           "turn_dict", "view_for"]
+__all__ = ["dashboard_row", "draft_dict", "entry_dict", "iso", "records_for", "step_status",
+           "summary_for", "turn_dict", "view_for"]
+
+COUNSELLOR_NOTICE = (
+    "{name}, your counsellor, can see the answers you both submit once they are shown, and "
+    "what you write in turns. They never see drafts or your private safety check; if a check "
+    "suggests it, they only learn to check in with that person privately. Either of you can "
+    "remove them at any time."
+)
 
 
 def records_for(state: SessionState, viewer_id: str, kind: str) -> list[dict[str, Any]]:
@@ -64,6 +72,67 @@ def _session_header(state: SessionState) -> dict[str, Any]:
     }
 
 
+def _counsellor_view(state: SessionState) -> dict[str, Any]:
+    """Who the counsellor is, or the invite waiting for consent: the same for everyone."""
+    present = state.counsellor
+    found = counsellor_data(state)
+    invite = None
+    if found is not None and present is None:
+        invite = {
+            "invited_by": found["invited_by"],
+            "invited_at": found["invited_at"],
+            "expires_at": found["expires_at"],
+            "consents": [uid for uid in state.partner_ids if uid in found["consents"]],
+            "waiting_for": [uid for uid in state.partner_ids if uid not in found["consents"]],
+        }
+    return {
+        "present": None if present is None else {
+            "user_id": present.user_id, "display_name": present.display_name,
+            "joined_at": (found or {}).get("joined_at"),
+        },
+        "invite": invite,
+        "notice": COUNSELLOR_NOTICE.format(name=present.display_name) if present else None,
+    }
+
+
+def _moderation_view(state: SessionState) -> dict[str, Any]:
+    moderation = state.moderation
+    current = state.current_step
+    floor = moderation.get("floor") if state.counsellor is not None else None
+    return {
+        "held": [s for s in moderation.get("held", ()) if state.reveal_held(s)],
+        "floor": dict(floor) if floor else None,
+        "focus_step_id": moderation.get("focus_step_id"),
+        # Reframe cards shown on the step under way.
+        "cards": [dict(c) for c in moderation.get("cards", ())
+                  if current is not None and c.get("step_id") == current.id],
+        "ended_by": (moderation.get("ended") or {}).get("by_role"),
+    }
+
+
+def _audit_view(state: SessionState) -> list[dict[str, Any]]:
+    return [
+        {"actor_id": e.actor_id, "actor_name": e.actor_name, "actor_role": e.actor_role,
+         "action": e.action, "step_id": e.step_id, "target_user_id": e.target_user_id,
+         "at": iso(e.at)}
+        for e in state.audit
+    ]
+
+
+def notes_for(state: SessionState, viewer) -> list[dict[str, Any]]:
+    """The counsellor's own notes and messages; a partner's messages addressed to them."""
+    if viewer.role == COUNSELLOR:
+        notes = [n for n in state.notes if n.author_id == viewer.user_id]
+    else:
+        notes = [n for n in state.notes if n.recipient_id == viewer.user_id]
+    return [
+        {"id": n.id, "client_id": n.client_id, "from_user_id": n.author_id,
+         "to_user_id": n.recipient_id, "private": n.recipient_id is None, "body": n.body,
+         "at": iso(n.at)}
+        for n in notes
+    ]
+
+
 def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) -> dict[str, Any]:
     """The viewer's full view of the session (the `session:state` payload)."""
     viewer = _require_viewer(state, viewer_id)
@@ -95,6 +164,31 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
         "steps": [_step_view(state, i, viewer) for i in range(len(state.track.steps))],
         "agreements": records_for(state, viewer_id, "agreement"),
         "commitments": records_for(state, viewer_id, "commitment"),
+        "counsellor": _counsellor_view(state),
+        "moderation": _moderation_view(state),
+        "audit": _audit_view(state),
+        "notes": notes_for(state, viewer),
+    }
+
+
+def dashboard_row(state: SessionState, viewer_id: str, online: Iterable[str] = ()
+                  ) -> dict[str, Any]:
+    """One line of the counsellor's dashboard: where a session stands, from their view."""
+    view = view_for(state, viewer_id, online)
+    current = next((s for s in view["steps"] if s["id"] == view["session"]["current_step_id"]),
+                   None)
+    partners = [p for p in view["participants"] if p["role"] == PARTNER]
+    flags = [f for s in view["steps"] for f in s.get("flags") or ()]
+    return {
+        "session": view["session"],
+        "partners": partners,
+        "step": None if current is None else {
+            "id": current["id"], "title": current["title"], "kind": current["kind"],
+            "submitted": current.get("submitted"), "held": current.get("held", False),
+        },
+        "break": view["session"]["break"],
+        "flags": flags,
+        "moderation": view["moderation"],
     }
 
 
@@ -108,7 +202,9 @@ def summary_for(state: SessionState, viewer_id: str) -> dict[str, Any]:
         part = kind_of(step).summarize(state, step, viewer)
         if part is not None:
             steps.append(part)
+    extra = {"notes": notes_for(state, viewer)} if viewer.role == COUNSELLOR else {}
     return {
+        **extra,
         "session": _session_header(state) | {"finished": state.status == FINISHED},
         "viewer": {"user_id": viewer.user_id, "role": viewer.role},
         "participants": [

@@ -3,11 +3,14 @@
 from server.models.base import Base
 from server.models.couple import Couple, CoupleMember
 from server.models.session import (
+    AuditEvent,
+    CounsellorInvite,
     CoupleRecord,
     Draft,
     Entry,
     Reveal,
     Session,
+    SessionNote,
     SessionParticipant,
     StepAdvance,
     StepReady,
@@ -18,7 +21,9 @@ from server.models.session import (
 from server.models.user import User
 
 __all__ = [
+    "AuditEvent",
     "Base",
+    "CounsellorInvite",
     "Couple",
     "CoupleMember",
     "CoupleRecord",
@@ -26,6 +31,7 @@ __all__ = [
     "Entry",
     "Reveal",
     "Session",
+    "SessionNote",
     "SessionParticipant",
     "StepAdvance",
     "StepReady",

@@ -77,7 +77,8 @@ class Session(Base):
 
 
 class SessionParticipant(Base):
-    """Who takes part in a session and in which role (partner now, counsellor next)."""
+    """Who takes part in a session and in which role. A counsellor removed by the couple
+    keeps the row (`left_at` set) for the audit trail, and loses all access."""
 
     __tablename__ = "session_participants"
 
@@ -86,8 +87,59 @@ class SessionParticipant(Base):
     role: Mapped[str] = mapped_column(String(16))  # partner | counsellor
     slot: Mapped[int] = mapped_column(Integer, default=0)  # display order
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[datetime | None]
 
     session: Mapped[Session] = relationship(back_populates="participants")
+
+
+class CounsellorInvite(Base):
+    """A single-use, expiring code a partner creates to bring a counsellor into a session.
+    Consent (both partners) lives in the session's data; the code only finds the session."""
+
+    __tablename__ = "counsellor_invites"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    # Cancelled by a partner (or replaced by a newer invite) before anyone used it.
+    revoked_at: Mapped[datetime | None]
+
+
+class SessionNote(Base):
+    """A counsellor's private note (no recipient) or private message to one partner.
+    Notes reach no partner, summary or export; a message reaches its recipient only."""
+
+    __tablename__ = "session_notes"
+    __table_args__ = (UniqueConstraint("author_id", "client_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    recipient_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what and when in a session (counsellor controls, reads of answers, consent):
+    never any text. Both partners see the trail."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(60))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    target_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StepState(Base):

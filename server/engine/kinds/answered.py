@@ -72,16 +72,26 @@ class AnsweredKind(StepKind):
                       now, skipped=action.skip)
         entries = {**state.entries, (step.id, action.user_id): entry}
         drafts = {k: v for k, v in state.drafts.items() if k != (step.id, action.user_id)}
-        effects: list = [EntrySubmitted(entry)]
-        reveals = dict(state.reveals)
-        everyone_in = all((step.id, uid) in entries for uid in state.partner_ids)
-        if everyone_in and step.id not in reveals:
-            reveals[step.id] = now
-            effects.append(StepRevealed(step.id, now))
-        new_state = replace(
-            state, entries=entries, drafts=drafts, reveals=reveals, version=state.version + 1
-        )
-        return Transition(new_state, tuple(effects))
+        new_state = replace(state, entries=entries, drafts=drafts, version=state.version + 1)
+        submitted = Transition(new_state, (EntrySubmitted(entry),))
+        if not self.reveal_due(new_state, step):
+            return submitted
+        revealed = self.reveal(new_state, step, now)
+        return Transition(revealed.state, submitted.effects + revealed.effects)
+
+    # --- the reveal -------------------------------------------------------------------
+
+    def reveal_due(self, state: SessionState, step: Step) -> bool:
+        """Every partner's answer is in, the step isn't shown yet, and no counsellor is
+        holding it (the counsellor's release calls `reveal` then)."""
+        return (step.id not in state.reveals and not state.reveal_held(step.id)
+                and all((step.id, uid) in state.entries for uid in state.partner_ids))
+
+    def reveal(self, state: SessionState, step: Step, now: datetime) -> Transition:
+        """Show the step's answers to everyone (no version bump: the caller's change has
+        one). Kinds that keep something once answers are shown extend this."""
+        reveals = {**state.reveals, step.id: now}
+        return Transition(replace(state, reveals=reveals), (StepRevealed(step.id, now),))
 
     def check_ready(self, state: SessionState, step: Step) -> None:
         if step.id not in state.reveals:
@@ -140,6 +150,11 @@ class AnsweredKind(StepKind):
             other = state.other_partner(viewer.user_id)
             if other is not None:
                 view["partner_status"] = state.partner_status(step.id, other)
+        else:
+            # The counsellor learns who has submitted (never drafts, never "writing").
+            view["submitted"] = [uid for uid in state.partner_ids
+                                 if (step.id, uid) in state.entries]
+        view["held"] = state.reveal_held(step.id) and step.id not in state.reveals
         if step.id in state.reveals:
             view["revealed"] = {
                 "at": iso(state.reveals[step.id]),

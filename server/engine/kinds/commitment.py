@@ -27,7 +27,6 @@ from server.engine.session import (
     CoupleRecord,
     RecordSaved,
     SessionState,
-    StepRevealed,
     StepStateSaved,
     SubmitTurn,
     Transition,
@@ -81,9 +80,10 @@ class Commitment(TextAnswered):
     def submit(self, state, step, action, now):
         if is_review(step):
             raise MendError("invalid", "This step doesn't take an answer; use check turns.")
-        transition = super().submit(state, step, action, now)
-        if not any(isinstance(e, StepRevealed) for e in transition.effects):
-            return transition
+        return super().submit(state, step, action, now)
+
+    def reveal(self, state, step, now):
+        transition = super().reveal(state, step, now)
         # Revealed: both commitments become the couple's, at the same moment.
         new_state = transition.state
         records = dict(new_state.records)

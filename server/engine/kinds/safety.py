@@ -166,8 +166,19 @@ class Safety(StepKind):
 
     def project(self, state: SessionState, step: Step, status: str, viewer,
                 view: dict[str, Any]) -> None:
-        if status == "locked" or viewer.role != "partner":
-            return  # a counsellor sees the step, never anyone's answers or progress on it
+        if status == "locked":
+            return
+        if viewer.role != "partner":
+            # A counsellor never sees anyone's answers or progress on the check; a partner
+            # whose answers were not all clear gives them one flag: check in privately.
+            view["flags"] = [
+                {"user_id": uid, "display_name": state.participant(uid).display_name,
+                 "message": "Check in privately"}
+                for uid in state.partner_ids
+                if (step.id, uid) in state.entries
+                and not is_clear(step, state.entries[(step.id, uid)].fields)
+            ]
+            return
         own = state.entries.get((step.id, viewer.user_id))
         draft = state.drafts.get((step.id, viewer.user_id))
         view["mine"] = {
