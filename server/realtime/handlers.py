@@ -19,10 +19,12 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from server.context import mend
 from server.engine import MendError
+from server.engine.session import COUNSELLOR
 from server.engine.visibility import view_for
 from server.extensions import socketio
 from server.realtime import scheduler
 from server.realtime.publish import broadcast_presence, publish, session_room, user_room
+from server.services import moderation as moderation_service
 from server.services import sessions as session_service
 from server.services.sessions import Outcome
 
@@ -103,6 +105,13 @@ def join_session(payload: dict) -> dict:
     ctx.presence.join(request.sid, state.id)
     if ctx.presence.online(state.id) != online_before:
         broadcast_presence(state.id)
+    if state.participant(current_user.id).role == COUNSELLOR:
+        # A counsellor opening the session reads the partners' answers: audited.
+        with ctx.database.session() as db:
+            outcome = moderation_service.record_read(db, ctx.library, current_user.id,
+                                                     state.id, "opened")
+        publish(outcome)
+        state = outcome.state
     return {"state": view_for(state, current_user.id, ctx.presence.online(state.id))}
 
 
@@ -140,6 +149,17 @@ session_action("turn:submit", session_service.submit_turn,
 session_action("step:acknowledge", session_service.acknowledge, "step_id", "ack")
 session_action("session:pause", session_service.pause_session, "minutes", "reason")
 session_action("session:resume", session_service.resume_session)
+
+# The counsellor's controls (`forbidden` for anyone else).
+session_action("step:advance", moderation_service.advance, "step_id", "to_step_id")
+session_action("step:revisit", moderation_service.revisit, "step_id")
+session_action("reveal:hold", moderation_service.hold, "step_id")
+session_action("reveal:release", moderation_service.release, "step_id")
+session_action("reveal:preview", moderation_service.preview, "step_id")
+session_action("floor:grant", moderation_service.floor, "step_id", "user_id")
+session_action("card:add", moderation_service.add_card, "kind", "body")
+session_action("session:end", moderation_service.end)
+session_action("note:add", moderation_service.add_note, "client_id", "body", "user_id")
 
 
 @event("presence:typing")

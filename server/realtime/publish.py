@@ -24,8 +24,13 @@ def session_room(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+REMOVED_MESSAGE = "The couple has ended your access to this session."
+
+
 def publish(outcome: Outcome) -> None:
     """Send each participant their own view of the session after a change."""
+    for user_id in outcome.left:
+        _drop_from_session(user_id, outcome.state.id)
     if outcome.changed:
         online = mend().presence.online(outcome.state.id)
         for user_id in outcome.audience:
@@ -62,3 +67,14 @@ def broadcast_presence(session_id: str) -> None:
         },
         to=session_room(session_id),
     )
+
+
+def _drop_from_session(user_id: str, session_id: str) -> None:
+    """Someone lost access (a counsellor removed): no more presence from the session room
+    on this worker's sockets, and their screen is told why."""
+    presence = mend().presence
+    for sid in presence.sids_of(user_id):
+        socketio.server.leave_room(sid, session_room(session_id), namespace="/")
+        presence.leave(sid, session_id)
+    socketio.emit("session:removed", {"session_id": session_id, "message": REMOVED_MESSAGE},
+                  to=user_room(user_id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,12 +27,14 @@ from server.engine.opening import with_review
 from server.engine.tracks import Track, plain, track_from_data, track_to_data
 from server.engine.visibility import entry_dict, iso, summary_for, turn_dict, view_for
 from server.models import (
+    AuditEvent,
     Couple,
     CoupleRecord,
     Draft,
     Entry,
     Reveal,
     Session,
+    SessionNote,
     SessionParticipant,
     StepAdvance,
     StepReady,
@@ -57,6 +60,8 @@ class Outcome:
 
     # Set when the session started or finished: the participants' homes change too.
     home_changed: bool = False
+    # Who lost access with this change (a counsellor removed): told so, and no more pushes.
+    left: tuple[str, ...] = ()
 
     @property
     def audience(self) -> tuple[str, ...]:
@@ -230,6 +235,7 @@ _S, _P, _U = Session.__table__, SessionParticipant.__table__, User.__table__
 _E, _D, _R = Entry.__table__, Draft.__table__, Reveal.__table__
 _READY, _STATES = StepReady.__table__, StepState.__table__
 _T, _CR = Turn.__table__, CoupleRecord.__table__
+_N, _A = SessionNote.__table__, AuditEvent.__table__
 _LOCK = update(_S).where(_S.c.id == _SID).values(version=_S.c.version)
 _LOAD_SESSION = select(
     _S.c.id, _S.c.couple_id, _S.c.track_id, _S.c.track_snapshot_id, _S.c.status, _S.c.version,
@@ -238,7 +244,11 @@ _LOAD_SESSION = select(
 ).where(_S.c.id == _SID)
 _LOAD_MEMBERS = (
     select(_P.c.user_id, _U.c.display_name, _P.c.role)
-    .join(_U, _U.c.id == _P.c.user_id).where(_P.c.session_id == _SID)
+    .join(_U, _U.c.id == _P.c.user_id)
+    # A counsellor takes part while in the session and while the role is granted: one
+    # removed by the couple, or whose role an administrator revoked, sees nothing more.
+    .where(_P.c.session_id == _SID, _P.c.left_at.is_(None),
+           (_P.c.role == engine.PARTNER) | (_U.c.role == engine.COUNSELLOR))
     .order_by(_P.c.slot, _P.c.joined_at)
 )
 _LOAD_ENTRIES = select(_E.c.id, _E.c.user_id, _E.c.step_id, _E.c.client_id, _E.c.body,
@@ -254,6 +264,11 @@ _LOAD_RECORDS = select(
     _CR.c.id, _CR.c.kind, _CR.c.data, _CR.c.status, _CR.c.created_at, _CR.c.updated_at,
     _CR.c.session_id, _CR.c.step_id, _CR.c.user_id, _CR.c.private_to,
 ).where(_CR.c.couple_id == bindparam("couple_id"))
+_LOAD_NOTES = select(_N.c.id, _N.c.author_id, _N.c.recipient_id, _N.c.client_id, _N.c.body,
+                     _N.c.at).where(_N.c.session_id == _SID).order_by(_N.c.at, _N.c.id)
+_LOAD_AUDIT = select(_A.c.actor_id, _A.c.actor_name, _A.c.actor_role, _A.c.action, _A.c.at,
+                     _A.c.step_id, _A.c.target_user_id).where(_A.c.session_id == _SID
+                                                              ).order_by(_A.c.id)
 _DRAFT_KEY = (_D.c.session_id == _SID) & (_D.c.step_id == bindparam("b_step")) & (
     _D.c.user_id == bindparam("b_user"))
 _UPDATE_DRAFT = update(_D).where(_DRAFT_KEY).values(
@@ -287,6 +302,8 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
     step_states = conn.execute(_LOAD_STATES, key)
     turns = conn.execute(_LOAD_TURNS, key)
     records = conn.execute(_LOAD_RECORDS, {"couple_id": session.couple_id})
+    notes = conn.execute(_LOAD_NOTES, key)
+    audit = conn.execute(_LOAD_AUDIT, key)
     return engine.SessionState(
         id=session.id,
         track=track,
@@ -306,6 +323,8 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
         session_data=session.session_data or {},
         couple_id=session.couple_id,
         records={r.id: engine.CoupleRecord(*r) for r in records},
+        notes=tuple(engine.Note(*n) for n in notes),
+        audit=tuple(engine.AuditEvent(*a) for a in audit),
     )
 
 
@@ -376,6 +395,26 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
         elif isinstance(effect, engine.SessionDataSaved):
             db.execute(update(Session).where(Session.id == session_id)
                        .values(session_data=plain_json(effect.data)))
+        elif isinstance(effect, engine.NoteAdded):
+            n = effect.note
+            db.execute(insert(SessionNote).values(
+                id=n.id, session_id=session_id, author_id=n.author_id,
+                recipient_id=n.recipient_id, client_id=n.client_id, body=n.body, at=n.at))
+        elif isinstance(effect, engine.Audited):
+            a = effect.event
+            db.execute(insert(AuditEvent).values(
+                session_id=session_id, actor_id=a.actor_id, actor_name=a.actor_name[:60],
+                actor_role=a.actor_role, action=a.action, step_id=a.step_id,
+                target_user_id=a.target_user_id, at=a.at))
+        elif isinstance(effect, engine.ParticipantJoined):
+            _save_participant(db, session_id, effect.participant, effect.at)
+        elif isinstance(effect, engine.ParticipantLeft):
+            db.execute(update(SessionParticipant).where(
+                SessionParticipant.session_id == session_id,
+                SessionParticipant.user_id == effect.user_id).values(left_at=effect.at))
+        elif isinstance(effect, engine.TrackChanged):
+            db.execute(update(Session).where(Session.id == session_id).values(
+                track_snapshot_id=_ensure_snapshot(db, effect.track)))
     if not transition.visible and not any(
         isinstance(e, engine.StepStateSaved | engine.PauseEnded | engine.SessionDataSaved
                    | engine.RecordSaved | engine.TurnRecorded)
@@ -389,6 +428,18 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
     if state.status != engine.ACTIVE and state.finished_at is not None:
         values["finished_at"] = state.finished_at
     db.execute(update(Session).where(Session.id == session_id).values(**values))
+
+
+def _save_participant(db: DbSession, session_id: str, who: engine.Participant,
+                      at: datetime) -> None:
+    """Join, or join again after being removed (the row stays for the audit trail)."""
+    values = {"role": who.role, "left_at": None, "joined_at": at}
+    saved = db.execute(update(SessionParticipant).where(
+        SessionParticipant.session_id == session_id,
+        SessionParticipant.user_id == who.user_id).values(**values))
+    if saved.rowcount == 0:
+        db.execute(insert(SessionParticipant).values(session_id=session_id,
+                                                     user_id=who.user_id, slot=9, **values))
 
 
 def _save_record(db: DbSession, state: engine.SessionState, r: engine.CoupleRecord) -> None:
@@ -408,12 +459,21 @@ def plain_json(value: Any) -> Any:
     return plain(value)
 
 
-def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engine.Action
+def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engine.Action,
+         *, member: bool = True,
+         adjust: Callable[[engine.SessionState], engine.SessionState] | None = None,
+         before_commit: Callable[[engine.Transition], None] | None = None,
          ) -> engine.Transition:
+    """Lock, load, apply what is due, decide, persist, commit. `member=False` for the one
+    action taken from outside (a counsellor joining); `adjust` lets a caller show the
+    engine a participant the load leaves out (a counsellor whose role was just revoked);
+    `before_commit` writes what must commit with the change (an invite code)."""
     session_id = _require_id(session_id, "session")
     _lock(db, session_id)
     state = load_state(db, library, session_id)
-    if not isinstance(action, engine.Tick):
+    if adjust is not None:
+        state = adjust(state)
+    if member and not isinstance(action, engine.Tick):
         _require_participant(state, action.user_id)
     now = utcnow()
     # A deadline that passed since the last sweep is applied first, in the same
@@ -428,6 +488,8 @@ def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engin
     else:
         transition = engine.handle(state, action, now)
     _persist(db, transition)
+    if before_commit is not None:
+        before_commit(transition)
     db.commit()
     return transition
 

@@ -10,7 +10,7 @@ from flask_wtf.csrf import generate_csrf
 
 from server.context import mend
 from server.engine import MendError
-from server.realtime.publish import push_home
+from server.realtime.publish import publish, push_home
 from server.services import accounts, checkins, couples, sessions
 from server.services.summaries import summary_markdown
 from server.web.auth import CurrentUser
@@ -139,7 +139,20 @@ def session_view(session_id: str):
     with ctx.database.session() as db:
         view = sessions.get_view(db, ctx.library, session_id, current_user.id,
                                  ctx.presence.online(session_id))
+    _audit_counsellor_read(view["viewer"]["role"], session_id, "opened")
     return ok(state=view)
+
+
+def _audit_counsellor_read(role: str, session_id: str, what: str) -> None:
+    """A counsellor reading partners' answers goes into the session's audit trail."""
+    if role != "counsellor":
+        return
+    from server.services import moderation
+
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = moderation.record_read(db, ctx.library, current_user.id, session_id, what)
+    publish(outcome)
 
 
 @api.get("/sessions/<session_id>/summary")
@@ -151,6 +164,7 @@ def session_summary(session_id: str):
     ctx = mend()
     with ctx.database.session() as db:
         summary = sessions.summary(db, ctx.library, session_id, current_user.id)
+    _audit_counsellor_read(summary["viewer"]["role"], session_id, "read_summary")
     if fmt == "md":
         return Response(summary_markdown(summary), mimetype="text/markdown",
                         headers={"Content-Disposition": "inline; filename=mend-summary.md",

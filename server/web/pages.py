@@ -40,6 +40,8 @@ def leave_url() -> dict:
 @bp.get("/s/<session_id>")
 @bp.get("/s/<session_id>/summary")
 @bp.get("/reset/<token>")
+@bp.get("/counsellor")
+@bp.get("/counsellor/join/<code>")
 def app_shell(**_route):
     return app_shell_response(200)
 
