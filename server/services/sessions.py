@@ -207,7 +207,7 @@ def sessions_of(db: DbSession, library: TrackLibrary, user_id: str) -> list[dict
     rows = db.scalars(
         select(Session)
         .join(SessionParticipant, SessionParticipant.session_id == Session.id)
-        .where(SessionParticipant.user_id == user_id)
+        .where(SessionParticipant.user_id == user_id, SessionParticipant.left_at.is_(None))
         .order_by(Session.created_at.desc())
     )
     return [session_summary(db, s, library) for s in rows]

@@ -131,4 +131,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             out += [f"{names.get(ack['user_id'], '?')}: {ACK_WORDS.get(ack['ack'], ack['ack'])}"]
         if step.get("acks"):
             out.append("")
+    if summary.get("notes"):  # the counsellor's own summary only
+        out += ["## Your notes (private: never shown to the couple)", ""]
+        for note in summary["notes"]:
+            to = f" — to {names.get(note['to_user_id'], '?')}" if note["to_user_id"] else ""
+            out += [f"**{note['at']}**{to}", ""] + [f"> {line}" if line else ">"
+                                                   for line in note["body"].splitlines()] + [""]
     return "\n".join(out).rstrip() + "\n"
