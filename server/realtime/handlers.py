@@ -22,7 +22,7 @@ from server.engine import MendError
 from server.engine.session import COUNSELLOR
 from server.engine.visibility import view_for
 from server.extensions import socketio
-from server.realtime import scheduler
+from server.realtime import limits, scheduler, schemas
 from server.realtime.publish import broadcast_presence, publish, session_room, user_room
 from server.services import moderation as moderation_service
 from server.services import sessions as session_service
@@ -44,15 +44,18 @@ def event(name: str) -> Callable:
 
     def decorate(fn: Callable[[dict], dict | None]) -> Callable:
         @functools.wraps(fn)
-        def handler(payload: Any = None) -> dict:
+        def handler(*args: Any) -> dict:
             started = time.perf_counter()
             try:
                 if not current_user.is_authenticated:
                     raise MendError(
                         "unauthenticated", "Your log-in has ended. Please log in again."
                     )
-                if not isinstance(payload, dict):
-                    raise MendError("invalid", "This event needs a JSON object as its payload.")
+                limits.admit(request.sid, current_user.id)
+                if len(args) != 1 or not isinstance(args[0], dict):
+                    raise MendError("invalid", "This event needs one JSON object as its payload.")
+                payload = args[0]
+                schemas.check(name, payload)
                 return {"ok": True, **(fn(payload) or {})}
             except MendError as error:
                 log.info("event %s refused: %s", name, error.code)
