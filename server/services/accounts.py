@@ -1,4 +1,5 @@
-"""Sign-up, log-in, looking people up, and setting or resetting a password."""
+"""Sign-up, log-in, looking people up, setting or resetting a password, and granting or
+revoking the counsellor role."""
 
 from __future__ import annotations
 
@@ -42,14 +43,17 @@ class Account:
     role: str
     # Not part of the API: the log-in cookie carries it (see server/web/auth.py).
     login_generation: int = 0
+    # Signed up asking to be a counsellor: an administrator must grant the role.
+    counsellor_requested: bool = False
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "display_name": self.display_name,
-                "role": self.role}
+                "role": self.role, "counsellor_requested": self.counsellor_requested}
 
 
 def _account(user: User) -> Account:
-    return Account(user.id, user.email, user.display_name, user.role, user.login_generation)
+    return Account(user.id, user.email, user.display_name, user.role, user.login_generation,
+                   bool(user.counsellor_requested))
 
 
 def _clean_email(email: object) -> str:
@@ -79,7 +83,10 @@ def sign_up(
         raise MendError("invalid", "The role must be 'partner' or 'counsellor'.")
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise MendError("conflict", "An account with that email already exists. Try logging in.")
-    user = User(email=email, display_name=display_name, role=role,
+    # Nobody makes themselves a counsellor: asking for it records a request, and the account
+    # stays a partner without a couple until an administrator runs `mend counsellor grant`.
+    user = User(email=email, display_name=display_name, role="partner",
+                counsellor_requested=role == "counsellor",
                 password_hash=generate_password_hash(password))
     db.add(user)
     try:
@@ -110,12 +117,76 @@ _U = User.__table__
 # changes at once): a prebuilt Core statement, since the ORM's identity lookup was a fifth
 # of a busy server's time (docs/benchmarks.md).
 _LOAD_ACCOUNT = select(_U.c.id, _U.c.email, _U.c.display_name, _U.c.role,
-                       _U.c.login_generation).where(_U.c.id == bindparam("uid"))
+                       _U.c.login_generation, _U.c.counsellor_requested
+                       ).where(_U.c.id == bindparam("uid"))
 
 
 def get_account(db: DbSession, user_id: str) -> Account | None:
     row = db.connection().execute(_LOAD_ACCOUNT, {"uid": user_id}).one_or_none()
-    return Account(*row) if row is not None else None
+    if row is None:
+        return None
+    *fields, requested = row
+    return Account(*fields, counsellor_requested=bool(requested))
+
+
+def _user_by_email(db: DbSession, email: object) -> User:
+    user = db.scalar(select(User).where(User.email == _clean_email(email)))
+    if user is None:
+        raise MendError("not_found", "There is no account with that email address.")
+    return user
+
+
+def grant_counsellor(db: DbSession, email: object) -> Account:
+    """An administrator makes an account a counsellor (`mend counsellor grant EMAIL`).
+
+    Counsellors use an account of their own: one that is a partner in a couple is refused.
+    Granting an account that is already a counsellor changes nothing.
+    """
+    user = _user_by_email(db, email)
+    if user.memberships:
+        raise MendError("conflict", f"{user.email} is a partner in a couple, and counsellors "
+                                    "use a separate account: ask them to sign up again with "
+                                    "another email address.")
+    user.role = "counsellor"
+    # It stays a counsellor's account after a revoke: it never joins a couple.
+    user.counsellor_requested = True
+    db.commit()
+    log.info("granted the counsellor role to user %s", user.id)
+    return _account(user)
+
+
+def revoke_counsellor(db: DbSession, email: object, *, library) -> Account:
+    """An administrator takes the counsellor role away (`mend counsellor revoke EMAIL`).
+
+    The account becomes a partner again (its counsellor request stays, so it still joins
+    no couple) and leaves every session it joined as a counsellor (`library` is the
+    TrackLibrary those sessions run on). Running it again is harmless: it finishes a
+    revoke that was interrupted between the two steps.
+    """
+    from server.services import moderation  # its sessions, notes and audit trail
+
+    user = _user_by_email(db, email)
+    if user.role != "counsellor" and not user.counsellor_requested:
+        raise MendError("conflict", f"{user.email} is not a counsellor.")
+    user.role = "partner"
+    db.commit()
+    account = _account(user)
+    removed = moderation.revoke_access(db, library, user.id)
+    log.info("revoked the counsellor role of user %s (left %d sessions)", user.id, len(removed))
+    return account
+
+
+def counsellor_accounts(db: DbSession) -> tuple[list[Account], list[Account]]:
+    """(granted counsellors, accounts that asked for the role and do not have it), by email."""
+    users = db.scalars(
+        select(User)
+        .where((User.role == "counsellor") | User.counsellor_requested.is_(True))
+        .order_by(User.email)
+    )
+    granted, waiting = [], []
+    for user in users:
+        (granted if user.role == "counsellor" else waiting).append(_account(user))
+    return granted, waiting
 
 
 def generate_password() -> str:

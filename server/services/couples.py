@@ -48,6 +48,11 @@ def _require_partner_account(db: DbSession, user_id: str) -> User:
         raise MendError("unauthenticated", "Please log in again.")
     if user.role != "partner":
         raise MendError("forbidden", "Counsellor accounts join sessions, not couples.")
+    if user.counsellor_requested:
+        raise MendError("forbidden", "This account is for counselling (an administrator grants "
+                                     "the counsellor role), so it cannot be in a couple. To "
+                                     "take part as a partner, sign up with another email "
+                                     "address.")
     return user
 
 

@@ -20,11 +20,12 @@ class CurrentUser(UserMixin):
     display_name: str
     role: str
     login_generation: int = 0
+    counsellor_requested: bool = False
 
     @classmethod
     def from_account(cls, account: accounts.Account) -> CurrentUser:
         return cls(account.id, account.email, account.display_name, account.role,
-                   account.login_generation)
+                   account.login_generation, account.counsellor_requested)
 
     def get_id(self) -> str:
         # What the log-in cookie stores: a password reset bumps the generation, and every
@@ -33,7 +34,7 @@ class CurrentUser(UserMixin):
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "display_name": self.display_name,
-                "role": self.role}
+                "role": self.role, "counsellor_requested": self.counsellor_requested}
 
 
 def install_login(_app: Flask) -> None:
