@@ -1,4 +1,5 @@
-"""The `mend` console script: run, db upgrade, content check, demo, account reset-password."""
+"""The `mend` console script: run, db upgrade, content check, demo, account reset-password,
+counsellor grant/revoke/list."""
 
 from __future__ import annotations
 
@@ -276,6 +277,82 @@ def cmd_account_reset_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_counsellor_grant(args: argparse.Namespace) -> int:
+    """An administrator makes an account a counsellor."""
+    from server.db import Database, upgrade
+    from server.engine import MendError
+    from server.services import accounts
+
+    config = _config()
+    upgrade(config.database_url)
+    database = Database(config.database_url)
+    try:
+        with database.session() as db:
+            account = accounts.grant_counsellor(db, args.email)
+    except MendError as error:
+        print(f"mend: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"{account.email} is a counsellor now: a couple can invite them into a session.")
+    return 0
+
+
+def cmd_counsellor_revoke(args: argparse.Namespace) -> int:
+    """An administrator takes the counsellor role away; they leave every session at once."""
+    from server.content import ContentError, load_library
+    from server.db import Database, upgrade
+    from server.engine import MendError
+    from server.services import accounts
+
+    config = _config()
+    try:
+        library = load_library(config.content_dir)
+    except ContentError as error:
+        print(f"mend: content problem: {error}", file=sys.stderr)
+        return 1
+    upgrade(config.database_url)
+    database = Database(config.database_url)
+    try:
+        with database.session() as db:
+            account = accounts.revoke_counsellor(db, args.email, library=library)
+    except MendError as error:
+        print(f"mend: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"{account.email} is no longer a counsellor and has left every session they had "
+          f"joined.")
+    return 0
+
+
+def cmd_counsellor_list(_args: argparse.Namespace) -> int:
+    """Granted counsellors, and the accounts that asked for the role and do not have it."""
+    from server.db import Database, upgrade
+    from server.services import accounts
+
+    config = _config()
+    upgrade(config.database_url)
+    database = Database(config.database_url)
+    try:
+        with database.session() as db:
+            granted, waiting = accounts.counsellor_accounts(db)
+    finally:
+        database.dispose()
+    if not granted and not waiting:
+        print("No counsellors, and nobody has asked to be one.")
+        return 0
+    print(f"Counsellors ({len(granted)}):" if granted else "Counsellors: none.")
+    for account in granted:
+        print(f"  {account.email}  {account.display_name}")
+    if waiting:
+        print(f"Not granted ({len(waiting)}; asked at sign-up, or revoked), "
+              f"grant with: mend counsellor grant EMAIL")
+        for account in waiting:
+            print(f"  {account.email}  {account.display_name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -301,6 +378,23 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--stdin", action="store_true", help="read the new password from stdin")
     how.add_argument("--generate", action="store_true", help="make a random one and print it")
     reset.set_defaults(func=cmd_account_reset_password)
+    counsellor = sub.add_parser("counsellor", help="grant or revoke the counsellor role")
+    counsellor_sub = counsellor.add_subparsers(dest="counsellor_command", required=True)
+    grant = counsellor_sub.add_parser(
+        "grant", help="make an account a counsellor",
+        description="Make EMAIL's account a counsellor: a couple can then invite it into a "
+                    "session. An account that is a partner in a couple cannot be one.")
+    grant.add_argument("email")
+    grant.set_defaults(func=cmd_counsellor_grant)
+    revoke = counsellor_sub.add_parser(
+        "revoke", help="take the counsellor role away",
+        description="EMAIL's account stops being a counsellor and leaves every session it "
+                    "had joined, at once.")
+    revoke.add_argument("email")
+    revoke.set_defaults(func=cmd_counsellor_revoke)
+    counsellor_sub.add_parser(
+        "list", help="counsellors, and accounts waiting for the role"
+    ).set_defaults(func=cmd_counsellor_list)
     return parser
 
 
