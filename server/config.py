@@ -49,6 +49,22 @@ def _load_or_create_secret(data_dir: Path) -> str:
     return key
 
 
+_NUMBERS = (
+    ("event_rate", "MEND_EVENT_RATE", float),
+    ("event_burst", "MEND_EVENT_BURST", int),
+    ("user_event_rate", "MEND_USER_EVENT_RATE", float),
+    ("refusals_before_disconnect", "MEND_REFUSALS_BEFORE_DISCONNECT", int),
+    ("max_sockets_per_user", "MEND_MAX_SOCKETS_PER_USER", int),
+    ("presence_interval", "MEND_PRESENCE_INTERVAL", float),
+    ("idle_timeout_hours", "MEND_IDLE_TIMEOUT_HOURS", float),
+    ("max_login_days", "MEND_MAX_LOGIN_DAYS", float),
+    ("trusted_proxies", "MEND_TRUSTED_PROXIES", int),
+)
+_KIND_WORDS = {int: "whole number", float: "number"}
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False}
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
@@ -72,6 +88,25 @@ class Config:
     public_url: str | None = None
     # How often each worker sweeps for due deadlines (breaks, turn timers); 0 turns it off.
     tick_seconds: float = 5.0
+    # A fair share (server.realtime.limits): each socket's event budget (a token bucket:
+    # sustained events per second, and the burst it may spend at once), each user's across
+    # all their sockets, and how many refusals in a row end that socket's connection.
+    event_rate: float = 20.0
+    event_burst: int = 60
+    user_event_rate: float = 40.0
+    refusals_before_disconnect: int = 200
+    max_sockets_per_user: int = 20
+    # Presence (online, typing) goes to a session at most once per this many seconds.
+    presence_interval: float = 0.25
+    # A log-in ends after this long without any request or event, and after this long at
+    # most whatever happens (server-side: a copied cookie stops working too).
+    idle_timeout_hours: float = 72.0
+    max_login_days: float = 30.0
+    # Cookies marked Secure and HSTS sent: None decides per request (HTTPS, or a trusted
+    # proxy saying so); True/False force it (MEND_SECURE_COOKIES=1/0).
+    secure_cookies: bool | None = None
+    # How many proxies in front of Mend set X-Forwarded-For/-Proto (nginx: 1); 0 trusts none.
+    trusted_proxies: int = 0
     testing: bool = False
 
     @classmethod
@@ -105,6 +140,21 @@ class Config:
                 values["tick_seconds"] = float(env["MEND_TICK_SECONDS"])
             except ValueError:
                 raise ConfigError("MEND_TICK_SECONDS must be a number of seconds.") from None
+        for name, key, kind in _NUMBERS:
+            if env.get(key):
+                try:
+                    number = kind(env[key])
+                except ValueError:
+                    raise ConfigError(f"{key} must be a {_KIND_WORDS[kind]}.") from None
+                if number < 0:
+                    raise ConfigError(f"{key} can't be negative.")
+                values[name] = number
+        if env.get("MEND_SECURE_COOKIES"):
+            flag = env["MEND_SECURE_COOKIES"].strip().lower()
+            if flag not in _FLAGS:
+                raise ConfigError("MEND_SECURE_COOKIES must be 1 or 0 (or leave it unset: "
+                                  "secure whenever the request came over HTTPS).")
+            values["secure_cookies"] = _FLAGS[flag]
         if env.get("MEND_HELP_RESOURCES"):
             values["help_resources_path"] = Path(env["MEND_HELP_RESOURCES"]).expanduser()
         for name, key in (("leave_url", "MEND_LEAVE_URL"), ("smtp_url", "MEND_SMTP_URL"),
