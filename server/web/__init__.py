@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web import account_api, counsellor_api, errors, pages
+from server.web import account_api, counsellor_api, errors, limits, pages, payloads
 from server.web.api import api
 from server.web.auth import install_login
 from server.web.help_api import bp as help_bp
@@ -13,6 +13,8 @@ from server.web.help_api import bp as help_bp
 def register_web(app: Flask) -> None:
     install_login(app)
     errors.install(app)
+    payloads.install(app)
+    limits.install(app)
     app.register_blueprint(api)
     app.register_blueprint(pages.bp)
     app.register_blueprint(help_bp)
