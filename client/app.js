@@ -4,6 +4,8 @@
 //   /s/<id>          a session
 //   /s/<id>/summary  a session's summary
 //   /reset/<token>   choose a new password (the link from a reset e-mail)
+//   /counsellor      a counsellor's dashboard (a granted counsellor's home goes here)
+//   /counsellor/join/<code>  a counsellor joins a couple's session with their code
 //   anything else    "Page not found"
 // One Socket.IO connection (js/socket.js `appSocket`) serves every screen: it is opened
 // once someone is logged in and closed on log-out, when the log-in ends, or on Leave quickly.
@@ -18,6 +20,7 @@ import { renderSummary } from './js/views/summary.js';
 import { renderInvite, inviteProblem } from './js/views/invite.js';
 import { renderNotFound } from './js/views/notfound.js';
 import { renderReset } from './js/views/reset.js';
+import { renderCounsellorDashboard, renderCounsellorJoin, isCounsellor } from './js/views/counsellor.js';
 
 const root = document.getElementById('app');
 const topbarActions = document.getElementById('topbar-actions');
@@ -38,6 +41,9 @@ function parseRoute(pathname) {
   if (match) return { name: 'summary', sessionId: decodeURIComponent(match[1]) };
   match = pathname.match(/^\/reset\/([^/]+)\/?$/);
   if (match) return { name: 'reset', token: decodeURIComponent(match[1]) };
+  match = pathname.match(/^\/counsellor\/join\/([^/]+)\/?$/);
+  if (match) return { name: 'counsellor-join', code: decodeURIComponent(match[1]) };
+  if (/^\/counsellor\/?$/.test(pathname)) return { name: 'counsellor' };
   if (pathname === '/' || pathname === '') return { name: 'home' };
   return { name: 'not-found' };
 }
@@ -178,6 +184,27 @@ async function route({ focus = true } = {}) {
     return;
   }
 
+  if (where.name === 'counsellor' || where.name === 'counsellor-join') {
+    // A fresh /me: the counsellor role may have been granted since this page loaded.
+    try {
+      const fresh = await fetchMe();
+      if (token !== app.routeToken) return;
+      if (fresh) app.me = fresh;
+    } catch {
+      // Keep the log-in we know; the page itself reports a network problem.
+    }
+    if (where.name === 'counsellor') {
+      document.title = 'Your sessions · Mend';
+      app.view = renderCounsellorDashboard(root, { me: app.me, navigate, onAuthLost: () => handleAuthLost() });
+    } else {
+      document.title = 'Join a session · Mend';
+      app.view = renderCounsellorJoin(root, { code: where.code, me: app.me, navigate });
+    }
+    setBusy(false);
+    if (focus) focusTitle();
+    return;
+  }
+
   if (where.name === 'summary') {
     document.title = 'Summary · Mend';
     app.view = renderSummary(root, {
@@ -219,6 +246,12 @@ async function route({ focus = true } = {}) {
       if (token !== app.routeToken) return;
       renderProblem(error.message, () => route());
       setBusy(false);
+      return;
+    }
+    // A counsellor (or an account waiting to be one) never has a couple of its own: their
+    // home is the dashboard, which also says when the role is still waiting for approval.
+    if ((isCounsellor(app.me) || app.me.user.counsellor_requested) && !(app.me.couples || []).length) {
+      navigate('/counsellor', { replace: true });
       return;
     }
     document.title = 'Home · Mend';

@@ -137,6 +137,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
         role: flash.kind === 'error' ? 'alert' : 'status',
         testid: 'home-notice',
       }, flash.text) : null,
+      counsellorCard(user),
       partnerStarted(active),
       coupleCard({ complete, waiting, partner }),
       complete && active.length ? activeCard(active) : null,
@@ -180,6 +181,24 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
     // Calm: nothing is shown while connected (or still connecting the first time).
     connectionEl.hidden = !text;
     replaceChildren(connectionEl, text ? [h('span', { class: 'dot', 'aria-hidden': 'true' }), text] : []);
+  }
+
+  // ---- counsellors ----------------------------------------------------------------------
+
+  /** A granted counsellor's way to their sessions; a requested one's "waiting for approval". */
+  function counsellorCard(user) {
+    if (user.role === 'counsellor') {
+      return h('section', { class: 'card partner-started', 'aria-labelledby': 'counsellor-home-title', testid: 'counsellor-home' },
+        h('p', { class: 'partner-started-line' },
+          h('span', { id: 'counsellor-home-title' }, 'You are a counsellor on Mend.'),
+          h('a', { href: '/counsellor', 'data-link': '', class: 'button-link primary-link', testid: 'counsellor-dashboard-link' },
+            'Your sessions as a counsellor')));
+    }
+    if (user.counsellor_requested) {
+      return h('p', { class: 'notice', testid: 'counsellor-requested' },
+        "Your counsellor account is waiting for approval by Mend's administrator. You'll find your sessions as a counsellor here once it is approved.");
+    }
+    return null;
   }
 
   // ---- "Robin started …" ------------------------------------------------------------------

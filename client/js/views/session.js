@@ -6,6 +6,7 @@ import { h, replaceChildren, announce, formatTime, formatDate } from '../dom.js'
 import { SessionConnection, isTransient, newClientId } from '../socket.js';
 import { valuesFrom, skippedDisplay } from './answers.js';
 import { kindFor } from '../kinds/index.js';
+import { ModerationArea, stepExtras, floorFor, submittedLine, helpResources, destroyArea } from './moderation.js';
 
 const DRAFT_DEBOUNCE_MS = 800;
 const DRAFT_RETRY_MS = 5000;
@@ -24,6 +25,7 @@ const CONNECTION_TEXT = {
   closed: 'Not connected',
 };
 
+const FLOOR_CLOSED = 'Your counsellor has given the floor to';
 const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
 
 // Breaks: the countdown text is redrawn this often (quietly: it is not a live region, so a
@@ -140,6 +142,7 @@ class SessionController {
     clearInterval(this.breakTimer);
     window.removeEventListener('beforeunload', this._beforeUnload);
     this.views.forEach((view) => view.destroy());
+    destroyArea(this.moderation);
     this.conn.close();
   }
 
@@ -164,12 +167,17 @@ class SessionController {
     this.breakTimer = setInterval(() => this.renderBreak(), BREAK_REFRESH_MS);
     this.stepsEl = h('ol', { class: 'steps', testid: 'steps', 'aria-label': 'Steps' });
     this.fatalEl = h('div', { class: 'fatal', hidden: true });
-    const header = h('header', { class: 'session-header' },
-      h('a', { href: '/', 'data-link': '', class: 'back-link', testid: 'back-home' }, '← Home'),
-      this.titleEl);
+    // The counsellor's part (js/views/moderation.js): the invite, notice and messages for
+    // partners, the controls for the counsellor, the Activity list for everyone.
+    this.moderation = new ModerationArea(this);
+    const counsellor = this.user && this.user.role === 'counsellor';
+    this.backLink = h('a', { href: counsellor ? '/counsellor' : '/', 'data-link': '', class: 'back-link', testid: 'back-home' },
+      counsellor ? '← Your sessions' : '← Home');
+    const header = h('header', { class: 'session-header' }, this.backLink, this.titleEl);
     const statusBar = h('div', { class: 'session-meta-row' }, this.progressEl, this.connectionEl, this.peopleEl);
     replaceChildren(this.root, h('div', { class: 'session' },
-      header, statusBar, this.fatalEl, this.breakEl, this.bannerEl, this.stepsEl));
+      header, statusBar, this.fatalEl, this.breakEl, this.bannerEl, this.moderation.topEl,
+      this.moderation.messagesEl, this.stepsEl, this.moderation.activityEl));
   }
 
   showFatal(error) {
@@ -202,13 +210,33 @@ class SessionController {
       if (step.mine && step.mine.entry) this.acked.delete(step.id);
       if (step.status !== 'open') this.submitErrors.delete(step.id);
       if (this.submitErrors.get(step.id) === BREAK_WAIT && !this.isPaused()) this.submitErrors.delete(step.id);
+      if (String(this.submitErrors.get(step.id)).startsWith(FLOOR_CLOSED) && !(floorFor(state, step.id) || {}).lockedOut) {
+        this.submitErrors.delete(step.id);
+      }
     }
     if (source === 'join' || !previous) this.presence = null; // the state's own online flags are fresh
     this.renderHeader();
     this.renderPeople();
     this.renderBanners();
     this.renderSteps();
+    this.moderation.render(previous);
     this.announceChanges(previous, state);
+    this.showRevisit(previous, state);
+  }
+
+  /** A finished step the counsellor brings back: opened and scrolled into view, once. */
+  showRevisit(previous, state) {
+    const focus = state.moderation && state.moderation.focus_step_id;
+    const before = previous && previous.moderation && previous.moderation.focus_step_id;
+    if (!focus || focus === before) return;
+    const view = this.views.get(focus);
+    if (!view) return;
+    view.userOpen = true;
+    view.signature = null;
+    this.renderSteps();
+    const step = state.steps.find((s) => s.id === focus);
+    if (previous && step) announce(`Your counsellor brought back “${step.title}” to talk about.`);
+    requestAnimationFrame(() => view.el.scrollIntoView({ behavior: prefersReducedMotion() ? 'auto' : 'smooth', block: 'start' }));
   }
 
   partner() {
@@ -247,6 +275,10 @@ class SessionController {
 
   renderHeader() {
     const { session, steps } = this.state;
+    if (this.state.viewer.role === 'counsellor' && this.backLink.getAttribute('href') !== '/counsellor') {
+      this.backLink.setAttribute('href', '/counsellor');
+      this.backLink.textContent = '← Your sessions';
+    }
     this.titleEl.textContent = session.track.title;
     document.title = `${session.track.title} · Mend`;
     if (session.status === 'finished') {
@@ -473,18 +505,28 @@ class SessionController {
     const { session } = this.state;
     const finished = session.status === 'finished';
     const when = finished && session.finished_at ? formatDate(session.finished_at) : '';
-    return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
+    const byCounsellor = !finished && this.state.moderation && this.state.moderation.ended_by === 'counsellor';
+    const isCounsellor = this.state.viewer.role === 'counsellor';
+    let ending = finished
+      ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
+      : 'This session has ended before the last step. What you both shared is kept, and you can start this track again another day, when it feels right.';
+    if (byCounsellor) {
+      ending = isCounsellor
+        ? 'You ended this session for both partners. They are shown support resources. Your notes are in your summary.'
+        : 'Your counsellor ended this session here. What you both shared is kept. Be gentle with yourselves, and reach out if you need support.';
+    }
+    return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title', 'data-ended-by': byCounsellor ? 'counsellor' : null },
       h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : "Let's stop here for today"),
       when ? h('p', { class: 'muted small', testid: 'finished-at' }, `Finished ${when}`) : null,
-      h('p', null, finished
-        ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
-        : 'This session has ended before the last step. What you both shared is kept, and you can start this track again another day, when it feels right.'),
+      h('p', { testid: 'ended-text' }, ending),
+      byCounsellor && !isCounsellor ? helpResources() : null,
       h('p', null, 'The summary puts what you shared on one page, to read back together, print or keep. The steps below stay here too.'),
       h('div', { class: 'finished-actions' },
         h('a', {
           href: `/s/${encodeURIComponent(this.sessionId)}/summary`, 'data-link': '', class: 'button-link button-strong', testid: 'summary-link',
         }, 'Read your summary'),
-        h('a', { href: '/', 'data-link': '', class: 'button-link', testid: 'finished-home' }, 'Back to home')));
+        h('a', { href: isCounsellor ? '/counsellor' : '/', 'data-link': '', class: 'button-link', testid: 'finished-home' },
+          isCounsellor ? 'Back to your sessions' : 'Back to home')));
   }
 
   renderSteps() {
@@ -572,6 +614,10 @@ class StepView {
     this.ctrl = ctrl;
     this.id = stepId;
     this.el = h('li', { class: 'step', 'data-step-id': stepId, testid: `step-${stepId}` });
+    // What the counsellor put on this step (brought back, the floor, cards): kept first in
+    // the step whatever the mode draws after it.
+    this.extrasEl = h('div', { class: 'step-extras' });
+    this.extrasSignature = null;
     this.mode = null;
     this.signature = null;
     this.step = null;
@@ -608,7 +654,34 @@ class StepView {
     return this.index === this.count - 1;
   }
 
-  update(step, { index, count, finished }) {
+  update(step, options) {
+    this.draw(step, options);
+    this.decorate();
+  }
+
+  /** The counsellor's marks on this step, first in it; a floor given to the other partner
+   *  closes a structured step's controls (a disabled fieldset keeps them, and the words in
+   *  them, on screen). */
+  decorate() {
+    const step = this.step;
+    const state = this.ctrl.state;
+    const moderation = state.moderation || {};
+    const signature = JSON.stringify([moderation.focus_step_id === this.id, moderation.floor, step.status,
+      step.id === state.session.current_step_id ? moderation.cards : null,
+      this.ctrl.state.participants.map((p) => p.display_name)]);
+    if (signature !== this.extrasSignature) {
+      this.extrasSignature = signature;
+      replaceChildren(this.extrasEl, stepExtras(this.ctrl, step));
+    }
+    this.el.classList.toggle('step-revisit', moderation.focus_step_id === this.id);
+    if (this.el.firstChild !== this.extrasEl) this.el.prepend(this.extrasEl);
+    if (this.lockEl) {
+      const floor = floorFor(state, this.id);
+      this.lockEl.disabled = Boolean(floor && floor.lockedOut && step.status !== 'done');
+    }
+  }
+
+  draw(step, { index, count, finished }) {
     this.step = step;
     this.kind = kindFor(step);
     this.index = index;
@@ -621,7 +694,8 @@ class StepView {
         this.mode = 'custom';
         this.el.className = 'step step-custom';
         this.custom = this.kind.mount(step, this.kindContext());
-        replaceChildren(this.el, this.custom.el);
+        this.lockEl = h('fieldset', { class: 'floor-lock' }, this.custom.el);
+        replaceChildren(this.el, this.lockEl);
       } else {
         this.custom.update(step);
       }
@@ -632,6 +706,7 @@ class StepView {
     if (this.mode === 'custom' && this.custom) {
       if (this.custom.destroy) this.custom.destroy();
       this.custom = null;
+      this.lockEl = null;
     }
     if (mode !== this.mode) {
       if (this.mode === 'edit') this.leaveEdit();
@@ -950,8 +1025,14 @@ class StepView {
       step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
       h('div', { class: 'reveal reveal-single' }, this.column(entry, 'my-answer', this.ctrl.state.viewer.user_id)),
       h('p', { class: pending ? 'submit-status sending' : 'submit-status sent', role: 'status', testid: 'submit-status' }, status),
-      pending ? null : h('p', { class: 'waiting-partner', testid: 'waiting-partner' },
-        step.partner_status === 'submitted'
+      !pending && step.held && step.partner_status === 'submitted'
+        ? h('p', { class: 'held-note', testid: 'held-note' },
+          "Both answers are in. Your counsellor will show them when you're ready to talk.")
+        : null,
+      pending || (step.held && step.partner_status === 'submitted') ? null : h('p', { class: 'waiting-partner', testid: 'waiting-partner' },
+        step.held
+          ? `Waiting for ${partner} to finish. Your counsellor will show both answers when you're ready to talk.`
+          : step.partner_status === 'submitted'
           ? `${partner} has submitted too. Showing your answers…`
           : skipped
             ? `Waiting for ${partner} to finish. They'll see that you chose not to share this yet.`
@@ -966,8 +1047,10 @@ class StepView {
       this.heading(),
       step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
       step.hint ? h('p', { class: 'hint' }, step.hint) : null,
-      h('p', { class: 'waiting-partner', testid: 'observe-note' },
-        'The partners are answering privately. Their answers appear here once both have submitted.'));
+      h('p', { class: 'waiting-partner', testid: 'observe-note' }, step.held
+        ? "You're holding these answers: they are shown to everyone when you release them (Your controls, above)."
+        : 'The partners are answering privately. Their answers appear here once both have submitted.'),
+      Array.isArray(step.submitted) ? h('p', { class: 'partner-status', testid: 'observe-submitted' }, submittedLine(this.ctrl, step)) : null);
   }
 
   partnerLine() {
@@ -1000,6 +1083,7 @@ class StepView {
     const values = ctrl.local.get(this.id) || valuesFrom(step.mine && step.mine.draft);
     this.dirty = false;
     this.confirmingSkip = false;
+    this.floorLocked = false;
     this.widget = this.kind.editor(step, values, {
       labelledBy: promptId,
       describedBy: step.hint ? hintId : null,
@@ -1023,7 +1107,9 @@ class StepView {
       this.blockedEl,
       h('div', { class: 'actions' },
         this.submitButton,
-        h('p', { class: 'muted small' }, `Your answer stays private until ${ctrl.partnerName()} submits theirs too.`)),
+        h('p', { class: 'muted small' }, step.held
+          ? `Your answer stays private until ${ctrl.partnerName()} submits theirs too and your counsellor shows them.`
+          : `Your answer stays private until ${ctrl.partnerName()} submits theirs too.`)),
       this.skipEl);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -1105,15 +1191,29 @@ class StepView {
   }
 
   /** Over the limit: the submit button is off (with the reason) and no draft is sent. */
+  /** The counsellor gave the floor to the other partner: "…given the floor to Sam", or null. */
+  floorClosed() {
+    const floor = floorFor(this.ctrl.state, this.id);
+    return floor && floor.lockedOut
+      ? `${FLOOR_CLOSED} ${this.ctrl.nameOf(floor.holder)}. Your words are kept; you can send them when the floor opens again.`
+      : null;
+  }
+
   updateLimit() {
     const problem = this.widget.problem();
     const paused = this.ctrl.isPaused();
-    this.submitButton.setAttribute('aria-disabled', problem || paused ? 'true' : 'false');
-    this.submitButton.classList.toggle('is-disabled', Boolean(problem || paused));
-    this.blockedEl.hidden = !problem && !paused;
+    const floor = this.floorClosed();
+    if (Boolean(floor) !== Boolean(this.floorLocked)) {
+      this.floorLocked = Boolean(floor);
+      this.widget.setDisabled(this.floorLocked);
+    }
+    const blocked = problem || paused || floor;
+    this.submitButton.setAttribute('aria-disabled', blocked ? 'true' : 'false');
+    this.submitButton.classList.toggle('is-disabled', Boolean(blocked));
+    this.blockedEl.hidden = !blocked;
     this.blockedEl.textContent = problem
       ? "Too long to submit or to save as a draft. Nothing has been cut: your words stay in the box, on this page only, until you shorten them."
-      : (paused ? BREAK_WAIT : '');
+      : (paused ? BREAK_WAIT : (floor || ''));
     if (problem) this.setSaveStatus('over-limit');
     else if (this.saveStatusEl && this.saveStatusEl.dataset.state === 'over-limit') this.setSaveStatus('editing');
     return problem;
@@ -1209,6 +1309,12 @@ class StepView {
       this.ctrl.submitErrors.set(this.id, BREAK_WAIT);
       this.patchEdit();
       this.saveDraft();
+      return;
+    }
+    const floor = this.floorClosed();
+    if (floor) {
+      this.ctrl.submitErrors.set(this.id, floor);
+      this.patchEdit();
       return;
     }
     const value = this.widget.getValue();
