@@ -314,18 +314,21 @@ def _current(state: SessionState, step_id: Any) -> Step:
     return current
 
 
-def _holdable(state: SessionState, step_id: Any) -> Step:
+def _holdable(state: SessionState, step_id: Any, *, finished_ok: bool = False) -> Step:
+    """A step whose answers are shown side by side. A hold is placed on the current or a
+    later step; a step the counsellor moved on from while holding it can still be
+    previewed and released (`finished_ok`), so held answers are never stranded."""
     from server.engine.kinds import kind_of
     from server.engine.kinds.answered import AnsweredKind
+    from server.engine.opening import is_review_step
 
     _require_active(state)
     step = state.track.step(step_id) if isinstance(step_id, str) else None
     if step is None:
         raise MendError("not_found", "That step is not part of this session's track.")
-    kind = kind_of(step)
-    if not isinstance(kind, AnsweredKind) or step.answer is None:
+    if not isinstance(kind_of(step), AnsweredKind) or is_review_step(step):
         raise MendError("invalid", "Only a step whose answers are shown side by side can be held.")
-    if state.track.step_index(step.id) < state.current_index:
+    if not finished_ok and state.track.step_index(step.id) < state.current_index:
         raise MendError("conflict", "That step is already finished.")
     return step
 
@@ -394,7 +397,7 @@ def _hold(state: SessionState, action: Moderate, now: datetime) -> Transition:
 
 
 def _release(state: SessionState, action: Moderate, now: datetime) -> Transition:
-    step = _holdable(state, action.step_id)
+    step = _holdable(state, action.step_id, finished_ok=True)
     moderation = _moderation(state)
     held = list(moderation.get("held", ()))
     if step.id not in held:
@@ -419,7 +422,7 @@ def preview_entries(state: SessionState, step: Step) -> list[dict[str, Any]]:
 
 
 def _preview(state: SessionState, action: Moderate, now: datetime) -> Transition:
-    step = _holdable(state, action.step_id)
+    step = _holdable(state, action.step_id, finished_ok=True)
     if not state.reveal_held(step.id):
         raise MendError("conflict", "Preview is for a held step; these answers are shown to "
                                     "everyone once both are in.")

@@ -99,6 +99,8 @@ def _moderation_view(state: SessionState) -> dict[str, Any]:
     moderation = state.moderation
     current = state.current_step
     floor = moderation.get("floor") if state.counsellor is not None else None
+    if floor and (current is None or floor.get("step_id") != current.id):
+        floor = None  # the floor was given on a step the couple has since left
     return {
         "held": [s for s in moderation.get("held", ()) if state.reveal_held(s)],
         "floor": dict(floor) if floor else None,
