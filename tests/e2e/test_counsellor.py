@@ -23,16 +23,19 @@ SCALE = flows.SCALE_STEP  # step 3
 
 
 def sign_up_asking_to_be_a_counsellor(person, email: str) -> None:
-    """The API's sign-up with `role: counsellor` (the role is only a request until granted)."""
+    """The API's sign-up with `role: counsellor` (the role is only a request until granted),
+    then a log-in, with this browser's cookies."""
     page = person.page
-    token = page.request.get("/api/v1/csrf").json()["csrf_token"]
-    response = page.request.post(
-        "/api/v1/auth/signup",
-        data={"email": email, "password": flows.PASSWORD, "display_name": person.name,
-              "role": "counsellor"},
-        headers={"X-CSRFToken": token},
-    )
-    assert response.status == 201, response.text()
+
+    def post(path: str, data: dict):
+        token = page.request.get("/api/v1/csrf").json()["csrf_token"]
+        response = page.request.post(f"/api/v1{path}", data=data,
+                                     headers={"X-CSRFToken": token})
+        assert response.ok, response.text()
+
+    post("/auth/signup", {"email": email, "password": flows.PASSWORD,
+                          "display_name": person.name, "role": "counsellor"})
+    post("/auth/login", {"email": email, "password": flows.PASSWORD})
 
 
 def grant(server, email: str) -> None:
@@ -221,6 +224,16 @@ def test_counsellor_joins_holds_previews_releases_and_gives_the_floor(
     ARTIFACTS.mkdir(exist_ok=True)
     c.screenshot(path=str(ARTIFACTS / "counsellor-dashboard.png"), full_page=True)
 
+    # Alex removes the counsellor: the session leaves Jo's dashboard at once.
+    a.get_by_test_id("remove-counsellor").click()
+    a.get_by_test_id("confirm-remove-counsellor").click()
+    expect(row).to_have_count(0)
+    expect(c.get_by_test_id("dashboard-empty")).to_be_visible()
+    for page in (a, b):
+        expect(page.get_by_test_id("counsellor-notice")).to_have_count(0)
+        expect(page.get_by_test_id("invite-counsellor")).to_be_visible()
+    expect(b.get_by_test_id("activity")).to_contain_text("Alex removed the counsellor")
+
     assert sam_id != alex_id
     assert alex.errors == [] and sam.errors == [], (alex.errors, sam.errors)
     # The one refused join (before Sam agreed) is the browser's only logged failure.
@@ -228,3 +241,113 @@ def test_counsellor_joins_holds_previews_releases_and_gives_the_floor(
         "Failed to load resource: the server responded with a status of 403 (FORBIDDEN)"
     ], jo.errors
     print(log.report())
+
+
+def counsellor_in_session(alex, sam, jo, server) -> str:
+    """Jo is a granted counsellor; Alex and Sam pair up and start a session; Alex invites,
+    Sam says "Not now" once, Alex invites again, Sam agrees, and Jo joins. Returns its id."""
+    a, b, c = alex.page, sam.page, jo.page
+    email = flows.email_for("jo", flows.new_suffix())
+    c.goto("/")
+    sign_up_asking_to_be_a_counsellor(jo, email)
+    grant(server, email)
+    flows.pair_up(alex, sam)
+    session_id = flows.start_session(alex, sam)
+
+    a.get_by_test_id("invite-counsellor").click()
+    a.get_by_test_id("create-counsellor-invite").click()
+    expect(a.get_by_test_id("counsellor-invite-code")).to_be_visible()
+    b.get_by_test_id("decline-counsellor").click()  # "Not now" cancels the invite
+    expect(a.get_by_test_id("invite-counsellor")).to_be_visible()
+    expect(b.get_by_test_id("counsellor-invite")).to_have_count(0)
+
+    a.get_by_test_id("invite-counsellor").click()
+    a.get_by_test_id("create-counsellor-invite").click()
+    code = a.get_by_test_id("counsellor-invite-code").inner_text().strip()
+    b.get_by_test_id("agree-counsellor").click()
+    expect(a.get_by_test_id("counsellor-invite-status")).to_contain_text("both agreed")
+    c.goto("/")  # the dashboard: Jo types the code there
+    c.get_by_test_id("dashboard-join-code").fill(code)
+    c.get_by_test_id("dashboard-join-submit").click()
+    expect(c.get_by_test_id("counsellor-join-code")).to_have_value(code)
+    c.get_by_test_id("counsellor-join-submit").click()
+    c.wait_for_url(re.compile(rf"/s/{re.escape(session_id)}$"))
+    for page in (a, b):
+        expect(page.get_by_test_id("counsellor-notice")).to_be_visible()
+    return session_id
+
+
+def test_counsellor_cards_notes_messages_revisit_and_ending_with_help(
+        partners, counsellor, mend_server):
+    alex, sam = partners
+    jo = counsellor
+    a, b, c = alex.page, sam.page, jo.page
+    counsellor_in_session(alex, sam, jo, mend_server)
+    c.get_by_test_id("mod-advance").click()
+    for page in (a, b):
+        expect(page.get_by_test_id("step-progress")).to_have_text(
+            f"Step 2 of {flows.STEP_COUNT}")
+
+    # A reframe card: shown to both, on the step under way.
+    card = unique_marker("card")
+    c.get_by_test_id("mod-card-body").fill(f"Notice what you each need, {card}.")
+    c.get_by_test_id("mod-card-send").click()
+    for page in (a, b):
+        expect(flows.step(page, TEXT).get_by_test_id("reframe-card")).to_contain_text(card)
+    expect(c.get_by_test_id("mod-card-body")).to_have_value("")
+
+    # A question: the next step for both, answered like any other.
+    question = unique_marker("question")
+    c.get_by_test_id("mod-card-kind-prompt").check()
+    c.get_by_test_id("mod-card-body").fill(f"What would help this week? {question}")
+    c.get_by_test_id("mod-card-send").click()
+    for page in (a, b, c):
+        expect(page.get_by_test_id("step-progress")).to_have_text(
+            f"Step 2 of {flows.STEP_COUNT + 1}")
+        expect(page.get_by_test_id("steps")).to_contain_text("A question from your counsellor")
+
+    # A private note stays with Jo; a private message reaches Sam only.
+    note, message = unique_marker("note"), unique_marker("message")
+    c.get_by_test_id("mod-note-body").fill(f"Sam seems tense {note}")
+    c.get_by_test_id("mod-note-send").click()
+    expect(c.get_by_test_id("mod-note")).to_contain_text(note)
+    c.get_by_test_id("mod-note-to").select_option(label="Sam (a private message only they see)")
+    c.get_by_test_id("mod-note-body").fill(f"Take your time, Sam {message}")
+    c.get_by_test_id("mod-note-send").click()
+    expect(c.get_by_test_id("mod-note")).to_have_count(2)
+    expect(b.get_by_test_id("counsellor-message")).to_contain_text(message)
+    sent = "Jo (counsellor) sent a private message to"
+    expect(b.get_by_test_id("activity")).to_contain_text(f"{sent} you")
+    expect(a.get_by_test_id("activity")).to_contain_text(f"{sent} Sam")
+    expect(a.get_by_test_id("activity")).to_contain_text("Jo (counsellor) wrote a private note")
+    expect(a.get_by_test_id("counsellor-messages")).to_have_count(0)
+    for person in (alex, sam):
+        assert note not in person.page.content() and note not in person.received()
+    assert message not in a.content() and message not in alex.received()
+
+    # Jo brings the finished first step back: highlighted for both.
+    c.get_by_test_id("mod-revisit-step").select_option("welcome")
+    c.get_by_test_id("mod-revisit").click()
+    for page in (a, b):
+        welcome = flows.step(page, "welcome")
+        expect(welcome.get_by_test_id("revisit-note")).to_contain_text("brought this step back")
+        expect(welcome).to_have_class(re.compile(r"\bstep-revisit\b"))
+        expect(welcome.get_by_test_id("step-done")).to_have_attribute("open", "")
+
+    # Jo ends the session (after a confirmation): both partners see support resources.
+    c.get_by_test_id("mod-end").click()
+    expect(c.get_by_test_id("mod-end-question")).to_be_focused()
+    c.get_by_test_id("mod-end-confirm").click()
+    for page in (a, b):
+        banner = page.get_by_test_id("finished-banner")
+        expect(banner).to_have_attribute("data-ended-by", "counsellor")
+        expect(banner.get_by_test_id("ended-text")).to_contain_text(
+            "Your counsellor ended this session")
+        expect(banner.get_by_test_id("ended-help-resource").first).to_be_visible()
+    expect(c.get_by_test_id("ended-text")).to_contain_text("You ended this session")
+    expect(c.get_by_test_id("ended-help")).to_have_count(0)
+    axe.scan(b, "partner: session ended by the counsellor")
+    axe.scan(c, "counsellor: session ended")
+
+    assert alex.errors == [] and sam.errors == [] and jo.errors == [], (
+        alex.errors, sam.errors, jo.errors)

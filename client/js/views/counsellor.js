@@ -6,9 +6,9 @@
 //
 // Live: the server sends `session:state` (the counsellor's full view) to `user:<id>` after
 // every change to a session they take part in, whether or not that session is open here;
-// a row is rebuilt from it (the same shape as the server's `dashboard_row`). Who is online
-// changes without a push, so the list is fetched again on every (re)connect and every
-// minute while the page is open.
+// a row is rebuilt from it (the same shape as the server's `dashboard_row`). A session the
+// counsellor was removed from comes as `me:state`, and who is online changes without a
+// push, so the list is fetched again then, on every (re)connect and every minute.
 
 import { h, replaceChildren, announce, formatDate, formatTime } from '../dom.js';
 import { api, ApiError } from '../api.js';
@@ -240,6 +240,8 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
   const unsubscribe = [
     appSocket.on('session:state', (payload) => { if (!destroyed) applyView(payload); }),
     appSocket.on('connect', () => { if (!destroyed) load(); }),
+    // A couple removed this counsellor (their sessions changed): load the list again.
+    appSocket.on('me:state', () => { if (!destroyed) load(); }),
     appSocket.on('status', (status) => { if (!destroyed) renderConnection(status); }),
   ];
   const timer = setInterval(() => { if (appSocket.connected) load(); }, REFRESH_MS);

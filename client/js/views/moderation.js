@@ -437,6 +437,14 @@ export function stepExtras(ctrl, step) {
       ? 'Your counsellor brought this step back to talk about together.'
       : 'You brought this step back for the three of you to talk about.'));
   }
+  const kind = kindFor(step);
+  if (isPartner && step.held && step.status !== 'revealed' && (kind.mount || step.status === 'done')) {
+    // (A plain answered step says this in its own "sent" view.)
+    const both = step.partner_status === 'submitted' && step.mine && step.mine.entry;
+    parts.push(h('p', { class: 'step-flag held-flag', testid: 'held-note' }, both
+      ? "Both answers are in. Your counsellor will show them when you're ready to talk."
+      : "Your counsellor will show both answers when you're ready to talk."));
+  }
   const floor = floorFor(state, step.id);
   if (floor && step.status !== 'done') {
     const holder = ctrl.nameOf(floor.holder);
@@ -445,6 +453,14 @@ export function stepExtras(ctrl, step) {
     else if (floor.lockedOut) text = `Your counsellor has given the floor to ${holder}. Your words are kept here; you can carry on when the floor opens again.`;
     else text = 'Your counsellor has given you the floor.';
     parts.push(h('p', { class: floor.lockedOut ? 'step-flag floor-note locked' : 'step-flag floor-note', testid: 'floor-note' }, text));
+  }
+  if (!isPartner) {
+    // A safety check tells the counsellor only this: check in with that person privately.
+    for (const flag of step.flags || []) {
+      parts.push(h('p', { class: 'step-flag safety-flag', testid: 'safety-flag' },
+        h('strong', null, `${flag.display_name}: `), `${flag.message || 'Check in privately'}.`,
+        ' Nothing of their answers is shown to you or to their partner.'));
+    }
   }
   if (step.id === state.session.current_step_id) {
     for (const card of moderation.cards || []) {
@@ -557,7 +573,8 @@ class ModerationPanel {
 
   render(force = false) {
     const state = this.state;
-    const signature = JSON.stringify([state.session, state.steps.map((s) => [s.id, s.title, s.status, s.held, s.submitted, s.kind]),
+    // Not the version: a change the panel doesn't show (a draft saved) leaves it alone.
+    const signature = JSON.stringify([{ ...state.session, version: null }, state.steps.map((s) => [s.id, s.title, s.status, s.held, s.submitted, s.kind]),
       state.moderation, state.participants, state.notes, this.pending, this.error, this.confirmingEnd, this.cardKind]);
     if (!force && signature === this.signature) return;
     this.signature = signature;
@@ -612,8 +629,8 @@ class ModerationPanel {
           onclick: () => this.act('advance', 'step:advance', { step_id: current.id, to_step_id: this.nextSelect.value }, { done: 'Moved on.' }),
         }, 'Go to this step')) : null));
 
-    // The answers on this step.
-    if (current.answer && 'held' in current) {
+    // The answers on this step (any step whose answers are shown side by side has `held`).
+    if ('held' in current) {
       const held = current.held;
       const anyIn = (current.submitted || []).length > 0;
       const answerControls = [h('h3', { id: 'mod-answers-title' }, 'The answers')];
@@ -640,6 +657,26 @@ class ModerationPanel {
           }, 'Hold the answers'));
       }
       groups.push(h('div', { class: 'mod-group', role: 'group', 'aria-labelledby': 'mod-answers-title' }, answerControls));
+    }
+
+    // Answers still held on a step the session has moved on from: never stranded.
+    const earlier = ((state.moderation || {}).held || []).filter((id) => id !== current.id)
+      .map((id) => steps.find((s) => s.id === id)).filter(Boolean);
+    if (earlier.length) {
+      groups.push(h('div', { class: 'mod-group', role: 'group', 'aria-labelledby': 'mod-earlier-title', testid: 'mod-earlier-held' },
+        h('h3', { id: 'mod-earlier-title' }, 'Still held from earlier'),
+        h('ul', { class: 'mod-held-list' }, earlier.map((s) => h('li', null,
+          h('p', { class: 'mod-held-title' }, `Step ${steps.indexOf(s) + 1}: ${s.title}`),
+          h('div', { class: 'mod-row' },
+            h('button', {
+              type: 'button', class: 'secondary', disabled: busy, testid: `mod-preview-${s.id}`,
+              'aria-label': `Preview the answers to ${s.title}`, onclick: () => this.openPreview(s),
+            }, 'Preview'),
+            h('button', {
+              type: 'button', class: 'secondary', disabled: busy, testid: `mod-release-${s.id}`,
+              'aria-label': `Release the answers to ${s.title}`,
+              onclick: () => this.act('release', 'reveal:release', { step_id: s.id }, { done: 'Released.' }),
+            }, 'Release to both')))))));
     }
 
     // The floor.
@@ -800,26 +837,31 @@ class ModerationPanel {
   }
 
   async openPreview(step) {
+    // Focus goes back to the button that opened it (found again: pushes redraw the panel).
+    const opener = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
     const result = await this.act('preview', 'reveal:preview', { step_id: step.id });
     if (!result || !result.ok) return;
-    const opener = this.el.querySelector('[data-testid="mod-preview"]');
     if (!this.dialog) {
       this.dialog = h('dialog', { class: 'preview-dialog', testid: 'preview-dialog', 'aria-labelledby': 'preview-title' });
       this.dialog.addEventListener('close', () => {
-        const back = this.el.querySelector('[data-testid="mod-preview"]') || opener;
-        back?.focus();
+        const back = this.previewOpener;
+        const again = back && this.el.querySelector(`[data-testid="${back}"]`);
+        (again || this.el.querySelector('#moderation-title'))?.focus();
       });
       document.body.append(this.dialog);
     }
+    this.previewOpener = opener;
     const kind = kindFor(step);
     const entries = result.entries || [];
+    const show = (entry) => (kind.display
+      ? kind.display(step, entry, { userId: entry.user_id, name: entry.display_name, isMine: false, compare: step.compare })
+      : plainAnswer(entry));
     replaceChildren(this.dialog,
       h('h2', { id: 'preview-title', tabIndex: -1 }, `The answers to “${step.title}”`),
       h('p', { class: 'muted' }, 'Only you see this. The partners see each other’s answers when you release them; your preview is listed in their Activity.'),
       h('div', { class: 'reveal' }, entries.map((entry) => h('section', { class: 'reveal-column', testid: 'preview-entry', 'data-user-id': entry.user_id },
         h('h3', { class: 'reveal-name' }, `${entry.display_name}'s answer`),
-        entry.skipped ? skippedDisplay(entry.display_name, false)
-          : kind.display(step, entry, { userId: entry.user_id, name: entry.display_name, isMine: false, compare: step.compare })))),
+        entry.skipped ? skippedDisplay(entry.display_name, false) : show(entry)))),
       entries.length < 2 ? h('p', { class: 'muted' }, 'The other partner has not submitted yet.') : null,
       h('div', { class: 'confirm-actions' },
         h('button', {
@@ -837,6 +879,17 @@ class ModerationPanel {
   destroy() {
     if (this.dialog) this.dialog.remove();
   }
+}
+
+/** An answer of a kind that has no read-only display of its own: its words, then its fields. */
+function plainAnswer(entry) {
+  const fields = entry.fields && typeof entry.fields === 'object' ? Object.entries(entry.fields) : [];
+  const text = (value) => (Array.isArray(value)
+    ? value.map((v) => (v && typeof v === 'object' ? Object.values(v).filter(Boolean).join(' — ') : String(v))).join('; ')
+    : (value && typeof value === 'object' ? JSON.stringify(value) : String(value)));
+  return h('div', { class: 'answer-body' },
+    entry.body ? h('p', null, entry.body) : null,
+    fields.length ? h('ul', null, fields.map(([key, value]) => h('li', null, `${key.replace(/_/g, ' ')}: ${text(value)}`))) : null);
 }
 
 export function destroyArea(area) {

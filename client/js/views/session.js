@@ -666,7 +666,8 @@ class StepView {
     const step = this.step;
     const state = this.ctrl.state;
     const moderation = state.moderation || {};
-    const signature = JSON.stringify([moderation.focus_step_id === this.id, moderation.floor, step.status,
+    const signature = JSON.stringify([moderation.focus_step_id === this.id, moderation.floor, step.status, step.flags,
+      step.held, step.partner_status, Boolean(step.mine && step.mine.entry),
       step.id === state.session.current_step_id ? moderation.cards : null,
       this.ctrl.state.participants.map((p) => p.display_name)]);
     if (signature !== this.extrasSignature) {
