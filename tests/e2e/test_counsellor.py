@@ -134,7 +134,8 @@ def test_counsellor_joins_holds_previews_releases_and_gives_the_floor(
             f"Step 2 of {flows.STEP_COUNT}")
 
     # Jo holds the reveal; both partners answer.
-    c.get_by_test_id("mod-hold").click()
+    c.get_by_test_id("mod-hold").focus()  # the controls work from the keyboard
+    c.keyboard.press("Enter")
     expect(c.get_by_test_id("mod-held")).to_be_visible()
     expect(c.get_by_test_id("answer-text")).to_have_count(0)  # a counsellor never answers
     alex_marker, sam_marker = unique_marker("alex"), unique_marker("sam")
@@ -160,7 +161,7 @@ def test_counsellor_joins_holds_previews_releases_and_gives_the_floor(
     expect(dialog).to_contain_text(alex_marker)
     expect(dialog).to_contain_text(sam_marker)
     axe.scan(c, "counsellor preview dialog", log)
-    dialog.get_by_test_id("preview-close").click()
+    c.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(c.get_by_test_id("mod-preview")).to_be_focused()
     assert sam_marker not in a.content() and alex_marker not in b.content()
@@ -347,6 +348,9 @@ def test_counsellor_cards_notes_messages_revisit_and_ending_with_help(
     expect(c.get_by_test_id("ended-text")).to_contain_text("You ended this session")
     expect(c.get_by_test_id("ended-help")).to_have_count(0)
     axe.scan(b, "partner: session ended by the counsellor")
+    ARTIFACTS.mkdir(exist_ok=True)
+    b.evaluate("window.scrollTo(0, 0)")
+    b.screenshot(path=str(ARTIFACTS / "counsellor-ended-Sam.png"), full_page=True)
     axe.scan(c, "counsellor: session ended")
 
     assert alex.errors == [] and sam.errors == [] and jo.errors == [], (
