@@ -128,6 +128,11 @@ def test_an_apology_with_a_break_in_the_middle(apology_people):
     expect(box(a).get_by_test_id("apology-said-reflect")).to_contain_text("you know it hurt")
     choices = [box(b).get_by_test_id(f"apology-choice-{c}").locator("xpath=..")
                for c in ("accept", "more_time", "more_of")]
+    # Sam's own page may still be rendering Sam's move when Alex's shows it: measure the
+    # three answers once they are all on Sam's screen.
+    for choice in choices:
+        expect(choice).to_be_visible()
+    expect(box(b).get_by_test_id("apology-send-response")).to_be_visible()
     sizes = {(round(c.bounding_box()["width"]), round(c.bounding_box()["height"]))
              for c in choices}
     assert len(sizes) == 1, sizes  # the same size: no answer is the "right" one
