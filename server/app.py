@@ -5,15 +5,46 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Config
 from server.content import load_library
 from server.context import Mend
-from server.db import Database
+from server.db import Database, protect_data_dir
 from server.extensions import csrf, login_manager, socketio
 from server.realtime.presence import Presence
 
 log = logging.getLogger("mend")
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """The log-in cookie is `Secure` whenever the request came over HTTPS (or a proxy Mend
+    trusts says so), or always/never when MEND_SECURE_COOKIES says."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from server.web.pages import secure_transport
+
+        return secure_transport()
+
+
+class NoStoreSocketIO:
+    """Socket.IO's long-polling answers carry session views: no cache may keep them."""
+
+    def __init__(self, wsgi_app, path: str = "/socket.io") -> None:
+        self.wsgi_app = wsgi_app
+        self.path = path
+
+    def __call__(self, environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith(self.path):
+            return self.wsgi_app(environ, start_response)
+
+        def start(status, headers, exc_info=None):
+            if not any(name.lower() == "cache-control" for name, _ in headers):
+                headers = [*headers, ("Cache-Control", "no-store")]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -37,6 +68,10 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
     )
     app.json.sort_keys = False  # keep the contract's field order readable
+    app.session_interface = SessionCookie()
+    # Never a remember-me cookie today; if one is added, it is Secure when forced.
+    app.config["REMEMBER_COOKIE_SECURE"] = config.secure_cookies is True
+    protect_data_dir(config.data_dir)
     app.extensions["mend"] = Mend(
         config=config,
         database=Database(config.database_url),
@@ -47,9 +82,10 @@ def create_app(config: Config | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from server.web import register_web
+    from server.web import data_api, register_web
 
     register_web(app)
+    app.register_blueprint(data_api.bp)
 
     from server.realtime import handlers  # noqa: F401  (registers the event handlers)
 
@@ -60,7 +96,14 @@ def create_app(config: Config | None = None) -> Flask:
         max_http_buffer_size=config.max_frame_bytes,
         # Same-origin only (the default), stated so nobody loosens it by accident.
         cors_allowed_origins=None,
+        # No packet logging: a logged frame would carry answers and names.
         logger=False,
         engineio_logger=False,
     )
+    # Outermost, so Socket.IO's handshake sees the same scheme and address as Flask does.
+    app.wsgi_app = NoStoreSocketIO(app.wsgi_app)
+    if config.trusted_proxies:
+        hops = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops)
     return app

@@ -43,18 +43,63 @@ def _config() -> Config:
     except ConfigError as error:
         print(f"mend: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as error:  # e.g. the secret key can't be written in a read-only directory
+        where = Path(error.filename).parent if error.filename else "the data directory"
+        print(f"mend: The data directory {where} can't be written ({error.strerror}): make it "
+              f"writable by the user running Mend, or set MEND_DATA_DIR to a directory it "
+              f"can write.", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+class SecretsRedacted(logging.Formatter):
+    """Log lines as usual, minus what a database error may quote from the data: PostgreSQL's
+    DETAIL line names a duplicate key's value (an e-mail), and a statement's parameters
+    (hidden by the engine already) never reach the log either way."""
+
+    HIDDEN = ("DETAIL:", "[parameters:")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(line for line in super().format(record).splitlines()
+                         if not line.lstrip().startswith(self.HIDDEN))
+
+
+def _start_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(SecretsRedacted("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # python-socketio and python-engineio log errors only (their packet logging is off in
+    # create_app); set here, they add no handler of their own and go through this one.
+    for name in ("socketio.server", "engineio.server"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _prepare_database(config: Config) -> bool:
+    """Migrate, then check the database can be reached and written; False (after one
+    sentence on stderr saying what to fix) when it can't."""
+    from sqlalchemy.exc import DBAPIError
+
+    from server.db import check_database, explain_database_error, protect_data_dir, upgrade
+
+    protect_data_dir(config.data_dir)
+    try:
+        upgrade(config.database_url)
+        check_database(config.database_url)
+    except (DBAPIError, OSError) as error:
+        print(f"mend: {explain_database_error(config.database_url, error)}", file=sys.stderr)
+        return False
+    return True
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config()
     _patch_for(config.async_mode)
     from server.app import create_app
-    from server.db import upgrade
     from server.extensions import socketio
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    upgrade(config.database_url)
+    _start_logging()
+    if not _prepare_database(config):
+        return 1
     app = create_app(config)
     shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
     where = "SQLite in " + str(config.data_dir) if config.database_url.startswith("sqlite") \
@@ -103,8 +148,11 @@ def serve(app, socketio, async_mode: str, host: str, port: int) -> None:
         # simple-websocket writes an HTTP response after a WebSocket closes, which browsers
         # report as "Invalid frame header".
         logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
+        # No access log (it would carry query strings); errors through logging, where the
+        # formatter drops what a database error may quote.
         server = pywsgi.WSGIServer(
-            _listener(host, port), app, handler_class=WebSocketHandler, log=None
+            _listener(host, port), app, handler_class=WebSocketHandler, log=None,
+            error_log=logging.getLogger("mend.wsgi"),
         )
         stopping = Event()
         for signum in STOP_SIGNALS:
@@ -132,10 +180,9 @@ def serve(app, socketio, async_mode: str, host: str, port: int) -> None:
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    from server.db import upgrade
-
     config = _config()
-    upgrade(config.database_url)
+    if not _prepare_database(config):
+        return 1
     print("The database schema is up to date.")
     return 0
 

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from server.config import resource_dir
+
+log = logging.getLogger("mend.db")
+
+# Answers live in these files: readable by the account that runs Mend and nobody else.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+# How long a PostgreSQL connection attempt may take before it counts as unreachable.
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -24,15 +38,69 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory and URI-style databases)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    name = parsed.database
+    if not name or name == ":memory:" or name.startswith("file:") or parsed.query.get("uri"):
+        return None
+    return Path(name)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take group and other permissions away from one of Mend's own files or directories."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current & 0o077:
+            path.chmod(current & mode)
+    except FileNotFoundError:
+        pass
+    except OSError as error:  # not ours to change (another owner): say so, carry on
+        log.warning("could not make %s private: %s", path, error.strerror)
+
+
+def protect_data_dir(data_dir: Path) -> None:
+    """The data directory (database, secret key) is the owner's alone: 0700."""
+    _tighten(Path(data_dir), PRIVATE_DIR)
+
+
+def protect_sqlite_files(path: Path) -> None:
+    """Create the database file 0600 before SQLite does, and tighten older ones.
+
+    SQLite gives the -wal and -shm files it creates the database file's permissions, so a
+    0600 database keeps its companions private too. Files an older Mend created 0644 are
+    narrowed here, at start. When the file can't be created (a read-only directory),
+    SQLite's own attempt fails next and start-up explains it.
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    for suffix in SQLITE_COMPANIONS:
+        _tighten(path.with_name(path.name + suffix), PRIVATE_FILE)
+
+
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a failed statement's error (and so any log line with it) names the
+    # SQL but never the values: no answer text, e-mail or password hash reaches a log.
     if url.startswith("postgresql://"):
         # psycopg2 works under both gevent and eventlet; psycopg 3 does not support eventlet.
         url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        path = sqlite_path(url)
+        if path is not None:
+            protect_sqlite_files(path)
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               hide_parameters=True)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if "psycopg2" in url else {}
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args=connect_args)
 
 
 class Database:
@@ -51,6 +119,15 @@ class Database:
             db.rollback()
             db.close()
 
+    def ping(self) -> bool:
+        """Whether the database answers a `SELECT 1` now (for /healthz)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -65,6 +142,51 @@ def alembic_config(url: str):
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["database_url"] = url
     return cfg
+
+
+def check_database(url: str) -> None:
+    """Open the database and begin a write that changes nothing (rolled back): raises the
+    driver's error when Mend could not serve, so start-up can say what to fix."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[0].rstrip(".") if lines else type(cause).__name__
+
+
+def explain_database_error(url: str, error: BaseException) -> str:
+    """One sentence for the operator: what went wrong with the database, and what to fix.
+    Never the URL's password."""
+    reason = _reason(error)
+    read_only = any(word in reason.lower() for word in ("readonly", "read-only", "read only"))
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        folder = path.parent if path is not None else "its directory"
+        if read_only:
+            return (f"The database {path} can't be written ({reason}): make {folder} and the "
+                    f"files in it writable by the user running Mend, or set MEND_DATA_DIR to "
+                    f"a directory it can write.")
+        return (f"The database {path} can't be opened ({reason}): make sure {folder} exists "
+                f"and the user running Mend can read and write it, or set MEND_DATA_DIR to a "
+                f"directory it can.")
+    parsed = make_url(url)
+    place = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+    if read_only:
+        return (f"The database at {place} is read-only ({reason}): point MEND_DATABASE_URL "
+                f"at a server Mend may write to.")
+    return (f"Mend can't use the database at {place} ({reason}): check that PostgreSQL is "
+            f"running there and that MEND_DATABASE_URL is right.")
 
 
 def upgrade(url: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 
 from server.context import mend
 
@@ -22,10 +22,29 @@ SECURITY_HEADERS = {
 }
 
 
+# Browsers that once reached Mend over HTTPS keep to HTTPS for a year.
+HSTS = "max-age=31536000"
+
+
+def secure_transport() -> bool:
+    """Whether this request counts as HTTPS: cookies marked Secure and HSTS sent.
+
+    MEND_SECURE_COOKIES=1/0 decides outright; unset, the request's own scheme does (which,
+    with MEND_TRUSTED_PROXIES set, is what the proxy's X-Forwarded-Proto says).
+    """
+    setting = mend().config.secure_cookies
+    return request.is_secure if setting is None else setting
+
+
 @bp.after_app_request
 def security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith("/api/"):
+        # Every API answer is someone's data (or a token): no browser or proxy cache keeps it.
+        response.headers["Cache-Control"] = "no-store"
+    if secure_transport():
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
@@ -53,6 +72,11 @@ def app_shell_response(status: int):
 
 @bp.get("/healthz")
 def health():
+    """200 while the database answers; 503 (and the contract's error shape) when it doesn't,
+    so a load balancer stops sending people to a worker that can't save their words."""
+    if not mend().database.ping():
+        return jsonify({"ok": False, "error": {
+            "code": "unavailable", "message": "The database can't be reached."}}), 503
     return jsonify({"ok": True})
 
 
