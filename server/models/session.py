@@ -188,6 +188,8 @@ class Entry(Base):
     # The partner chose not to share on an optional step: the reveal says so.
     skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its author deleted their account: the words are gone (a neutral marker stands in).
+    removed_at: Mapped[datetime | None]
 
     session: Mapped[Session] = relationship(back_populates="entries")
 
@@ -246,6 +248,8 @@ class Turn(Base):
     body: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its author deleted their account: the words are gone (a neutral marker stands in).
+    removed_at: Mapped[datetime | None]
 
 
 class CoupleRecord(Base):
