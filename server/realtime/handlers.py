@@ -84,6 +84,10 @@ def on_connect(auth: Any = None) -> None:
         message = "Log in to Mend to connect."
         # The client sees {message, data: {code, message}} in its connect_error handler.
         raise ConnectionRefusedError(message, {"code": "unauthenticated", "message": message})
+    try:
+        limits.connect(request.sid, current_user.id)
+    except MendError as error:
+        raise ConnectionRefusedError(error.message, error.to_dict()["error"]) from None
     join_room(user_room(current_user.id))
     mend().presence.connect(request.sid, current_user.id)
     scheduler.start(current_app._get_current_object())
@@ -91,6 +95,7 @@ def on_connect(auth: Any = None) -> None:
 
 @socketio.on("disconnect")
 def on_disconnect(*_reason: Any) -> None:
+    limits.forget(request.sid)
     _user_id, sessions = mend().presence.disconnect(request.sid)
     for session_id in sessions:
         broadcast_presence(session_id)
@@ -170,6 +175,8 @@ def typing(payload: dict) -> dict:
     session_id = payload.get("session_id")
     if not isinstance(session_id, str) or not mend().presence.in_session(request.sid, session_id):
         raise MendError("forbidden", "Join the session before sending typing updates.")
-    mend().presence.set_typing(session_id, current_user.id, bool(payload.get("typing")))
-    broadcast_presence(session_id)
+    if mend().presence.set_typing(session_id, current_user.id, bool(payload.get("typing"))):
+        # Typing changes often: at most one broadcast per presence_interval, the last
+        # state always sent; a signal that changes nothing sends nothing.
+        broadcast_presence(session_id, coalesce=True)
     return {}

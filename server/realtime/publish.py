@@ -6,11 +6,13 @@ Anything private is computed per viewer and sent to that viewer's personal room
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from server.context import mend
 from server.engine.visibility import view_for
 from server.extensions import socketio
+from server.realtime.presence import Presence
 from server.services import accounts
 from server.services import sessions as session_service
 from server.services.sessions import Outcome
@@ -56,8 +58,32 @@ def push_home(user_ids: Iterable[str]) -> None:
         socketio.emit("me:state", payload, to=user_room(user_id))
 
 
-def broadcast_presence(session_id: str) -> None:
-    presence = mend().presence
+def broadcast_presence(session_id: str, *, coalesce: bool = False) -> None:
+    """Send who is online and typing to the session room.
+
+    Someone arriving or leaving goes out at once. With `coalesce` (typing), a session gets
+    at most one broadcast per presence_interval: the first at once, later ones folded into
+    one that leaves when the interval is over and carries the state as it is then.
+    """
+    ctx = mend()
+    presence, interval = ctx.presence, ctx.config.presence_interval
+    if coalesce and interval > 0:
+        delay = presence.claim_broadcast(session_id, time.monotonic(), interval)
+        if delay is None:
+            return
+        if delay > 0:
+            socketio.start_background_task(_broadcast_later, presence, session_id, delay)
+            return
+    _emit_presence(presence, session_id)
+
+
+def _broadcast_later(presence: Presence, session_id: str, delay: float) -> None:
+    socketio.sleep(delay)
+    presence.sent(session_id, time.monotonic())
+    _emit_presence(presence, session_id)
+
+
+def _emit_presence(presence: Presence, session_id: str) -> None:
     socketio.emit(
         "presence",
         {
