@@ -168,8 +168,10 @@ def serve(app, socketio, async_mode: str, host: str, port: int) -> None:
         for signum in STOP_SIGNALS:
             signal.signal(signum, lambda signum, _frame: stopping.append(signum))
         # eventlet caps concurrent connections at 1,024 unless told otherwise.
+        # No access log; errors through logging (like gevent's), and never a traceback in
+        # an answer to the client (eventlet's debug default).
         eventlet.spawn(eventlet.wsgi.server, _listener(host, port), app, log_output=False,
-                       max_size=10_000)
+                       max_size=10_000, log=logging.getLogger("mend.wsgi"), debug=False)
         # A Python signal handler cannot wake eventlet's hub (it goes back to sleep in
         # epoll), so the main greenlet looks four times a second.
         while not stopping:
