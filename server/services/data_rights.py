@@ -82,8 +82,9 @@ FREE_TEXT_KEYS = frozenset({
     "break_reason", "reason",
 })
 # A copy of someone's words inside a longer text ("I need … / I'll …"): found by substring
-# only when the words are long enough not to match by chance.
-MIN_EMBEDDED = 3
+# only when the words are long enough not to match the partner's own words by chance (the
+# parts of an agreement are stored on their own too, and match exactly).
+MIN_EMBEDDED = 12
 
 WRONG_PASSWORD = "That password isn't right, so nothing was deleted."
 
