@@ -31,10 +31,16 @@ REMOVED_MESSAGE = "The couple has ended your access to this session."
 
 def publish(outcome: Outcome) -> None:
     """Send each participant their own view of the session after a change."""
-    for user_id in outcome.left:
+    online = mend().presence.online(outcome.state.id)
+    # Anyone in the session room who is no longer a participant (a counsellor the couple
+    # removed, or whose role an administrator revoked from another process) leaves it.
+    gone = set(outcome.left) | (online - set(outcome.audience))
+    for user_id in gone:
         _drop_from_session(user_id, outcome.state.id)
-    if outcome.changed:
+    if gone:
         online = mend().presence.online(outcome.state.id)
+        broadcast_presence(outcome.state.id)
+    if outcome.changed:
         for user_id in outcome.audience:
             view = view_for(outcome.state, user_id, online)
             socketio.emit("session:state", view, to=user_room(user_id))
@@ -102,5 +108,6 @@ def _drop_from_session(user_id: str, session_id: str) -> None:
     for sid in presence.sids_of(user_id):
         socketio.server.leave_room(sid, session_room(session_id), namespace="/")
         presence.leave(sid, session_id)
+    presence.set_typing(session_id, user_id, False)
     socketio.emit("session:removed", {"session_id": session_id, "message": REMOVED_MESSAGE},
                   to=user_room(user_id))
