@@ -155,7 +155,9 @@ def install(app: Flask) -> None:
         get_remote_address,
         storage_uri=config.redis_url or "memory://",
         strategy="moving-window",
-        key_prefix="mend",
+        # Workers of one deployment share its secret key; another deployment (or test) using
+        # the same Redis counts apart.
+        key_prefix="mend-" + hashlib.sha256(config.secret_key.encode()).hexdigest()[:12],
         # When Redis cannot be reached, count in this worker's memory instead of failing.
         in_memory_fallback_enabled=bool(config.redis_url),
         default_limits=[

@@ -353,8 +353,9 @@ def test_password_guessing_does_not_stall_other_users(start_server):
     out, _ = guessers.communicate(timeout=120)
     answers = json.loads(out.strip().splitlines()[-1])
     print(f"\nquiet: {figures(quiet)}\nguessing: {figures(loud)}\nanswers: {answers}")
-    # Each wrong guess that was not refused for its rate cost a full password hash.
-    assert answers.get("401", 0) + answers.get("400", 0) >= 30, answers
+    # Each wrong guess that was not refused for its rate cost a full password hash (about
+    # 0.15 s of CPU): 20 of them on the event loop would have stalled it for 3 s.
+    assert answers.get("401", 0) + answers.get("400", 0) >= 20, answers
     assert percentile(loud, 99) < P99_BOUND, figures(loud)
     assert statistics.median(loud) < 0.05, figures(loud)
     assert others.connected()
