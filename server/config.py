@@ -114,7 +114,7 @@ class Config:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("MEND_DATA_DIR") or default_data_dir(env)).expanduser()
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise ConfigError(
                 f"MEND_DATA_DIR {data_dir} cannot be created: {exc.strerror}."

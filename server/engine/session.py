@@ -50,6 +50,8 @@ class Entry:
     fields: Mapping[str, Any] | None
     submitted_at: datetime
     skipped: bool = False
+    # Its author deleted their account after it was shown: the words are gone.
+    removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Turn:
     body: str | None
     fields: Mapping[str, Any] | None
     at: datetime
+    removed: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def entry_dict(entry: Any) -> dict[str, Any]:
         "body": entry.body,
         "fields": dict(entry.fields) if entry.fields is not None else None,
         "skipped": entry.skipped,
+        "removed": entry.removed,
         "submitted_at": iso(entry.submitted_at),
     }
 
@@ -46,6 +47,7 @@ def turn_dict(turn: Any) -> dict[str, Any]:
         "kind": turn.name,
         "body": turn.body,
         "fields": dict(turn.fields) if turn.fields is not None else None,
+        "removed": turn.removed,
         "at": iso(turn.at),
     }
 

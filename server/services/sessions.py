@@ -125,6 +125,11 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
         raise MendError("not_found", "That couple doesn't exist or isn't yours.")
     if len(couple.members) < 2:
         raise MendError("conflict", "Your partner hasn't joined yet. Send them your invite code.")
+    from server.services.data_rights import ERASED_EMAIL_DOMAIN  # it imports this module
+
+    if any(m.user.email.endswith("@" + ERASED_EMAIL_DOMAIN) for m in couple.members):
+        raise MendError("conflict", "Your partner deleted their account, so this couple can't "
+                                    "start new sessions. Your past sessions stay readable.")
     existing = _active_session(db, couple.id, track.id)
     if existing is not None:
         return session_summary(db, existing, library), False
@@ -252,14 +257,16 @@ _LOAD_MEMBERS = (
     .order_by(_P.c.slot, _P.c.joined_at)
 )
 _LOAD_ENTRIES = select(_E.c.id, _E.c.user_id, _E.c.step_id, _E.c.client_id, _E.c.body,
-                       _E.c.fields, _E.c.submitted_at, _E.c.skipped).where(_E.c.session_id == _SID)
+                       _E.c.fields, _E.c.submitted_at, _E.c.skipped,
+                       _E.c.removed_at.is_not(None)).where(_E.c.session_id == _SID)
 _LOAD_DRAFTS = select(_D.c.user_id, _D.c.step_id, _D.c.body, _D.c.fields,
                       _D.c.saved_at).where(_D.c.session_id == _SID)
 _LOAD_REVEALS = select(_R.c.step_id, _R.c.revealed_at).where(_R.c.session_id == _SID)
 _LOAD_READY = select(_READY.c.step_id, _READY.c.user_id).where(_READY.c.session_id == _SID)
 _LOAD_STATES = select(_STATES.c.step_id, _STATES.c.data).where(_STATES.c.session_id == _SID)
 _LOAD_TURNS = select(_T.c.id, _T.c.user_id, _T.c.step_id, _T.c.client_id, _T.c.name, _T.c.body,
-                     _T.c.fields, _T.c.at).where(_T.c.session_id == _SID).order_by(_T.c.at, _T.c.id)
+                     _T.c.fields, _T.c.at, _T.c.removed_at.is_not(None)
+                     ).where(_T.c.session_id == _SID).order_by(_T.c.at, _T.c.id)
 _LOAD_RECORDS = select(
     _CR.c.id, _CR.c.kind, _CR.c.data, _CR.c.status, _CR.c.created_at, _CR.c.updated_at,
     _CR.c.session_id, _CR.c.step_id, _CR.c.user_id, _CR.c.private_to,

@@ -382,3 +382,18 @@ def test_an_account_alone_in_a_couple_takes_the_couple_with_it(app, signup):
 def _password_hash(app: Flask, user_id: str) -> str:
     with app.extensions["mend"].database.session() as db:
         return db.scalar(select(User.password_hash).where(User.id == user_id))
+
+
+def test_a_removed_answer_says_so_and_the_couple_starts_nothing_new(scene):
+    """The partner's screen gets `removed` (not an empty widget), and a couple with an
+    erased partner can't start a session that could never reveal anything."""
+    a, b = scene.a, scene.b
+    assert a.erase(a.person.password).status_code == 200
+    view = b.person.get(f"/sessions/{scene.session_id}").get_json()["state"]
+    room = next(s for s in view["steps"] if s["id"] == "room-of-my-own")
+    removed = {e["user_id"]: e["removed"] for e in room["revealed"]["entries"]}
+    assert removed == {a.id: True, b.id: False}
+    couple_id = b.person.get("/me").get_json()["couples"][0]["id"]
+    started = b.person.post("/sessions", {"couple_id": couple_id, "track_id": "weekly-check-in"})
+    assert started.status_code == 409, started.get_json()
+    assert "deleted their account" in started.get_json()["error"]["message"]

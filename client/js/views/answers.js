@@ -220,6 +220,12 @@ export function answerDisplay(answer, entry) {
   return bodyDisplay(entry && entry.body);
 }
 
+/** What stands in for the answer of someone who deleted their account: a sentence. */
+export function removedDisplay() {
+  return h('p', { class: 'answer-skipped', testid: 'answer-removed' },
+    'Removed: the person who wrote this deleted their account.');
+}
+
 /** What stands in for an answer someone chose not to give: a sentence, never an empty box. */
 export function skippedDisplay(name, isMine) {
   return h('p', { class: 'answer-skipped', testid: 'answer-skipped' },

@@ -4,7 +4,7 @@
 
 import { h, replaceChildren, announce, formatTime, formatDate } from '../dom.js';
 import { SessionConnection, isTransient, newClientId } from '../socket.js';
-import { valuesFrom, skippedDisplay } from './answers.js';
+import { valuesFrom, removedDisplay, skippedDisplay } from './answers.js';
 import { kindFor } from '../kinds/index.js';
 import { ModerationArea, stepExtras, floorFor, submittedLine, helpResources, destroyArea } from './moderation.js';
 
@@ -915,7 +915,7 @@ class StepView {
       class: entry.skipped ? 'reveal-column skipped' : 'reveal-column', testid, 'data-user-id': userId || undefined,
     },
     h('h3', { class: 'reveal-name' }, title),
-    entry.skipped
+    entry.removed ? removedDisplay() : entry.skipped
       ? skippedDisplay(name, isMine)
       : this.kind.display(this.step, entry, { userId, name, isMine, compare: this.step.compare }));
   }

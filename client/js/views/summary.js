@@ -4,7 +4,7 @@
 
 import { h, replaceChildren, formatDate } from '../dom.js';
 import { api, ApiError } from '../api.js';
-import { skippedDisplay } from './answers.js';
+import { removedDisplay, skippedDisplay } from './answers.js';
 import { kindFor } from '../kinds/index.js';
 
 const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
@@ -137,7 +137,7 @@ class SummaryPage {
           testid: isMine ? 'summary-mine' : 'summary-partner', 'data-user-id': answer.user_id,
         },
         h('h3', { class: 'reveal-name' }, label),
-        answer.skipped
+        answer.removed ? removedDisplay() : answer.skipped
           ? skippedDisplay(name, isMine)
           : kind.display(step, answer, { userId: answer.user_id, name, isMine, compare: step.compare }));
       })),

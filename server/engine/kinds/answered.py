@@ -178,6 +178,7 @@ class AnsweredKind(StepKind):
                     "body": entry.body,
                     "fields": dict(entry.fields) if entry.fields is not None else None,
                     "skipped": entry.skipped,
+                    "removed": entry.removed,
                     "submitted_at": iso(entry.submitted_at),
                 })
         if not answers:
