@@ -253,7 +253,10 @@ class Person:
         response = self.post("/auth/signup", {"email": self.email,
                                               "password": "correct horse battery",
                                               "display_name": self.name})
-        assert response.status_code == 201, response.text
+        assert response.status_code == 202, response.text  # sign-up logs nobody in
+        response = self.post("/auth/login", {"email": self.email,
+                                             "password": "correct horse battery"})
+        assert response.status_code == 200, response.text
         self.user_id = response.json()["user"]["id"]
 
     def connect(self) -> None:

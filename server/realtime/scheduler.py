@@ -1,15 +1,22 @@
-"""Time in the engine: a sweep that applies due deadlines (breaks ending, turn timers).
+"""Time in the engine: a sweep that applies due deadlines (breaks ending, turn timers);
+and each worker's log-in guard, which closes sockets whose log-in has ended.
 
 Deadlines are timestamps in the database (`sessions.next_deadline_at`), never sleeping
 greenlets holding state, so a restart loses nothing. Each worker sweeps every few seconds;
 with several workers the session row lock serialises them and the second finds nothing due.
 Any action on a session also applies what is due first (server.services.sessions._act), so
 the sweep only matters for sessions where nobody acts.
+
+The guard: a log-out, a password change or an erasure on one worker bumps the account's
+log-in generation in the database; every GUARD_SECONDS each worker compares the generation
+each of its sockets was opened with against the database (one query for all of them) and
+closes the stale ones, and the ones past the idle timeout or the log-in's lifetime.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask
 
@@ -17,9 +24,12 @@ from server.context import mend
 from server.engine import MendError
 from server.extensions import socketio
 from server.realtime.publish import publish
+from server.services import accounts
 from server.services import sessions as session_service
+from server.web import auth
 
 log = logging.getLogger("mend.scheduler")
+GUARD_SECONDS = 2.0
 
 
 def sweep_once() -> int:
@@ -41,14 +51,46 @@ def sweep_once() -> int:
     return changed
 
 
+def guard_once(app: Flask) -> int:
+    """Close this worker's sockets whose log-in ended; returns how many it closed."""
+    server = socketio.server
+    config = app.extensions["mend"].config
+    now = time.time()
+    closing: list[str] = []
+    alive: list[tuple[str, str, str]] = []  # (sid, user id, generation)
+    for sid, _eio_sid in list(server.manager.get_participants("/", None)):
+        environ = server.get_environ(sid, "/") or {}
+        if environ.get("flask.app") is not app:
+            continue  # another app's socket (tests build many apps in one process)
+        saved = environ.get("saved_session")
+        if saved is None:
+            continue  # the handshake is still running
+        identity = auth.cookie_identity(saved)
+        if identity is None or auth.login_ended(saved, config, now):
+            closing.append(sid)
+        else:
+            alive.append((sid, *identity))
+    if alive:
+        with app.extensions["mend"].database.session() as db:
+            current = accounts.login_generations(db, {user_id for _, user_id, _ in alive})
+        closing += [sid for sid, user_id, generation in alive
+                    if str(current.get(user_id)) != generation]
+    for sid in closing:
+        server.disconnect(sid, namespace="/")
+    if closing:
+        log.info("closed %d socket(s) whose log-in ended", len(closing))
+    return len(closing)
+
+
 def start(app: Flask) -> None:
-    """Start this worker's sweep, once (called on the first socket connection)."""
-    interval = app.extensions["mend"].config.tick_seconds
-    if interval <= 0 or app.extensions.get("mend.scheduler"):
+    """Start this worker's sweep and log-in guard, once (on the first socket connection)."""
+    if app.extensions.get("mend.scheduler"):
         return
     app.extensions["mend.scheduler"] = True
+    interval = app.extensions["mend"].config.tick_seconds
+    server = socketio.server
 
-    def loop() -> None:
+    def sweep_loop() -> None:
         while True:
             socketio.sleep(interval)
             try:
@@ -57,4 +99,15 @@ def start(app: Flask) -> None:
             except Exception:  # the sweep must outlive one bad session or a database blip
                 log.exception("deadline sweep failed")
 
-    socketio.start_background_task(loop)
+    def guard_loop() -> None:
+        while socketio.server is server:  # tests re-bind the one SocketIO to new apps
+            socketio.sleep(GUARD_SECONDS)
+            try:
+                with app.app_context():
+                    guard_once(app)
+            except Exception:  # keep guarding through a database blip
+                log.exception("log-in guard failed")
+
+    if interval > 0:
+        socketio.start_background_task(sweep_loop)
+    socketio.start_background_task(guard_loop)

@@ -1,5 +1,10 @@
-"""Sign-up, log-in, looking people up, setting or resetting a password, and granting or
-revoking the counsellor role."""
+"""Sign-up, log-in, looking people up, setting, changing or resetting a password, ending
+log-ins, and granting or revoking the counsellor role.
+
+Nothing here tells a stranger whether an address has an account: sign-up hashes the
+password and answers the same way when it is taken (EmailTaken, which the edge hides), and
+log-in checks a dummy hash when the address is unknown.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.engine import MendError
 from server.models import User
+from server.services import hashing
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
@@ -31,8 +36,25 @@ RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
 _RESET_SALT = "mend-password-reset"
 SMTP_TIMEOUT = 15
 log = logging.getLogger("mend.accounts")
-# Checked against when an email is unknown, so a log-in takes as long either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _hash(password: str) -> str:
+    return hashing.hash_password(password)  # in an OS thread: never stalls the event loop
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    return hashing.verify_password(password_hash, password)
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """Checked against when an email is unknown, so a log-in takes as long either way
+    (made on first use, with the same algorithm and cost as real ones)."""
+    if not _DUMMY:
+        _DUMMY.append(_hash(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
 
 
 @dataclass(frozen=True)
@@ -68,9 +90,19 @@ def _check_password(password: object) -> str:
     return password
 
 
+class EmailTaken(MendError):
+    """Sign-up with an address that already has an account. The web edge answers it exactly
+    like a successful sign-up (nothing to enumerate); the CLI and tests can still tell."""
+
+    def __init__(self) -> None:
+        super().__init__("conflict", "An account with that email already exists. Try logging in.")
+
+
 def sign_up(
     db: DbSession, *, email: object, password: object, display_name: object, role: object = None
 ) -> Account:
+    """A new account; raises EmailTaken for an address that has one, after the same work
+    (the password is hashed either way, so both take as long)."""
     email = _clean_email(email)
     password = _check_password(password)
     if not isinstance(display_name, str) or not display_name.strip():
@@ -81,21 +113,19 @@ def sign_up(
     role = role or "partner"
     if role not in ROLES:
         raise MendError("invalid", "The role must be 'partner' or 'counsellor'.")
+    password_hash = _hash(password)
     if db.scalar(select(User.id).where(User.email == email)) is not None:
-        raise MendError("conflict", "An account with that email already exists. Try logging in.")
+        raise EmailTaken()
     # Nobody makes themselves a counsellor: asking for it records a request, and the account
     # stays a partner without a couple until an administrator runs `mend counsellor grant`.
     user = User(email=email, display_name=display_name, role="partner",
-                counsellor_requested=role == "counsellor",
-                password_hash=generate_password_hash(password))
+                counsellor_requested=role == "counsellor", password_hash=password_hash)
     db.add(user)
     try:
         db.commit()
     except IntegrityError as exc:  # the same email, signed up a moment ago
         db.rollback()
-        raise MendError(
-            "conflict", "An account with that email already exists. Try logging in."
-        ) from exc
+        raise EmailTaken() from exc
     return _account(user)
 
 
@@ -105,11 +135,30 @@ def authenticate(db: DbSession, *, email: object, password: object) -> Account:
         raise failure
     user = db.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)  # as long as a wrong password for a real account
         raise failure
-    if not check_password_hash(user.password_hash, password):
+    if not _verify(user.password_hash, password):
         raise failure
     return _account(user)
+
+
+def end_logins(db: DbSession, user_id: str) -> None:
+    """Every log-in of this account ends, on every device: the generation each log-in
+    cookie carries no longer matches (log-out, and password changes, do this)."""
+    db.execute(update(User).where(User.id == user_id)
+               .values(login_generation=User.login_generation + 1))
+    db.commit()
+
+
+def login_generations(db: DbSession, user_ids: set[str] | list[str]) -> dict[str, int]:
+    """The current log-in generation of each of these accounts (an erased one is absent)."""
+    ids = sorted(set(user_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = db.execute(select(User.id, User.login_generation)
+                          .where(User.id.in_(ids[start:start + 500])))
+        found.update({user_id: generation for user_id, generation in rows})
+    return found
 
 
 _U = User.__table__
@@ -195,23 +244,47 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
 
 
-def _store_password(db: DbSession, user: User, password: str, *, expected_hash: str) -> None:
+def _store_password(db: DbSession, user: User, password: str, *, expected_hash: str,
+                    changed_meanwhile: str = "This reset link has already been used. "
+                                             "Ask for a new one.") -> None:
     """Set a new password and end every existing log-in, unless the hash changed meanwhile.
 
     The conditional update makes a reset link single-use even when it is clicked twice
     at the same moment: only one of the two updates finds the old hash.
     """
+    new_hash = _hash(password)
     done = db.execute(
         update(User)
         .where(User.id == user.id, User.password_hash == expected_hash)
-        .values(password_hash=generate_password_hash(password),
-                login_generation=User.login_generation + 1)
+        .values(password_hash=new_hash, login_generation=User.login_generation + 1)
     )
     if done.rowcount != 1:
         db.rollback()
-        raise MendError("invalid", "This reset link has already been used. Ask for a new one.")
+        raise MendError("invalid", changed_meanwhile)
     db.commit()
     db.refresh(user)
+
+
+def change_password(db: DbSession, user_id: str, *, old_password: object,
+                    new_password: object) -> Account:
+    """Someone logged in changes their password, proving they know the current one.
+
+    Every log-in of the account ends (the caller's edge logs it in again at once).
+    """
+    new_password = _check_password(new_password)
+    user = db.get(User, user_id)
+    if user is None:
+        raise MendError("unauthenticated", "Please log in again.")
+    if not isinstance(old_password, str) or not _verify(user.password_hash, old_password):
+        raise MendError("forbidden", "Your current password is not right, so nothing changed. "
+                                     "Type it again, or log out and use “Forgot your "
+                                     "password?”.")
+    if new_password == old_password:
+        raise MendError("invalid", "Choose a new password that differs from the current one.")
+    _store_password(db, user, new_password, expected_hash=user.password_hash,
+                    changed_meanwhile="Your password was changed somewhere else a moment ago. "
+                                      "Log in again with the new one.")
+    return _account(user)
 
 
 def set_password(db: DbSession, *, email: object, password: object) -> Account:
@@ -325,4 +398,36 @@ def request_password_reset(db: DbSession, *, email: object, secret_key: str, lin
     link = f"{link_base.rstrip('/')}/reset/{token}"
     send_mail(smtp_url, reset_mail(to=account_email, link=link, mail_from=mail_from))
     log.info("sent a password-reset link")
+    return True
+
+
+def taken_address_mail(*, to: str, link: str, mail_from: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = to
+    message["Subject"] = "About your account"  # discreet, like the reset e-mail
+    message.set_content(
+        "Someone (hopefully you) tried to create an account with this email address, "
+        "which already has one.\n\n"
+        "If it was you: log in with your password, or choose a new one here within the "
+        f"next hour:\n{link}\n\n"
+        "If it wasn't you, ignore this email: nothing changed, and nobody got into your "
+        "account.\n"
+    )
+    return message
+
+
+def notify_taken_address(db: DbSession, *, email: object, secret_key: str, link_base: str,
+                         smtp_url: str | None, mail_from: str) -> bool:
+    """After a sign-up with an address that has an account: tell its owner (with a reset
+    link), when SMTP is configured. The person signing up is never told either way."""
+    if not smtp_url:
+        return False
+    token = password_reset_token(db, email=email, secret_key=secret_key)
+    if token is None:
+        return False
+    link = f"{link_base.rstrip('/')}/reset/{token}"
+    send_mail(smtp_url, taken_address_mail(to=_clean_email(email), link=link,
+                                           mail_from=mail_from))
+    log.info("told an account's owner about a sign-up with their address")
     return True

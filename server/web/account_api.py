@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Blueprint, request, session
-from flask_login import current_user, login_user
+from flask import Blueprint, request
+from flask_login import current_user
 
 from server.context import mend
 from server.db import Database
 from server.services import accounts, couples
 from server.web.api import body, ok
-from server.web.auth import CurrentUser
+from server.web.auth import start_login
 
 bp = Blueprint("account", __name__, url_prefix="/api/v1")
 log = logging.getLogger("mend.web")
@@ -57,10 +57,9 @@ def reset_password():
                                           password=data.get("password"),
                                           secret_key=mend().config.secret_key)
     # Every earlier log-in is over (the generation in their cookies is stale); close the
-    # sockets they still hold in this process too.
+    # sockets they still hold in this process at once (other workers' guards follow).
     disconnect_user(account.id)
-    session.clear()
-    login_user(CurrentUser.from_account(account))
+    start_login(account)
     return ok(user=account.to_dict())
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, session
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from server.context import mend
@@ -13,9 +15,10 @@ from server.engine import MendError
 from server.realtime.publish import publish, push_home
 from server.services import accounts, checkins, couples, sessions
 from server.services.summaries import summary_markdown
-from server.web.auth import CurrentUser
+from server.web.auth import start_login
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger("mend.web")
 
 
 def body() -> dict[str, Any]:
@@ -36,17 +39,47 @@ def csrf_token():
     return ok(csrf_token=generate_csrf())
 
 
+# Sign-up answers the same whether or not the address already has an account (nothing to
+# enumerate), and logs nobody in: the client logs in next with the same e-mail and password.
+SIGNED_UP = ("Thank you. If this e-mail address is new to Mend, your account is ready: log "
+             "in with the password you just chose. If it already had an account, log in with "
+             "that account's password, or ask for a reset link.")
+
+
 @api.post("/auth/signup")
 def signup():
     data = body()
-    with mend().database.session() as db:
-        account = accounts.sign_up(
-            db, email=data.get("email"), password=data.get("password"),
-            display_name=data.get("display_name"), role=data.get("role"),
-        )
-    session.clear()  # a fresh session (and CSRF token) for the new identity
-    login_user(CurrentUser.from_account(account))
-    return ok(201, user=account.to_dict())
+    ctx = mend()
+    try:
+        with ctx.database.session() as db:
+            accounts.sign_up(
+                db, email=data.get("email"), password=data.get("password"),
+                display_name=data.get("display_name"), role=data.get("role"),
+            )
+    except accounts.EmailTaken:
+        _tell_owner_in_background(data.get("email"))
+    return ok(202, message=SIGNED_UP)
+
+
+def _tell_owner_in_background(email: object) -> None:
+    """E-mail the address's owner about the attempt, when SMTP is configured; in the
+    background, so the answer takes as long as a new sign-up's."""
+    config = mend().config
+    if not config.smtp_url:
+        return
+    link_base = config.public_url or request.host_url
+    threading.Thread(target=_send_taken_mail, name="mend-taken-mail", daemon=True,
+                     args=(mend().database, email, config, link_base)).start()
+
+
+def _send_taken_mail(database, email: object, config, link_base: str) -> None:
+    try:
+        with database.session() as db:
+            accounts.notify_taken_address(db, email=email, secret_key=config.secret_key,
+                                          link_base=link_base, smtp_url=config.smtp_url,
+                                          mail_from=config.mail_from)
+    except Exception:  # never the asker's business: they got the same answer either way
+        log.exception("could not send the taken-address e-mail")
 
 
 @api.post("/auth/login")
@@ -54,21 +87,41 @@ def login():
     data = body()
     with mend().database.session() as db:
         account = accounts.authenticate(db, email=data.get("email"), password=data.get("password"))
-    session.clear()
-    login_user(CurrentUser.from_account(account))
+    start_login(account)
     return ok(user=account.to_dict())
 
 
 @api.post("/auth/logout")
 def logout():
+    """Ends this account's log-ins everywhere: every copy of the cookie stops working, and
+    its sockets close (here at once, on other workers within seconds)."""
     from server.realtime.handlers import disconnect_user
 
     if current_user.is_authenticated:
         user_id = current_user.id
+        with mend().database.session() as db:
+            accounts.end_logins(db, user_id)
         logout_user()
         disconnect_user(user_id)
     session.clear()
     return ok()
+
+
+@api.post("/auth/password")
+@login_required
+def change_password():
+    """A new password (the current one required). Every other log-in ends and its sockets
+    close; the caller stays logged in with a fresh cookie (and a new CSRF token)."""
+    from server.realtime.handlers import disconnect_user
+
+    data = body()
+    with mend().database.session() as db:
+        account = accounts.change_password(db, current_user.id,
+                                           old_password=data.get("old_password"),
+                                           new_password=data.get("new_password"))
+    disconnect_user(account.id)  # this worker's at once; the guard closes the others'
+    start_login(account)
+    return ok(user=account.to_dict())
 
 
 @api.get("/me")

@@ -1,16 +1,47 @@
-"""Flask-Login wiring: who the current user is, for HTTP and the Socket.IO handshake."""
+"""Flask-Login wiring: who the current user is, for HTTP and the Socket.IO handshake, and
+when a log-in ends.
+
+A log-in ends server-side, so a copy of the cookie stops working too:
+
+* log-out, a password change or reset, and account erasure bump the account's
+  `login_generation`; every cookie carries the generation it was made with, and one that
+  no longer matches loads no user (checked on every request, handshake and socket event);
+* after `idle_timeout_hours` without a request or event, and `max_login_days` after the
+  log-in whatever happens: the signed session carries both moments.
+
+Each worker's guard (server.realtime.scheduler) applies the same rules to open sockets, so
+a socket on another worker closes within seconds too.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 
-from flask import Flask
-from flask_login import UserMixin
+from flask import Flask, g, session
+from flask_login import UserMixin, login_user
 
+from server.config import Config
 from server.context import mend
 from server.extensions import login_manager
 from server.services import accounts
 from server.web.errors import error_response
+
+# The signed session's own fields (Flask-Login keeps "_user_id", "_fresh" and "_id").
+LOGIN_AT = "mend_login_at"  # when this log-in began (seconds since the epoch)
+SEEN_AT = "mend_seen_at"  # the last request or event, refreshed at most once a minute
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", LOGIN_AT, SEEN_AT)
+SEEN_REFRESH = 60.0  # seconds; shorter when the idle timeout is tiny (tests)
+NO_LIMIT_DAYS = 3650  # the cookie's own lifetime when max_login_days is 0 (no limit)
+
+ENDED_MESSAGES = {
+    "idle": "You were logged out after a while without activity. Please log in again.",
+    "lifetime": "Your log-in has reached its time limit. Please log in again.",
+    "revoked": "Your log-in has ended (you logged out, or the password changed). "
+               "Please log in again.",
+}
 
 
 @dataclass(frozen=True)
@@ -28,8 +59,8 @@ class CurrentUser(UserMixin):
                    account.login_generation, account.counsellor_requested)
 
     def get_id(self) -> str:
-        # What the log-in cookie stores: a password reset bumps the generation, and every
-        # cookie made before it stops loading a user (they are logged out).
+        # What the log-in cookie stores: a log-out or a password change bumps the
+        # generation, and every cookie made before it stops loading a user.
         return f"{self.id}:{self.login_generation}"
 
     def to_dict(self) -> dict:
@@ -37,18 +68,81 @@ class CurrentUser(UserMixin):
                 "role": self.role, "counsellor_requested": self.counsellor_requested}
 
 
-def install_login(_app: Flask) -> None:
+def start_login(account: accounts.Account) -> None:
+    """Log this account in on a fresh session (a new CSRF token too): the only way in."""
+    session.clear()
+    login_user(CurrentUser.from_account(account))
+    now = time.time()
+    session[LOGIN_AT] = now
+    session[SEEN_AT] = now
+
+
+def cookie_identity(saved: Mapping) -> tuple[str, str] | None:
+    """(user id, generation) a session (a cookie's, or a socket's copy) was logged in as."""
+    cookie_id = saved.get("_user_id")
+    if not isinstance(cookie_id, str) or not cookie_id:
+        return None
+    user_id, _, generation = cookie_id.partition(":")
+    return user_id, generation or "0"
+
+
+def login_ended(saved: Mapping, config: Config, now: float | None = None) -> str | None:
+    """Why this session's log-in is over by the clock ("idle", "lifetime"), or None."""
+    now = time.time() if now is None else now
+    login_at, seen_at = saved.get(LOGIN_AT), saved.get(SEEN_AT)
+    if not isinstance(login_at, int | float) or not isinstance(seen_at, int | float):
+        return "lifetime"  # made before log-ins were timed: log in once more
+    if config.max_login_days and now - login_at > config.max_login_days * 86400:
+        return "lifetime"
+    if config.idle_timeout_hours and now - seen_at > config.idle_timeout_hours * 3600:
+        return "idle"
+    return None
+
+
+def _touch(saved: MutableMapping, config: Config, now: float) -> None:
+    """Record activity, at most once a minute (each write re-sends the HTTP cookie)."""
+    every = SEEN_REFRESH
+    if config.idle_timeout_hours:
+        every = min(every, config.idle_timeout_hours * 3600 / 10)
+    if now - saved.get(SEEN_AT, 0) >= every:
+        saved[SEEN_AT] = now
+
+
+def _forget_login(saved: MutableMapping, reason: str) -> None:
+    for key in _LOGIN_KEYS:
+        saved.pop(key, None)
+    g.mend_login_ended = reason
+
+
+def install_login(app: Flask) -> None:
+    config: Config = app.extensions["mend"].config
+    # Flask refuses a session cookie signed longer ago than this. Every activity refresh
+    # re-signs it, so this bounds idle time too; the absolute limit is LOGIN_AT's check.
+    days = config.max_login_days or NO_LIMIT_DAYS
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=days)
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=days)  # (no remember cookie)
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
     def load_user(cookie_id: str) -> CurrentUser | None:
+        # `session` is the cookie's for HTTP and the handshake, and the socket's own copy
+        # for its events (Flask-SocketIO), so activity on a socket keeps that socket alive.
+        config = mend().config
+        now = time.time()
+        ended = login_ended(session, config, now)
+        if ended:
+            _forget_login(session, ended)
+            return None
         user_id, _, generation = cookie_id.partition(":")
         with mend().database.session() as db:
             account = accounts.get_account(db, user_id)
         if account is None or str(account.login_generation) != (generation or "0"):
+            _forget_login(session, "revoked")
             return None
+        _touch(session, config, now)
         return CurrentUser.from_account(account)
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        return error_response("unauthenticated", "Please log in first.")
+        ended = g.get("mend_login_ended")
+        return error_response("unauthenticated", ENDED_MESSAGES.get(ended, "Please log in first."))

@@ -42,10 +42,11 @@ def couple_in_session(alex, sam, track_id: str) -> str:
     """Both sign up, pair, and Alex starts `track_id`; both open it. Returns the session id."""
     suffix = flows.new_suffix()
     for person in (alex, sam):
+        email = flows.email_for(person.name, suffix)
         _post(person, "/auth/signup", {
-            "email": flows.email_for(person.name, suffix), "password": flows.PASSWORD,
-            "display_name": person.name,
+            "email": email, "password": flows.PASSWORD, "display_name": person.name,
         })
+        _post(person, "/auth/login", {"email": email, "password": flows.PASSWORD})
     couple = _post(alex, "/couples", {})
     _post(sam, "/couples/join", {"invite_code": couple["invite_code"]})
     session = _post(alex, "/sessions", {"couple_id": couple["couple"]["id"], "track_id": track_id})

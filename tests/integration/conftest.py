@@ -86,7 +86,14 @@ def signup(app):
                   "role": role},
             headers={"X-CSRFToken": token},
         )
-        assert response.status_code == 201, response.get_json()
+        # Sign-up logs nobody in (it answers alike for a taken address): log in next.
+        assert response.status_code == 202, response.get_json()
+        token = client.get("/api/v1/csrf").get_json()["csrf_token"]
+        response = client.post(
+            "/api/v1/auth/login", json={"email": email, "password": "correct horse"},
+            headers={"X-CSRFToken": token},
+        )
+        assert response.status_code == 200, response.get_json()
         return Person(client, response.get_json()["user"], email, "correct horse")
 
     return make

@@ -102,14 +102,18 @@ class Browserless:
         return self.http.get(f"{self.base_url}/api/v1{path}", timeout=10)
 
     def sign_up(self) -> Browserless:
+        """Sign up, then log in (sign-up logs nobody in: it answers alike for a taken
+        address)."""
         response = self.post("/auth/signup", {"email": self.email, "password": self.password,
                                               "display_name": self.name})
-        assert response.status_code == 201, response.text
-        self.user = response.json()["user"]
+        assert response.status_code == 202, response.text
+        self.log_in()
         return self
 
     def log_in(self) -> None:
-        assert self.post("/auth/login", {"email": self.email, "password": self.password}).ok
+        response = self.post("/auth/login", {"email": self.email, "password": self.password})
+        assert response.ok, response.text
+        self.user = response.json()["user"]
 
     def connect(self, base_url: str | None = None, **options) -> socketio.Client:
         sock = socketio.Client(reconnection=options.pop("reconnection", False))

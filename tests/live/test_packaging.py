@@ -126,7 +126,7 @@ def test_the_installed_mend_checks_content_and_serves_the_client(installed, tmp_
         made = signup.post(f"{url}/api/v1/auth/signup", headers={"X-CSRFToken": csrf},
                            json={"email": "pkg@example.test", "password": "long enough",
                                  "display_name": "Pkg"}, timeout=10)
-        assert made.status_code == 201, made.text  # the migrations ran: the tables exist
+        assert made.status_code == 202, made.text  # the migrations ran: the tables exist
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=15)
     finally:

@@ -1,8 +1,11 @@
 // Signed-out screens: create an account / log in (two tabs; new visitors land on "Create an
 // account"), and "Forgot your password?" under the log-in form.
+// Sign-up answers the same whether or not the address already has an account, and logs
+// nobody in: the form logs in next with the same e-mail and password. If that fails (the
+// address had an account with another password), the log-in tab says what to do.
 
 import { h, replaceChildren, announce } from '../dom.js';
-import { logIn, signUp, requestPasswordReset } from '../api.js';
+import { api, logIn, requestPasswordReset, ApiError } from '../api.js';
 
 const TABS = [
   { id: 'signup', label: 'Create an account' },
@@ -63,8 +66,13 @@ export function authCard({ initial = 'signup', onAuthed }) {
     else if (focus === 'field') panels[id].querySelector('input')?.focus();
   }
 
-  panels.signup = signupPanel(onAuthed, () => select('login', 'field'));
   panels.login = loginPanel(onAuthed, () => select('signup', 'field'));
+  const toLoginWith = (email, message) => {
+    panels.login.prefill(email, message);
+    select('login', 'field');
+    panels.login.querySelector('[data-testid="login-password"]')?.focus();
+  };
+  panels.signup = signupPanel(onAuthed, () => select('login', 'field'), toLoginWith);
   const card = h('section', { class: 'card auth-card', 'aria-label': 'Your account' },
     tabList, panels.signup, panels.login);
   select(initial === 'login' ? 'login' : 'signup');
@@ -119,7 +127,7 @@ function switchLine(text, label, testid, onclick) {
     h('button', { type: 'button', class: 'link-button', testid, onclick }, label));
 }
 
-function signupPanel(onAuthed, toLogin) {
+function signupPanel(onAuthed, toLogin, toLoginWith) {
   const email = field({ label: 'Email', id: 'signup-email', type: 'email', autocomplete: 'email', testid: 'signup-email', maxLength: 254 });
   const name = field({
     label: 'Your name', id: 'signup-name', autocomplete: 'nickname', testid: 'signup-name',
@@ -150,7 +158,20 @@ function signupPanel(onAuthed, toLogin) {
       return;
     }
     runForm(form, button, error, 'Creating your account…', async () => {
-      const user = await signUp(values);
+      const answer = await api.post('/auth/signup', {
+        email: values.email, password: values.password, display_name: values.displayName,
+      });
+      let user;
+      try {
+        user = await logIn({ email: values.email, password: values.password });
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.code !== 'unauthenticated') throw err;
+        button.disabled = false;
+        button.textContent = 'Create my account';
+        form.removeAttribute('aria-busy');
+        toLoginWith(values.email, answer.message);
+        return;
+      }
       await onAuthed(user);
     });
   });
@@ -165,8 +186,10 @@ function loginPanel(onAuthed, toSignup) {
     label: 'Password', id: 'login-password', type: 'password', autocomplete: 'current-password', testid: 'login-password',
   });
   const error = formError('login-error');
+  // After a sign-up whose log-in failed: the sign-up's neutral answer, read out.
+  const notice = h('p', { class: 'notice', testid: 'login-notice', hidden: true });
   const button = h('button', { type: 'submit', class: 'primary', testid: 'login-submit' }, 'Log in');
-  const form = h('form', { class: 'stack', novalidate: true }, email.el, password.el, error, button);
+  const form = h('form', { class: 'stack', novalidate: true }, notice, email.el, password.el, error, button);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const values = { email: email.input.value.trim(), password: password.input.value };
@@ -181,10 +204,19 @@ function loginPanel(onAuthed, toSignup) {
     });
   });
   const forgot = forgotPassword(() => email.input.value.trim());
-  return h('div', { id: 'panel-login', role: 'tabpanel', 'aria-labelledby': 'tab-login', class: 'tab-panel' },
+  const panel = h('div', { id: 'panel-login', role: 'tabpanel', 'aria-labelledby': 'tab-login', class: 'tab-panel' },
     form,
     forgot,
     switchLine('New to Mend?', 'Create an account', 'switch-to-signup', toSignup));
+  panel.prefill = (address, message) => {
+    email.input.value = address;
+    password.input.value = '';
+    showError(error, '');
+    notice.textContent = message;
+    notice.hidden = !message;
+    if (message) announce(message);
+  };
+  return panel;
 }
 
 /** "Forgot your password?": a disclosure with one e-mail field. The answer is the same
