@@ -107,6 +107,9 @@ class Config:
     secure_cookies: bool | None = None
     # How many proxies in front of Mend set X-Forwarded-For/-Proto (nginx: 1); 0 trusts none.
     trusted_proxies: int = 0
+    # HTTP rate limits by name (server.web.limits.RULES) -> a limit ("5 per minute") or "off";
+    # {"all": "off"} turns them all off (a benchmark signing up hundreds from one address).
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
     testing: bool = False
 
     @classmethod
@@ -155,6 +158,17 @@ class Config:
                 raise ConfigError("MEND_SECURE_COOKIES must be 1 or 0 (or leave it unset: "
                                   "secure whenever the request came over HTTPS).")
             values["secure_cookies"] = _FLAGS[flag]
+        if env.get("MEND_RATE_LIMITS"):
+            # "all=off", or "login-account=5 per minute|signup-address=100 per hour";
+            # names and values are checked when the app starts (server.web.limits).
+            limits = {}
+            for part in env["MEND_RATE_LIMITS"].split("|"):
+                name, sep, value = part.partition("=")
+                if not sep or not name.strip():
+                    raise ConfigError("MEND_RATE_LIMITS must look like 'all=off' or "
+                                      "'login-account=5 per minute|signup-address=off'.")
+                limits[name.strip()] = value.strip()
+            values["rate_limits"] = limits
         if env.get("MEND_HELP_RESOURCES"):
             values["help_resources_path"] = Path(env["MEND_HELP_RESOURCES"]).expanduser()
         for name, key in (("leave_url", "MEND_LEAVE_URL"), ("smtp_url", "MEND_SMTP_URL"),

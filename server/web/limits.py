@@ -38,7 +38,8 @@ from server.config import ConfigError
 from server.web.errors import error_response
 
 LOGIN = ("api.login",)
-PASSWORD_CHANGE = ("api.change_password",)
+# Every endpoint that checks a password a logged-in user types (guessing through them).
+PASSWORD_CHANGE = ("api.change_password", "data_rights.erase")
 SIGNUP = ("api.signup",)
 INVITES = ("api.join_couple", "account.invite", "counsellor_api.join")
 RESET_REQUEST = ("account.request_password_reset",)
