@@ -4,6 +4,7 @@
 //   /s/<id>          a session
 //   /s/<id>/summary  a session's summary
 //   /reset/<token>   choose a new password (the link from a reset e-mail)
+//   /account         your account: change the password, download your data, delete it
 //   /counsellor      a counsellor's dashboard (a granted counsellor's home goes here)
 //   /counsellor/join/<code>  a counsellor joins a couple's session with their code
 //   anything else    "Page not found"
@@ -20,6 +21,7 @@ import { renderSummary } from './js/views/summary.js';
 import { renderInvite, inviteProblem } from './js/views/invite.js';
 import { renderNotFound } from './js/views/notfound.js';
 import { renderReset } from './js/views/reset.js';
+import { renderAccount } from './js/views/account.js';
 import { renderCounsellorDashboard, renderCounsellorJoin, isCounsellor } from './js/views/counsellor.js';
 
 const root = document.getElementById('app');
@@ -44,6 +46,7 @@ function parseRoute(pathname) {
   match = pathname.match(/^\/counsellor\/join\/([^/]+)\/?$/);
   if (match) return { name: 'counsellor-join', code: decodeURIComponent(match[1]) };
   if (/^\/counsellor\/?$/.test(pathname)) return { name: 'counsellor' };
+  if (/^\/account\/?$/.test(pathname)) return { name: 'account' };
   if (pathname === '/' || pathname === '') return { name: 'home' };
   return { name: 'not-found' };
 }
@@ -87,6 +90,8 @@ function renderTopbar() {
   }, 'Log out');
   replaceChildren(topbarActions,
     h('span', { class: 'whoami', testid: 'whoami' }, app.me.user.display_name),
+    h('a', { href: '/account', 'data-link': '', class: 'link-button', testid: 'account-link' },
+      'Account'),
     button);
 }
 
@@ -200,6 +205,23 @@ async function route({ focus = true } = {}) {
       document.title = 'Join a session · Mend';
       app.view = renderCounsellorJoin(root, { code: where.code, me: app.me, navigate });
     }
+    setBusy(false);
+    if (focus) focusTitle();
+    return;
+  }
+
+  if (where.name === 'account') {
+    document.title = 'Your account · Mend';
+    app.view = renderAccount(root, {
+      me: app.me,
+      onDeleted: (text) => {
+        destroyView();
+        appSocket.close();
+        app.me = null;
+        app.notice = { kind: 'ok', text };
+        navigate('/', { replace: true });
+      },
+    });
     setBusy(false);
     if (focus) focusTitle();
     return;

@@ -87,12 +87,6 @@ export async function fetchMe() {
   }
 }
 
-export async function signUp({ email, password, displayName }) {
-  const data = await api.post('/auth/signup', { email, password, display_name: displayName });
-  await refreshCsrf(); // the log-in session (and so the token) changed
-  return data.user;
-}
-
 export async function logIn({ email, password }) {
   const data = await api.post('/auth/login', { email, password });
   await refreshCsrf();

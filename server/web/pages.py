@@ -59,6 +59,7 @@ def leave_url() -> dict:
 @bp.get("/s/<session_id>")
 @bp.get("/s/<session_id>/summary")
 @bp.get("/reset/<token>")
+@bp.get("/account")
 @bp.get("/counsellor")
 @bp.get("/counsellor/join/<code>")
 def app_shell(**_route):

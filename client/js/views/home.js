@@ -78,6 +78,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
     const couples = data.couples || [];
     const complete = couples.find((c) => c.status === 'complete') || null;
     const waiting = couples.find((c) => c.status === 'waiting') || null;
+    const expired = couples.find((c) => c.status === 'expired') || null;
     const partner = complete ? (complete.partners || []).find((p) => p.user_id !== user.id) || null : null;
     const sessions = complete
       ? (data.sessions || []).filter((s) => !s.couple_id || s.couple_id === complete.id) : [];
@@ -85,6 +86,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       user,
       complete,
       waiting: complete ? null : waiting,
+      expired: complete || waiting ? null : expired,
       partner,
       active: sessions.filter((s) => s.status === 'active'),
       past: sessions.filter((s) => s.status !== 'active'),
@@ -123,7 +125,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
     if (!force && signature === lastSignature) return;
     lastSignature = signature;
 
-    const { user, complete, waiting, partner, active, past } = derive();
+    const { user, complete, waiting, expired, partner, active, past } = derive();
     const focus = rememberFocus();
 
     replaceChildren(view,
@@ -139,7 +141,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       }, flash.text) : null,
       counsellorCard(user),
       partnerStarted(active),
-      coupleCard({ complete, waiting, partner }),
+      coupleCard({ complete, waiting, expired, partner }),
       complete && active.length ? activeCard(active) : null,
       complete ? trackCard(complete, active) : null,
       complete ? checkinsCard(complete.id, data) : null,
@@ -218,7 +220,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
 
   // ---- the couple card --------------------------------------------------------------------
 
-  function coupleCard({ complete, waiting, partner }) {
+  function coupleCard({ complete, waiting, expired, partner }) {
     if (complete) {
       return h('section', { class: 'card couple-card', 'aria-labelledby': 'couple-title', testid: 'couple-card' },
         h('h2', { id: 'couple-title' }, 'Your couple space'),
@@ -263,7 +265,11 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
     }, busy === 'create' ? 'Creating…' : 'Create our couple space');
     return h('section', { class: 'card couple-card', 'aria-labelledby': 'couple-title', testid: 'couple-card' },
       h('h2', { id: 'couple-title' }, 'Your couple space'),
-      h('p', { class: 'empty' }, "You haven't joined a couple space yet. One of you creates it, then sends the other an invite."),
+      expired
+        ? h('p', { class: 'notice', testid: 'invite-expired' },
+          'Your invite code expired before your partner used it (codes last 7 days). '
+          + 'Press the button below for a new one; the old code no longer works.')
+        : h('p', { class: 'empty' }, "You haven't joined a couple space yet. One of you creates it, then sends the other an invite."),
       h('div', { class: 'stack' }, createButton, createError),
       h('hr'),
       h('h3', null, 'Have an invite code from your partner?'),
