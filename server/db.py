@@ -189,8 +189,35 @@ def explain_database_error(url: str, error: BaseException) -> str:
             f"running there and that MEND_DATABASE_URL is right.")
 
 
+# pg_advisory_lock's key for migrations: any fixed 64-bit number no other code uses.
+MIGRATION_LOCK_KEY = 0x6D656E64_6D696772  # "mendmigr"
+
+
 def upgrade(url: str) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent).
+
+    On PostgreSQL the migration runs under a session advisory lock, so workers started
+    together migrate one after another: the first applies the revisions, the others wait
+    and then find nothing to do. SQLite is unchanged (one worker on one file; to start
+    several on one, run `mend db upgrade` first).
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    if not make_url(url).drivername.startswith("postgresql"):
+        command.upgrade(alembic_config(url), "head")
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            # Held by this connection until unlocked or it closes (a killed process frees
+            # it), while Alembic migrates on a connection of its own.
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()  # the lock outlives the transaction; nothing is left open
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                             {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
