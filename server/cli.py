@@ -32,8 +32,11 @@ def _patch_for(async_mode: str) -> None:
 
         monkey.patch_all()
     elif async_mode == "eventlet":
-        import eventlet
-
+        try:
+            import eventlet
+        except ImportError:
+            raise SystemExit("mend: MEND_ASYNC_MODE=eventlet needs eventlet, which is an extra: "
+                             "pip install 'mend[eventlet]'.") from None
         eventlet.monkey_patch()
 
 
