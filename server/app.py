@@ -13,7 +13,7 @@ from server.content import load_library
 from server.context import Mend
 from server.db import Database, protect_data_dir
 from server.extensions import csrf, login_manager, socketio
-from server.realtime.presence import Presence
+from server.realtime.presence import make_presence
 
 log = logging.getLogger("mend")
 
@@ -76,7 +76,7 @@ def create_app(config: Config | None = None) -> Flask:
         config=config,
         database=Database(config.database_url),
         library=load_library(config.content_dir),
-        presence=Presence(),
+        presence=make_presence(config.redis_url),
     )
 
     login_manager.init_app(app)

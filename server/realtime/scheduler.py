@@ -23,6 +23,7 @@ from flask import Flask
 from server.context import mend
 from server.engine import MendError
 from server.extensions import socketio
+from server.realtime import heartbeat
 from server.realtime.publish import publish
 from server.services import accounts
 from server.services import sessions as session_service
@@ -111,3 +112,5 @@ def start(app: Flask) -> None:
     if interval > 0:
         socketio.start_background_task(sweep_loop)
     socketio.start_background_task(guard_loop)
+    if app.extensions["mend"].presence.shared:  # presence in Redis: keep ours fresh there
+        socketio.start_background_task(heartbeat.loop, app)
