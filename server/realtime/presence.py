@@ -149,6 +149,13 @@ PREFIX = "mend:presence:"
 HEARTBEAT_SECONDS = 3.0
 EXPIRY_SECONDS = 10.0
 REDIS_TIMEOUT_SECONDS = 2.0
+# After Redis failed to answer, how long a worker answers from its own sockets before
+# trying again (so an unreachable Redis costs one timeout, not one per event).
+RETRY_SECONDS = 1.0
+
+
+class RedisAway(Exception):
+    """Redis failed a moment ago: not tried again yet."""
 
 _NOW = """
 local clock = redis.call('TIME')
@@ -263,13 +270,27 @@ class RedisPresence(Presence):
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                                            decode_responses=True)
-        self._errors = (redis.RedisError, OSError)
-        self._live = self._redis.register_script(_LIVE)
-        self._beat = self._redis.register_script(_HEARTBEAT)
-        self._join = self._redis.register_script(_JOIN)
-        self._typing_script = self._redis.register_script(_TYPING)
-        self._forget = self._redis.register_script(_FORGET)
+        self._errors = (redis.RedisError, OSError, RedisAway)
+        self._live = self._script(_LIVE)
+        self._beat = self._script(_HEARTBEAT)
+        self._join = self._script(_JOIN)
+        self._typing_script = self._script(_TYPING)
+        self._forget = self._script(_FORGET)
         self._warned = 0.0
+        self._away_until = 0.0
+
+    def _script(self, source: str):
+        script = self._redis.register_script(source)
+
+        def call(keys: list[str], args: list | None = None):
+            self._check()
+            return script(keys=keys, args=args or [])
+
+        return call
+
+    def _check(self) -> None:
+        if time.monotonic() < self._away_until:
+            raise RedisAway("Redis did not answer a moment ago")
 
     @staticmethod
     def _key(session_id: str, what: str) -> str:
@@ -280,6 +301,9 @@ class RedisPresence(Presence):
 
     def _failed(self, doing: str, error: Exception) -> None:
         now = time.monotonic()
+        if isinstance(error, RedisAway):
+            return
+        self._away_until = now + RETRY_SECONDS
         if now - self._warned > 10:  # once in a while, not once per event
             self._warned = now
             log.warning("presence in Redis unavailable (%s): %s; using this worker's own "
@@ -310,6 +334,7 @@ class RedisPresence(Presence):
         if not gone:
             return
         try:
+            self._check()
             with self._redis.pipeline(transaction=False) as pipe:
                 for session_id in gone:
                     pipe.zrem(self._key(session_id, "online"), self._member(user_id))

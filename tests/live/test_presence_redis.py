@@ -4,6 +4,8 @@ on, and a killed worker's people stop counting as online within the expiry."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -104,10 +106,52 @@ def test_without_redis_a_worker_answers_from_its_own_sockets():
     assert presence.heartbeat() == (set(), [])
 
 
+def test_a_redis_restart_costs_one_timeout_and_the_heartbeats_put_everything_back(tmp_path):
+    require(shutil.which("redis-server") is not None, "redis-server is not installed")
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start_redis() -> subprocess.Popen:
+        process = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        wait_until(lambda: _answers(url), 10, "redis-server never answered")
+        return process
+
+    server = start_redis()
+    try:
+        one, two = RedisPresence(url), RedisPresence(url)
+        one.connect("sid-ana", "ana"), two.connect("sid-ben", "ben")
+        one.join("sid-ana", "s1"), two.join("sid-ben", "s1")
+        assert one.online("s1") == {"ana", "ben"}
+        server.terminate()
+        server.wait(10)
+        # Redis is gone (its data too): each worker answers from its own sockets, at once.
+        started = time.monotonic()
+        for _ in range(200):
+            assert one.online("s1") == {"ana"} and two.online("s1") == {"ben"}
+        assert time.monotonic() - started < 2 * 2.5
+        server = start_redis()
+        # Back, empty: the next heartbeats put both workers' people back.
+        wait_until(lambda: [one.heartbeat(), two.heartbeat()]
+                   and one.online("s1") == two.online("s1") == {"ana", "ben"}, 10,
+                   "presence never came back after Redis restarted")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
 # Two real `mend run` workers on PostgreSQL + Redis.
 
-@pytest.fixture
-def two_workers(tmp_path):
+@pytest.fixture(params=["gevent", "eventlet"])
+def two_workers(request, tmp_path):
     require(bool(POSTGRES_URL), "MEND_TEST_POSTGRES_URL is not set")
     require(bool(REDIS_URL), "MEND_TEST_REDIS_URL is not set")
     engine = make_engine(POSTGRES_URL)
@@ -122,7 +166,7 @@ def two_workers(tmp_path):
     for name in ("one", "two"):
         data_dir = tmp_path / name
         data_dir.mkdir()
-        workers.append(MendServer(data_dir, "gevent", env_extra=env).start())
+        workers.append(MendServer(data_dir, request.param, env_extra=env).start())
     yield workers
     for worker in workers:
         worker.stop()
