@@ -109,5 +109,6 @@ def _drop_from_session(user_id: str, session_id: str) -> None:
         socketio.server.leave_room(sid, session_room(session_id), namespace="/")
         presence.leave(sid, session_id)
     presence.set_typing(session_id, user_id, False)
+    presence.forget(session_id, user_id)  # every worker's entries, when presence is shared
     socketio.emit("session:removed", {"session_id": session_id, "message": REMOVED_MESSAGE},
                   to=user_room(user_id))
