@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from server.engine import text
 from server.engine.errors import MendError
 
 # The hard ceiling for any text a person writes, whatever a track asks for.
@@ -16,17 +17,19 @@ def _text_limit(spec: Mapping[str, Any]) -> int:
 
 
 def _check_text(body: Any, limit: int, *, allow_empty: bool) -> str:
+    """The text to store: NFC, "" when blank (whitespace and invisible characters only)."""
     if body is None:
         body = ""
     if not isinstance(body, str):
         raise MendError("invalid", "The answer must be text.")
+    body = text.clean(body, "The answer")
     if len(body) > limit:
         raise MendError(
             "too_large",
             f"That answer is {len(body):,} characters; the limit here is {limit:,}. "
             "Nothing was lost: shorten it and try again.",
         )
-    if not allow_empty and not body.strip():
+    if not allow_empty and not body:
         raise MendError("invalid", "Write something before you submit, even a few words.")
     return body
 
@@ -100,9 +103,11 @@ def _validate_closing(spec: Mapping[str, Any], body: Any, fields: Any, *, draft:
 
 
 def is_blank(body: str | None, fields: Mapping[str, Any] | None) -> bool:
-    """True when a draft holds nothing yet (so the partner still sees 'not started')."""
-    if body and body.strip():
+    """True when a draft holds nothing yet (so the partner still sees 'not started'):
+    text counts as nothing when only whitespace and invisible characters are in it."""
+    if isinstance(body, str) and not text.is_blank(body):
         return False
     if not fields:
         return True
-    return all(v in (None, [], "") for v in fields.values())
+    return all(v is None or v == [] or (isinstance(v, str) and text.is_blank(v))
+               for v in fields.values())

@@ -70,6 +70,13 @@ def install(app: Flask) -> None:
     def unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return http_error(error)
+        if isinstance(error, (UnicodeError, RecursionError)):
+            # Input that slipped past the declared shapes (server.web.payloads) and could
+            # not be stored or read: the sender's to fix, and the transaction rolled back.
+            log.warning("unreadable input on %s %s: %s", request.method, request.path,
+                        type(error).__name__)
+            return error_response("invalid", "Part of that request could not be read or "
+                                             "stored. Check the text and try again.")
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(
             "internal", "Something went wrong on our side and nothing was changed.", 500

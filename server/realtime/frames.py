@@ -1,0 +1,67 @@
+"""How Socket.IO frames are read: a depth-capped JSON decoder, and a frame that can't be an
+event becomes one that the catch-all answers (server.realtime.schemas) instead of vanishing.
+
+python-socketio decodes every packet with `Packet.decode` (`serializer=` picks the class,
+server.extensions). Left alone, JSON nested 1,000 deep raises RecursionError there, a
+frame whose data isn't `[name, ...]` raises in the dispatcher, and the client waits for an
+ack that never comes. With `MendPacket`:
+
+* the data is read by `server.engine.shapes.parse_json` (at most 32 levels, no NaN or
+  Infinity, no 30-digit numbers); what it refuses becomes the event `MALFORMED`;
+* an event frame whose data is not a list starting with a name, or names a reserved event
+  (`connect`, `disconnect`: a client must not be able to fake them), also becomes
+  `MALFORMED`, keeping its ack id, so the client gets `{ok: false, error: {code:
+  "invalid"}}`.
+
+`MALFORMED` is an object, not a string: no client can send it by name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from socketio import packet
+
+from server.engine.shapes import parse_json
+
+
+class _Malformed:
+    def __repr__(self) -> str:
+        return "<malformed frame>"
+
+
+MALFORMED: Any = _Malformed()
+_UNREADABLE: Any = object()
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
+
+
+class _CappedJson:
+    """The `json` a packet uses: the standard encoder, the depth-capped decoder. Decoding
+    never raises: unreadable data comes back as a marker `MendPacket.decode` replaces."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(raw: str, **_kwargs: Any) -> Any:
+        try:
+            return parse_json(raw)
+        except ValueError:
+            return _UNREADABLE
+
+
+class MendPacket(packet.Packet):
+    json = _CappedJson
+
+    def decode(self, encoded_packet: Any) -> int:
+        attachments = super().decode(encoded_packet)
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT):
+            data = self.data
+            if not (isinstance(data, list) and data and isinstance(data[0], str)
+                    and data[0] not in RESERVED_EVENTS):
+                self.data = [MALFORMED]
+        elif self.data is _UNREADABLE:
+            # A connect with unreadable auth data connects without it (auth is the cookie);
+            # an unreadable ack from a client carries nothing.
+            self.data = [] if self.packet_type in (packet.ACK, packet.BINARY_ACK) else None
+        return attachments
