@@ -139,10 +139,18 @@ class Server:
         return {"server_package": where, "commit": commit or "?",
                 "uncommitted_changes": str(len(dirty.splitlines()))}
 
-    def start(self) -> Server:
+    def start(self, cheap_passwords: bool = False) -> Server:
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 (kept for the process)
+        code = "import sys; from server.cli import main; sys.exit(main())"
+        if cheap_passwords:
+            # Setup only: a thousand sign-ups and log-ins at ~0.2 s of scrypt each take a
+            # quarter of an hour on two cores. New hashes are one-round PBKDF2 (verification
+            # reads the method from the hash); nothing measured hashes a password.
+            code = ("import functools, werkzeug.security as w, server.services.hashing as h; "
+                    "h.generate_password_hash = functools.partial(w.generate_password_hash, "
+                    "method='pbkdf2:sha256:1'); " + code)
         self.process = subprocess.Popen(
-            [self.python, "-c", "import sys; from server.cli import main; sys.exit(main())",
+            [self.python, "-c", code,
              "run", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env(), cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -537,6 +545,9 @@ def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | No
         "sessions_restarted": len(http_lat),
         "disconnects": rec.disconnects,
         "server_cpu_percent": round(100 * cpu / wall, 1),
+        # Server CPU per acknowledged event (drafts, typing, submits, readies alike).
+        "cpu_ms_per_event": round(1000 * cpu / max(1, sum(len(v) for v in rec.lat.values())),
+                                  2),
         "load_generator_cpu_percent": round(100 * own / wall, 1),
         # Whatever else ran on the machine (other people's work) in the window, in cores.
         "other_load_cores": round(max(0.0, busy - cpu - own) / wall, 2),
@@ -550,9 +561,9 @@ def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | No
 def table(steps: list[dict]) -> str:
     rows = ["| couples | draft p50 / p95 / p99 / max (ms) | typing p50 / p99 | submit p50 / p99 "
             "| ready p50 / p99 | events/s ok (nominal) | errors | disconnects | server CPU "
-            "| RSS MB | gen CPU | other load | loadavg |",
+            "| CPU ms/event | RSS MB | gen CPU | other load | loadavg |",
             "| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: "
-            "| --- |"]
+            "| ---: | --- |"]
     for s in steps:
         e = s["events"]
         nominal = sum(v["nominal_per_s"] for v in e.values())
@@ -567,7 +578,8 @@ def table(steps: list[dict]) -> str:
             f"| {e['step:ready']['p50']} / {e['step:ready']['p99']} "
             f"| {s['all_ok_per_s']} ({nominal:.1f}) "
             f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or 0} | {s['disconnects']} "
-            f"| {s['server_cpu_percent']}% | {s['server_rss_mb']['peak']} "
+            f"| {s['server_cpu_percent']}% | {s.get('cpu_ms_per_event', '?')} "
+            f"| {s['server_rss_mb']['peak']} "
             f"| {s['load_generator_cpu_percent']}% | {s['other_load_cores']} "
             f"| {s['loadavg_before']} |")
     return "\n".join(rows)
@@ -597,6 +609,16 @@ def main(argv: list[str]) -> int:
                         help="run the server and this load generator at this niceness "
                              "(negative needs root): on a machine shared with other work, "
                              "so the figures are the server's and not the neighbours'")
+    parser.add_argument("--cheap-passwords", action="store_true",
+                        help="the server hashes the bench's passwords with one PBKDF2 round "
+                             "(setup time only: no password is hashed in a measured window)")
+    parser.add_argument("--floor", action="store_true",
+                        help="after the sweep, ramp durable events on Mend (drafts) and on "
+                             "the bare server (bench/bare.py) and report the ratio")
+    parser.add_argument("--floor-couples", type=int, default=20)
+    parser.add_argument("--floor-rates", default="100,200,300,400,500,600,700,800,1000,1200")
+    parser.add_argument("--floor-step", type=float, default=10.0,
+                        help="measured seconds per ramp step")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
@@ -610,7 +632,7 @@ def main(argv: list[str]) -> int:
         server = Server(Path(args.server_root).resolve(), args.server_python, args.async_mode,
                         Path(tmp))
         identity = server.identify()
-        server.start()
+        server.start(args.cheap_passwords)
         if args.nice:
             os.setpriority(os.PRIO_PROCESS, server.process.pid, args.nice)
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)
@@ -618,8 +640,10 @@ def main(argv: list[str]) -> int:
         steps: list[dict] = []
         try:
             made = time.perf_counter()
-            couples = [Couple(server.url, i) for i in range(max(counts))]
+            extra = args.floor_couples if args.floor else 0
+            couples = [Couple(server.url, i) for i in range(max(counts) + extra)]
             gevent.pool.Pool(8).map(lambda c: c.create(), couples)
+            couples, floor_couples = couples[:max(counts)], couples[max(counts):]
             setup_s = time.perf_counter() - made
             print(f"{len(couples)} couples created in {setup_s:.0f} s", file=sys.stderr)
             fails = 0
@@ -640,8 +664,27 @@ def main(argv: list[str]) -> int:
                     break
                 if server.process.poll() is not None:
                     raise RuntimeError("the server died:\n" + server.log())
+            floor = None
+            if args.floor:
+                import floor as floor_bench
+
+                rates = [int(r) for r in args.floor_rates.split(",")]
+                print("durable-event ramp on Mend (entry:draft):", file=sys.stderr)
+                mend_ramp = floor_bench.ramp(server.process.pid,
+                                             floor_bench.mend_senders(floor_couples), rates,
+                                             args.floor_step, args.target_p99)
+                floor_bench.close_people(floor_couples)
         finally:
             server.stop()
+    if args.floor:
+        print("durable-event ramp on the bare server (bench/bare.py):", file=sys.stderr)
+        bare_ramp = floor_bench.run_bare(args.server_python, args.async_mode,
+                                         2 * args.floor_couples, rates, args.floor_step,
+                                         args.target_p99, args.nice)
+        floor = {"clients": 2 * args.floor_couples, "step_s": args.floor_step,
+                 "mend": mend_ramp, "bare": bare_ramp,
+                 "ratio": round(mend_ramp["throughput_per_s"]
+                                / max(1, bare_ramp["throughput_per_s"]), 2)}
 
     passing = [s["couples"] for s in steps if s["events"]["entry:draft"]["p99"] < args.target_p99
                and not any(s["events"]["entry:draft"]["errors"].values())]
@@ -652,14 +695,20 @@ def main(argv: list[str]) -> int:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         **identity,
         "async_mode": args.async_mode, "database": "sqlite (WAL)", "nice": args.nice,
+        "cheap_passwords": args.cheap_passwords,
         "duration_s": args.duration, "warmup_s": args.warmup,
         "setup_s": round(setup_s, 1),
         "largest_couples_with_draft_p99_under_target": max(passing) if passing else None,
         "target_p99_ms": args.target_p99,
         "steps": steps,
+        "floor": floor,
     }
     print(json.dumps(result, indent=2))
     print("\n" + table(steps))
+    if floor:
+        print(f"\ndurable events/s held at p99 < {args.target_p99:g} ms: Mend "
+              f"{floor['mend']['throughput_per_s']}, bare {floor['bare']['throughput_per_s']}"
+              f", ratio {floor['ratio']}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0
