@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -142,8 +143,6 @@ class Nginx:
         return text
 
     def main_conf(self) -> str:
-        import os
-
         temp = "\n".join(f"    {name}_temp_path {self.prefix / name};"
                          for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         return (

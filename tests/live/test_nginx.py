@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 import requests
+import socketio
 from sqlalchemy import text
 
 from server.db import make_engine
@@ -112,6 +113,15 @@ def couple_on_two_workers(d: Deployment):
 
 
 def call(sock, event: str, payload: dict, timeout: float = 15) -> dict:
+    """Send an event and wait for its ack. Like the browser client, send it once more if the
+    socket dropped and came back meanwhile (its ack is lost with the old connection): every
+    event may be repeated (a submit carries its client_id)."""
+    sid = sock.get_sid()
+    try:
+        return sock.call(event, payload, timeout=timeout)
+    except socketio.exceptions.TimeoutError:
+        if not sock.connected or sock.get_sid() == sid:
+            raise
     return sock.call(event, payload, timeout=timeout)
 
 
@@ -278,6 +288,9 @@ def test_restart_redis_mid_session_events_resume_and_nothing_is_lost(needs, tmp_
             acked["entry"]["id"]
         assert step_of(join(sock_b, session_id), step)["partner_status"] == "submitted"
         assert submit(sock_a, session_id, step, "ana-submit-0001", words_a) == acked
+        # The restarted Redis came back empty; the workers' heartbeats put presence back.
+        wait_until(lambda: all(p["online"] for p in join(sock_a, session_id)["participants"]),
+                   15, "Ana's view to show both online again")
         # Pushes between the workers flow again: Ana (worker one) hears the reveal that
         # worker two makes.
         words_b = unique_marker("ben")
