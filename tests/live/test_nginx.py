@@ -217,6 +217,9 @@ def test_kill_9_a_worker_its_clients_move_to_the_other_and_nothing_acked_is_lost
     assert mine["entry"]["id"] == acked["entry"]["id"] and mine["entry"]["body"] == words_b
     # A client that never saw its ack sends again with the same client_id: nothing new.
     assert submit(sock_b, session_id, step, "ben-submit-0001", words_b) == acked
+    # Ana sees Ben online again, now on her worker.
+    wait_until(lambda: all(p["online"] for p in join(sock_a, session_id)["participants"]),
+               15, "Ana's view to show Ben online again")
 
     words_a = unique_marker("ana")
     assert submit(sock_a, session_id, step, "ana-submit-0001", words_a)["ok"]
