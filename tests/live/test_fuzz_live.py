@@ -5,8 +5,8 @@ One partner's socket throws malformed events and hand-written frames (not JSON, 
 are not JSON, nest 100,000 deep or carry a NUL or a lone surrogate. Every one gets its
 answer in the contract's shape (an ack always comes back; never `internal`, never a 500),
 a refusal stores nothing, nothing unstorable is ever stored, and meanwhile the other
-partner's drafts are acknowledged as usual, well within a second. A frame over the
-transport's 300,000-byte cap closes that one connection and nobody else's.
+partner's drafts are acknowledged as usual (none slower than 2 s, the median under 250 ms).
+A frame over the transport's 300,000-byte cap closes that one connection, nobody else's.
 """
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ class Bystander:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Bystander:
+        # One draft first, so the rows are there: from then on the bystander only updates
+        # them, and the fuzzing's row counts see nothing of it.
+        self._save(0)
+        assert self.failures == [], self.failures
         self._thread.start()
         return self
 
@@ -87,21 +91,24 @@ class Bystander:
         self._stop.set()
         self._thread.join(10)
 
+    def _save(self, n: int) -> None:
+        started = time.monotonic()
+        try:
+            ack = self.sock.call("entry:draft", {
+                "session_id": self.session_id, "step_id": self.step_id,
+                "body": f"still writing {n}"}, timeout=10)
+        except Exception as exc:  # no ack within 10 s
+            self.failures.append(repr(exc))
+            return
+        self.latencies.append(time.monotonic() - started)
+        if not ack.get("ok"):
+            self.failures.append(ack)
+
     def _run(self) -> None:
         n = 0
         while not self._stop.is_set():
             n += 1
-            started = time.monotonic()
-            try:
-                ack = self.sock.call("entry:draft", {
-                    "session_id": self.session_id, "step_id": self.step_id,
-                    "body": f"still writing {n}"}, timeout=10)
-            except Exception as exc:  # no ack within 10 s
-                self.failures.append(repr(exc))
-                continue
-            self.latencies.append(time.monotonic() - started)
-            if not ack.get("ok"):
-                self.failures.append(ack)
+            self._save(n)
             self._stop.wait(0.05)
 
 
@@ -184,7 +191,10 @@ def test_malformed_input_over_the_network_is_answered_while_others_are_served(se
 
     assert bystander.failures == []
     assert len(bystander.latencies) >= 10
-    assert max(bystander.latencies) < 1.0, sorted(bystander.latencies)[-5:]
+    # Served as usual: no stall (the issue saw none answered for 20 s), on a busy CI machine.
+    slowest = sorted(bystander.latencies)[-5:]
+    assert max(bystander.latencies) < 2.0, slowest
+    assert sorted(bystander.latencies)[len(bystander.latencies) // 2] < 0.25, slowest
     assert unstorable_values(engine) == []
     log = server.log()
     assert "unhandled error" not in log and " failed\n" not in log, log[-3000:]
