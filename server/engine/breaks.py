@@ -41,6 +41,8 @@ from server.engine.session import (
     Transition,
     unchanged,
 )
+from server.engine.text import is_blank as blank_text
+from server.engine.text import trim
 from server.engine.views import iso
 
 DEFAULT_BREAK_MINUTES = 20
@@ -111,7 +113,7 @@ def _reason(reason: Any) -> str | None:
         raise MendError("invalid", "The reason must be text.")
     if len(reason) > MAX_REASON_LENGTH:
         raise MendError("too_large", f"Keep the reason under {MAX_REASON_LENGTH} characters.")
-    return reason.strip() or None
+    return None if blank_text(reason) else trim(reason)
 
 
 def _require_member(state: SessionState, user_id: str) -> str:

@@ -55,6 +55,8 @@ from server.engine.session import (
     advance,
     unchanged,
 )
+from server.engine.text import is_blank as blank_text
+from server.engine.text import normalise, trim
 from server.engine.tracks import Step, freeze
 from server.engine.views import iso
 
@@ -157,11 +159,12 @@ def _audit(state: SessionState, actor_id: str | None, action: str, now: datetime
 
 
 def _text(value: Any, what: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or blank_text(value):
         raise MendError("invalid", f"Write the {what} first.")
+    value = trim(normalise(value, f"The {what}"))
     if len(value) > limit:
         raise MendError("too_large", f"Keep the {what} under {limit} characters.")
-    return value.strip()
+    return value
 
 
 def _require_active(state: SessionState) -> None:

@@ -46,6 +46,7 @@ from server.engine.session import (
     Turn,
     TurnRecorded,
 )
+from server.engine.text import is_blank as blank_text
 from server.engine.tracks import Step
 from server.engine.views import draft_dict, iso
 
@@ -93,9 +94,9 @@ def _text(value: Any, step: Step, what: str, *, required: bool) -> str | None:
         raise MendError("invalid", f"'{what}' must be text.")
     if len(value) > _max_length(step):
         raise MendError("too_large", f"'{what}' is longer than {_max_length(step)} characters.")
-    if required and not value.strip():
+    if required and blank_text(value):
         raise MendError("invalid", f"Write something for '{what}' before you send it.")
-    return value if value.strip() else None
+    return None if blank_text(value) else value
 
 
 def _parts(fields: Any, step: Step, allowed: tuple[str, ...], required: tuple[str, ...]

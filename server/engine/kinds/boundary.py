@@ -39,6 +39,7 @@ from server.engine.session import (
     Turn,
     TurnRecorded,
 )
+from server.engine.text import trim
 from server.engine.tracks import Step
 from server.engine.views import iso
 
@@ -90,7 +91,7 @@ def _clean_part(value: Any, limit: int) -> str:
     if len(value) > limit:
         raise MendError("too_large", f"That part is {len(value):,} characters; the limit "
                                      f"here is {limit:,}. Nothing was lost: shorten it.")
-    return value.strip()
+    return trim(value)
 
 
 def clean_item(step: Step, raw: Any, *, draft: bool) -> dict[str, str]:

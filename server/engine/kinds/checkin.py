@@ -18,6 +18,7 @@ from server.engine.kinds import register
 from server.engine.kinds.answered import AnsweredKind
 from server.engine.kinds.appreciation import settings_of
 from server.engine.session import SessionState
+from server.engine.text import is_blank as blank_text
 from server.engine.tracks import Step, plain
 from server.engine.views import iso
 
@@ -57,7 +58,7 @@ def _text(value: Any, what: str, limit: int) -> str | None:
     if len(value) > limit:
         raise MendError("too_large", f"The {what} is {len(value):,} characters; the limit here "
                         f"is {limit:,}. Nothing was lost: shorten it and try again.")
-    return value if value.strip() else None
+    return None if blank_text(value) else value
 
 
 def validate_checkin(spec: Mapping[str, Any], body: Any, fields: Any, *, draft: bool

@@ -33,6 +33,8 @@ from server.engine.session import (
     Turn,
     TurnRecorded,
 )
+from server.engine.text import is_blank as blank_text
+from server.engine.text import trim
 from server.engine.tracks import Step, plain
 from server.engine.views import iso, record_dict
 
@@ -161,7 +163,7 @@ class Commitment(TextAnswered):
             raise MendError("invalid", "A note must be text.")
         if note is not None and len(note) > min(NOTE_MAX_LENGTH, MAX_TEXT_LENGTH):
             raise MendError("too_large", f"Keep the note under {NOTE_MAX_LENGTH} characters.")
-        note = note.strip() if note and note.strip() else None
+        note = None if blank_text(note) else trim(note)
         # Answering again within this session replaces this session's check: the history
         # keeps one check per review.
         checks = [c for c in plain(record.data.get("checks", [])) if c["session_id"] != state.id]
