@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from server.engine import MendError
+from server.engine import MendError, text
 from server.models import User
 from server.services import hashing
 
@@ -105,9 +105,9 @@ def sign_up(
     (the password is hashed either way, so both take as long)."""
     email = _clean_email(email)
     password = _check_password(password)
-    if not isinstance(display_name, str) or not display_name.strip():
+    if not isinstance(display_name, str) or text.is_blank(display_name):
         raise MendError("invalid", "Tell us the name your partner knows you by.")
-    display_name = " ".join(display_name.split())
+    display_name = " ".join(text.trim(text.normalise(display_name, "Your name")).split())
     if len(display_name) > MAX_DISPLAY_NAME:
         raise MendError("invalid", f"Keep your name under {MAX_DISPLAY_NAME} characters.")
     role = role or "partner"
