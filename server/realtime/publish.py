@@ -31,6 +31,11 @@ REMOVED_MESSAGE = "The couple has ended your access to this session."
 
 def publish(outcome: Outcome) -> None:
     """Send each participant their own view of the session after a change."""
+    if not (outcome.changed or outcome.left or outcome.home_changed):
+        # Nothing anyone sees changed (a draft's private words, a retry): nothing to send,
+        # and who is in the room is checked again on the next change. Presence.online
+        # walks every socket on this worker, so this matters for the commonest event.
+        return
     online = mend().presence.online(outcome.state.id)
     # Anyone in the session room who is no longer a participant (a counsellor the couple
     # removed, or whose role an administrator revoked from another process) leaves it.

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -241,12 +243,16 @@ _E, _D, _R = Entry.__table__, Draft.__table__, Reveal.__table__
 _READY, _STATES = StepReady.__table__, StepState.__table__
 _T, _CR = Turn.__table__, CoupleRecord.__table__
 _N, _A = SessionNote.__table__, AuditEvent.__table__
-_LOCK = update(_S).where(_S.c.id == _SID).values(version=_S.c.version)
-_LOAD_SESSION = select(
+# The lock also reads the version the cache below is checked against (RETURNING: SQLite
+# 3.35+, PostgreSQL).
+_SESSION_COLUMNS = (
     _S.c.id, _S.c.couple_id, _S.c.track_id, _S.c.track_snapshot_id, _S.c.status, _S.c.version,
     _S.c.current_index, _S.c.created_at, _S.c.finished_at, _S.c.paused_until,
     _S.c.session_data,
-).where(_S.c.id == _SID)
+)
+_LOCK = update(_S).where(_S.c.id == _SID).values(version=_S.c.version).returning(
+    *_SESSION_COLUMNS)
+_LOAD_SESSION = select(*_SESSION_COLUMNS).where(_S.c.id == _SID)
 _LOAD_MEMBERS = (
     select(_P.c.user_id, _U.c.display_name, _P.c.role)
     .join(_U, _U.c.id == _P.c.user_id)
@@ -284,22 +290,67 @@ _INSERT_DRAFT = insert(_D).values(
     session_id=_SID, step_id=bindparam("b_step"), user_id=bindparam("b_user"),
     body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at"))
 
+# What the commonest changes write (a submit, a reveal, a ready, a step moving on, the
+# session row), prebuilt like the reads: the ORM's bulk UPDATE/DELETE and unit-of-work
+# flush cost more than the statements (profiled: 7 % of a busy server in `_persist`).
+_ADV = StepAdvance.__table__
+_INSERT_ENTRY = insert(_E)
+_DELETE_DRAFT = delete(_D).where(_DRAFT_KEY)
+_INSERT_REVEAL = insert(_R)
+_INSERT_READY = insert(_READY)
+_INSERT_ADVANCE = insert(_ADV)
+_UPDATE_SESSION = update(_S).where(_S.c.id == _SID).values(
+    version=bindparam("b_version"), current_index=bindparam("b_index"),
+    status=bindparam("b_status"), paused_until=bindparam("b_paused"),
+    next_deadline_at=bindparam("b_deadline"))
+_UPDATE_FINISHED_SESSION = _UPDATE_SESSION.values(finished_at=bindparam("b_finished"))
 
-def _lock(db: DbSession, session_id: str) -> None:
-    # The first statement of the transaction: takes SQLite's write lock or PostgreSQL's
-    # row lock before anything is read, so the decision below sees the latest commits.
-    db.connection().execute(_LOCK, {"sid": session_id})
+
+def _lock(db: DbSession, session_id: str) -> Any:
+    """The first statement of the transaction: takes SQLite's write lock or PostgreSQL's
+    row lock before anything is read, so the decision below sees the latest commits.
+    Returns the session's row as committed (None: no such session)."""
+    return db.connection().execute(_LOCK, {"sid": session_id}).one_or_none()
 
 
-def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engine.SessionState:
+# Each session's entries, reveals, readies, step states, turns, notes and audit trail as
+# last read from the database (never what this worker computed), per database, checked
+# against the session row's version. Those rows change only with the version: the engine
+# bumps it for every visible change, `_act` for an invisible change that is not a draft,
+# data_rights for an erasure. The session row itself, the participants (a counsellor's
+# role is revoked on the users table), the drafts (a private edit keeps the version) and
+# the couple's records (shared with the couple's other sessions) are read every time.
+# Bounded; a miss costs the full load and nothing else.
+_CACHE_SIZE = 4096
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_of(db: DbSession) -> OrderedDict[str, engine.SessionState]:
+    bind = db.get_bind()
+    cache = _CACHES.get(bind)
+    if cache is None:
+        with _CACHES_LOCK:
+            cache = _CACHES.setdefault(bind, OrderedDict())
+    return cache
+
+
+def load_state(db: DbSession, library: TrackLibrary, session_id: object,
+               session: Any = None) -> engine.SessionState:
     """Everything the engine needs to decide, read with plain row queries: this runs on
-    every action (each autosave included), and ORM object loading cost several times more."""
+    every action (each autosave included), and ORM object loading cost several times more.
+    `session`: the row `_lock` just returned; otherwise it is read here."""
     session_id = _require_id(session_id, "session")
     conn = db.connection()
     key = {"sid": session_id}
-    session = conn.execute(_LOAD_SESSION, key).one_or_none()
+    if session is None:
+        session = conn.execute(_LOAD_SESSION, key).one_or_none()
     if session is None:
         raise MendError("not_found", "That session doesn't exist.")
+    cache = _cache_of(db)
+    held = cache.get(session_id)
+    if held is not None and held.version == session.version:
+        return _with_session_row(held, db, library, session, conn, key)
     track = _session_track(db, library, session.track_id, session.track_snapshot_id)
     members = conn.execute(_LOAD_MEMBERS, key)
     entries = conn.execute(_LOAD_ENTRIES, key)
@@ -311,7 +362,7 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
     records = conn.execute(_LOAD_RECORDS, {"couple_id": session.couple_id})
     notes = conn.execute(_LOAD_NOTES, key)
     audit = conn.execute(_LOAD_AUDIT, key)
-    return engine.SessionState(
+    state = engine.SessionState(
         id=session.id,
         track=track,
         participants=tuple(engine.Participant(*m) for m in members),
@@ -332,6 +383,37 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object) -> engi
         records={r.id: engine.CoupleRecord(*r) for r in records},
         notes=tuple(engine.Note(*n) for n in notes),
         audit=tuple(engine.AuditEvent(*a) for a in audit),
+    )
+    cache[session_id] = state
+    try:
+        cache.move_to_end(session_id)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    except KeyError:  # another thread trimmed it meanwhile (threading mode)
+        pass
+    return state
+
+
+def _with_session_row(held: engine.SessionState, db: DbSession, library: TrackLibrary,
+                      session: Any, conn: Any, key: dict) -> engine.SessionState:
+    """A cached state brought up to date: the session row, participants, drafts and
+    records as they are now."""
+    members = conn.execute(_LOAD_MEMBERS, key)
+    drafts = conn.execute(_LOAD_DRAFTS, key)
+    records = conn.execute(_LOAD_RECORDS, {"couple_id": session.couple_id})
+    return replace(
+        held,
+        track=_session_track(db, library, session.track_id, session.track_snapshot_id),
+        participants=tuple(engine.Participant(*m) for m in members),
+        status=session.status,
+        current_index=session.current_index,
+        created_at=session.created_at,
+        finished_at=session.finished_at,
+        paused_until=session.paused_until,
+        drafts={(d.step_id, d.user_id): engine.Draft(*d) for d in drafts},
+        session_data=session.session_data or {},
+        couple_id=session.couple_id,
+        records={r.id: engine.CoupleRecord(*r) for r in records},
     )
 
 
@@ -367,20 +449,26 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
                 db.connection().execute(_INSERT_DRAFT, row)
         elif isinstance(effect, engine.EntrySubmitted):
             e = effect.entry
-            db.add(Entry(id=e.id, session_id=session_id, step_id=e.step_id, user_id=e.user_id,
-                         client_id=e.client_id, body=e.body, fields=e.fields,
-                         skipped=e.skipped, submitted_at=e.submitted_at))
-            db.execute(delete(Draft).where(Draft.session_id == session_id,
-                                           Draft.step_id == e.step_id, Draft.user_id == e.user_id))
+            conn = db.connection()
+            conn.execute(_INSERT_ENTRY, {
+                "id": e.id, "session_id": session_id, "step_id": e.step_id,
+                "user_id": e.user_id, "client_id": e.client_id, "body": e.body,
+                "fields": e.fields, "skipped": e.skipped, "submitted_at": e.submitted_at})
+            conn.execute(_DELETE_DRAFT, {"sid": session_id, "b_step": e.step_id,
+                                         "b_user": e.user_id})
         elif isinstance(effect, engine.StepRevealed):
-            db.add(Reveal(session_id=session_id, step_id=effect.step_id, revealed_at=effect.at))
+            db.connection().execute(_INSERT_REVEAL, {
+                "session_id": session_id, "step_id": effect.step_id,
+                "revealed_at": effect.at})
         elif isinstance(effect, engine.PartnerReady):
-            db.add(StepReady(session_id=session_id, step_id=effect.step_id,
-                             user_id=effect.user_id, at=effect.at))
+            db.connection().execute(_INSERT_READY, {
+                "session_id": session_id, "step_id": effect.step_id,
+                "user_id": effect.user_id, "at": effect.at})
         elif isinstance(effect, engine.StepAdvanced):
-            db.add(StepAdvance(session_id=session_id, from_step_id=effect.from_step_id,
-                               to_index=effect.to_index, by_user_id=effect.by_user_id,
-                               at=effect.at))
+            db.connection().execute(_INSERT_ADVANCE, {
+                "session_id": session_id, "from_step_id": effect.from_step_id,
+                "to_index": effect.to_index, "by_user_id": effect.by_user_id,
+                "at": effect.at})
         elif isinstance(effect, engine.StepStateSaved):
             data = plain_json(effect.data)
             saved = db.execute(
@@ -422,19 +510,22 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
         elif isinstance(effect, engine.TrackChanged):
             db.execute(update(Session).where(Session.id == session_id).values(
                 track_snapshot_id=_ensure_snapshot(db, effect.track)))
-    if not transition.visible and not any(
-        isinstance(e, engine.StepStateSaved | engine.PauseEnded | engine.SessionDataSaved
-                   | engine.RecordSaved | engine.TurnRecorded)
-        for e in transition.effects
-    ):
+    if not transition.visible and _drafts_only(transition):
         return  # only a private draft's words changed: the session row stays as it is
     state = transition.state
-    values: dict[str, Any] = {"version": state.version, "current_index": state.current_index,
-                              "status": state.status, "paused_until": state.paused_until,
-                              "next_deadline_at": engine.next_deadline(state)}
+    values: dict[str, Any] = {"sid": session_id, "b_version": state.version,
+                              "b_index": state.current_index, "b_status": state.status,
+                              "b_paused": state.paused_until,
+                              "b_deadline": engine.next_deadline(state)}
+    statement = _UPDATE_SESSION
     if state.status != engine.ACTIVE and state.finished_at is not None:
-        values["finished_at"] = state.finished_at
-    db.execute(update(Session).where(Session.id == session_id).values(**values))
+        values["b_finished"] = state.finished_at
+        statement = _UPDATE_FINISHED_SESSION
+    db.connection().execute(statement, values)
+
+
+def _drafts_only(transition: engine.Transition) -> bool:
+    return all(isinstance(e, engine.DraftSaved) for e in transition.effects)
 
 
 def _save_participant(db: DbSession, session_id: str, who: engine.Participant,
@@ -476,8 +567,7 @@ def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engin
     engine a participant the load leaves out (a counsellor whose role was just revoked);
     `before_commit` writes what must commit with the change (an invite code)."""
     session_id = _require_id(session_id, "session")
-    _lock(db, session_id)
-    state = load_state(db, library, session_id)
+    state = load_state(db, library, session_id, _lock(db, session_id))
     if adjust is not None:
         state = adjust(state)
     if member and not isinstance(action, engine.Tick):
@@ -494,6 +584,12 @@ def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engin
                                        visible=True)
     else:
         transition = engine.handle(state, action, now)
+    if transition.state.version == state.version and not _drafts_only(transition):
+        # An invisible change that is not a draft (a step's own data, a record, a turn…):
+        # nothing is pushed, but the version moves so that no worker's cached copy of the
+        # session (load_state) passes for the new one.
+        transition = replace(transition, state=replace(transition.state,
+                                                       version=state.version + 1))
     _persist(db, transition)
     if before_commit is not None:
         before_commit(transition)
