@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
+from tests.e2e import axe
 from tests.live.conftest import MendServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -122,6 +123,23 @@ class Person:
 
 # engine.io "message" (4) carrying a Socket.IO EVENT (2), an optional ack id, then the array.
 _EVENT_PACKET = re.compile(r"^42\d*(\[.*\])$", re.DOTALL)
+
+
+@pytest.fixture
+def person(browser, mend_server):
+    """Make someone with a browser of their own (axe served), closed after the test:
+    `person("Robin")`, `person("Kit", width=390)`."""
+    people: list[Person] = []
+
+    def new(name: str = "Robin", width: int = 1280) -> Person:
+        someone = Person(browser, mend_server.url, name, {"width": width, "height": 900})
+        axe.serve_axe(someone.context, mend_server.url)
+        people.append(someone)
+        return someone
+
+    yield new
+    for someone in people:
+        someone.close()
 
 
 def _text(payload) -> str:

@@ -4,29 +4,14 @@ needed; other log-ins end), download your data, and delete the account for good.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.e2e import axe, flows
-from tests.e2e.conftest import Person
 from tests.e2e.flows import expect
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def person(browser, mend_server):
-    people: list[Person] = []
-
-    def new(name: str) -> Person:
-        someone = Person(browser, mend_server.url, name, {"width": 1000, "height": 900})
-        axe.serve_axe(someone.context, mend_server.url)
-        people.append(someone)
-        return someone
-
-    yield new
-    for someone in people:
-        someone.close()
 
 
 def log_in(page, email: str, password: str) -> None:
@@ -39,12 +24,12 @@ def log_in(page, email: str, password: str) -> None:
 
 def test_change_the_password_download_the_data_and_delete_the_account(person):
     email = flows.email_for("Robin", flows.new_suffix())
-    robin = person("Robin")
+    robin = person("Robin", width=1000)
     robin.page.goto("/")
     flows.sign_up(robin.page, "Robin", email)
     expect(robin.page.get_by_test_id("greeting")).to_contain_text("Robin")
     # The same account on another device: its log-in ends when the password changes.
-    other_device = person("Robin's other device")
+    other_device = person("Robin's other device", width=1000)
     log_in(other_device.page, email, flows.PASSWORD)
     expect(other_device.page.get_by_test_id("greeting")).to_contain_text("Robin")
 
@@ -70,7 +55,7 @@ def test_change_the_password_download_the_data_and_delete_the_account(person):
     # Download my data: a JSON file with the account (and no password hash).
     with page.expect_download() as download_info:
         page.get_by_test_id("export-data").click()
-    exported = json.loads(open(download_info.value.path(), encoding="utf-8").read())
+    exported = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
     assert email in json.dumps(exported)
     assert "password_hash" not in json.dumps(exported)
     expect(page.get_by_test_id("export-done")).to_be_visible()

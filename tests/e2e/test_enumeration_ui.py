@@ -8,25 +8,9 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import axe, flows
-from tests.e2e.conftest import Person
 from tests.e2e.flows import expect
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def person(browser, mend_server):
-    people: list[Person] = []
-
-    def new(name: str) -> Person:
-        someone = Person(browser, mend_server.url, name, {"width": 1000, "height": 900})
-        axe.serve_axe(someone.context, mend_server.url)
-        people.append(someone)
-        return someone
-
-    yield new
-    for someone in people:
-        someone.close()
 
 
 def sign_up(page, name: str, email: str, password: str) -> None:
@@ -39,12 +23,12 @@ def sign_up(page, name: str, email: str, password: str) -> None:
 
 def test_signing_up_with_a_taken_address_says_nothing_about_it(person):
     email = flows.email_for("Robin", flows.new_suffix())
-    robin = person("Robin")
+    robin = person("Robin", width=1000)
     sign_up(robin.page, "Robin", email, flows.PASSWORD)
     expect(robin.page.get_by_test_id("greeting")).to_contain_text("Robin")
 
     # Someone else tries the same address with their own password.
-    other = person("Kit")
+    other = person("Kit", width=1000)
     sign_up(other.page, "Kit", email, "somebody else's password")
     notice = other.page.get_by_test_id("login-notice")
     expect(notice).to_be_visible()
@@ -56,7 +40,7 @@ def test_signing_up_with_a_taken_address_says_nothing_about_it(person):
     axe.scan(other.page, "sign-up with a taken address")
 
     # The owner, having forgotten they signed up, signs up again with their password: in.
-    again = person("Robin again")
+    again = person("Robin again", width=1000)
     sign_up(again.page, "Robin", email, flows.PASSWORD)
     expect(again.page.get_by_test_id("greeting")).to_contain_text("Robin")
     for someone in (robin, other, again):

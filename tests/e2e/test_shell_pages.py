@@ -28,21 +28,6 @@ HONEST_RESET_NOTE = (
 )
 
 
-@pytest.fixture
-def person(browser, mend_server):
-    people: list[Person] = []
-
-    def new(name: str = "Robin", width: int = 1280) -> Person:
-        someone = Person(browser, mend_server.url, name, {"width": width, "height": 900})
-        axe.serve_axe(someone.context, mend_server.url)
-        people.append(someone)
-        return someone
-
-    yield new
-    for someone in people:
-        someone.close()
-
-
 def signups(someone: Person) -> list[str]:
     """Every sign-up request this browser makes from now on."""
     seen: list[str] = []

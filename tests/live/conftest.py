@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 import socketio
+from sqlalchemy import text
+
+from server.db import make_engine
+from tests.conftest import require
 
 MEND = str(Path(sys.executable).with_name("mend"))
 
@@ -175,3 +179,29 @@ def assert_private_until_both_submit(session_id: str, step_id: str, sock_a, sock
     for inbox in (inbox_a, inbox_b):
         state = inbox.wait_for(lambda s: s["steps"][1]["status"] == "revealed")
         assert [e["body"] for e in state["steps"][1]["revealed"]["entries"]] == [words_a, words_b]
+
+
+POSTGRES_URL = os.environ.get("MEND_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("MEND_TEST_REDIS_URL")
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    """Two gevent `mend run` workers on a fresh PostgreSQL schema, joined by Redis."""
+    require(bool(POSTGRES_URL), "MEND_TEST_POSTGRES_URL is not set")
+    require(bool(REDIS_URL), "MEND_TEST_REDIS_URL is not set")
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    env = {"MEND_DATABASE_URL": POSTGRES_URL, "MEND_REDIS_URL": REDIS_URL,
+           "MEND_SECRET_KEY": "shared-secret-for-both-workers-0123456789"}
+    workers = []
+    for name in ("one", "two"):
+        data_dir = tmp_path / name
+        data_dir.mkdir()
+        workers.append(MendServer(data_dir, "gevent", env_extra=env).start())
+    yield workers
+    for worker in workers:
+        worker.stop()

@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import text
 
-from server.db import make_engine
-from tests.conftest import require
 from tests.live.conftest import (
     Inbox,
-    MendServer,
     assert_private_until_both_submit,
     make_couple_session,
 )
@@ -20,27 +16,6 @@ pytestmark = pytest.mark.live
 
 POSTGRES_URL = os.environ.get("MEND_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("MEND_TEST_REDIS_URL")
-
-
-@pytest.fixture
-def two_workers(tmp_path):
-    require(bool(POSTGRES_URL), "MEND_TEST_POSTGRES_URL is not set")
-    require(bool(REDIS_URL), "MEND_TEST_REDIS_URL is not set")
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    env = {"MEND_DATABASE_URL": POSTGRES_URL, "MEND_REDIS_URL": REDIS_URL,
-           "MEND_SECRET_KEY": "shared-secret-for-both-workers-0123456789"}
-    workers = []
-    for name in ("one", "two"):
-        data_dir = tmp_path / name
-        data_dir.mkdir()
-        workers.append(MendServer(data_dir, "gevent", env_extra=env).start())
-    yield workers
-    for worker in workers:
-        worker.stop()
 
 
 def test_partners_on_different_workers_see_one_reveal(two_workers):
