@@ -85,3 +85,17 @@ export function formatTime(iso) {
   if (Number.isNaN(date.getTime())) return '';
   return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
+
+/** Copy `text` to the clipboard; where the Clipboard API isn't allowed (plain http), select
+ * `input` (which shows the same text) and use the older copy command. True when copied. */
+export async function copyText(text, input) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall back below */ }
+  input.focus();
+  input.select();
+  try { return document.execCommand('copy'); } catch { return false; }
+}

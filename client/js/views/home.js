@@ -6,7 +6,7 @@
 // keeping focus, what is being typed and the track chosen. After every (re)connect it loads
 // /me again, so a push missed while disconnected is caught up.
 
-import { h, replaceChildren, announce, formatDate } from '../dom.js';
+import { h, replaceChildren, announce, formatDate, copyText } from '../dom.js';
 import { api, fetchMe } from '../api.js';
 import { appSocket } from '../socket.js';
 import { checkinsCard } from './checkins.js';
@@ -284,18 +284,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       onfocus: (event) => event.target.select(),
     });
     const copy = async () => {
-      let copied = false;
-      try {
-        if (navigator.clipboard && window.isSecureContext) {
-          await navigator.clipboard.writeText(link);
-          copied = true;
-        }
-      } catch { copied = false; }
-      if (!copied) {
-        linkInput.focus();
-        linkInput.select();
-        try { copied = document.execCommand('copy'); } catch { copied = false; }
-      }
+      const copied = await copyText(link, linkInput);
       copyStatus.textContent = copied ? 'Link copied' : 'Select the link and copy it';
       setTimeout(() => { copyStatus.textContent = ''; }, 4000);
     };

@@ -12,7 +12,7 @@
 // code this browser just created (the view never carries codes) and requests in flight.
 // The server checks every role: hiding a button here is a convenience, never the check.
 
-import { h, replaceChildren, announce, formatTime, formatDate } from '../dom.js';
+import { h, replaceChildren, announce, formatTime, formatDate, copyText } from '../dom.js';
 import { api } from '../api.js';
 import { isTransient, newClientId } from '../socket.js';
 import { kindFor } from '../kinds/index.js';
@@ -336,18 +336,7 @@ function inviteCodeBlock(invite) {
     onfocus: (event) => event.target.select(),
   });
   const copy = async () => {
-    let copied = false;
-    try {
-      if (navigator.clipboard && window.isSecureContext) {
-        await navigator.clipboard.writeText(link);
-        copied = true;
-      }
-    } catch { copied = false; }
-    if (!copied) {
-      input.focus();
-      input.select();
-      try { copied = document.execCommand('copy'); } catch { copied = false; }
-    }
+    const copied = await copyText(link, input);
     status.textContent = copied ? 'Link copied' : 'Select the link and copy it';
   };
   return h('div', { class: 'invite' },
