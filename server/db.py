@@ -108,6 +108,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Set by dispose(): background loops stop instead of opening a new pool on an engine
+        # that was closed (tests build many apps in one process; each pool holds connections).
+        self.closed = False
 
     @contextmanager
     def session(self) -> Iterator[DbSession]:
@@ -129,6 +132,7 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        self.closed = True
         self.engine.dispose()
 
 

@@ -29,7 +29,9 @@ def heartbeat_once(app: Flask) -> set[str]:
 
 def loop(app: Flask) -> None:
     server = socketio.server
-    while socketio.server is server:  # tests re-bind the one SocketIO to new apps
+    database = app.extensions["mend"].database
+    # Until the app's database is closed, or (tests) the one SocketIO serves a new app.
+    while socketio.server is server and not database.closed:
         try:
             heartbeat_once(app)
         except Exception:  # keep beating through a Redis blip

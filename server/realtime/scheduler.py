@@ -90,10 +90,17 @@ def start(app: Flask) -> None:
     app.extensions["mend.scheduler"] = True
     interval = app.extensions["mend"].config.tick_seconds
     server = socketio.server
+    database = app.extensions["mend"].database
+
+    def running() -> bool:
+        # Until the app's database is closed, or (tests) the one SocketIO serves a new app.
+        return socketio.server is server and not database.closed
 
     def sweep_loop() -> None:
-        while True:
+        while running():
             socketio.sleep(interval)
+            if not running():
+                return
             try:
                 with app.app_context():
                     sweep_once()
@@ -101,8 +108,10 @@ def start(app: Flask) -> None:
                 log.exception("deadline sweep failed")
 
     def guard_loop() -> None:
-        while socketio.server is server:  # tests re-bind the one SocketIO to new apps
+        while running():
             socketio.sleep(GUARD_SECONDS)
+            if not running():
+                return
             try:
                 with app.app_context():
                     guard_once(app)
