@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,13 +81,14 @@ def _label(key: str) -> str:
     return "a field"
 
 
-class Shape:
+class Shape(ABC):
     """One field's declaration. `clean` returns the value to use or raises MendError."""
 
     nullable = False
 
-    def clean(self, value: Any, name: str) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def clean(self, value: Any, name: str) -> Any:
+        """The value to use, or MendError("invalid" | "too_large")."""
 
     def or_null(self) -> Shape:
         return _Nullable(self)
