@@ -24,6 +24,10 @@ class Presence:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sockets: dict[str, tuple[str, set[str]]] = {}  # sid -> (user, sessions)
+        # Indexes of the same facts, so that no answer walks every socket on the worker
+        # (online() ran for every visible change: 7.5 % of a server at 500 couples).
+        self._members: dict[str, dict[str, int]] = {}  # session -> user -> sockets in it
+        self._sids: dict[str, set[str]] = {}  # user -> sids
         self._typing: dict[str, set[str]] = defaultdict(set)  # session -> users
         # Coalesced broadcasts (typing): when each session's last went, and which sessions
         # have one waiting to go.
@@ -33,23 +37,54 @@ class Presence:
     def connect(self, sid: str, user_id: str) -> None:
         with self._lock:
             self._sockets[sid] = (user_id, set())
+            self._sids.setdefault(user_id, set()).add(sid)
+
+    def _enter(self, sid: str, session_id: str) -> None:
+        """A known socket is in a session (the lock is held)."""
+        user_id, sessions = self._sockets[sid]
+        if session_id not in sessions:
+            sessions.add(session_id)
+            members = self._members.setdefault(session_id, {})
+            members[user_id] = members.get(user_id, 0) + 1
+
+    def _exit(self, sid: str, session_id: str) -> None:
+        """A known socket is no longer in a session (the lock is held)."""
+        user_id, sessions = self._sockets[sid]
+        if session_id in sessions:
+            sessions.discard(session_id)
+            members = self._members[session_id]
+            members[user_id] -= 1
+            if not members[user_id]:
+                del members[user_id]
+                if not members:
+                    del self._members[session_id]
 
     def join(self, sid: str, session_id: str) -> None:
         with self._lock:
             if sid in self._sockets:
-                self._sockets[sid][1].add(session_id)
+                self._enter(sid, session_id)
 
     def leave(self, sid: str, session_id: str) -> None:
         with self._lock:
             if sid in self._sockets:
-                self._sockets[sid][1].discard(session_id)
+                self._exit(sid, session_id)
                 self._forget_if_empty({session_id})
 
     def disconnect(self, sid: str) -> tuple[str | None, set[str]]:
         """Forget a socket; returns its user and the sessions it was in."""
         with self._lock:
-            user_id, sessions = self._sockets.pop(sid, (None, set()))
-            if user_id is not None and not self._user_in_any(user_id, sessions):
+            if sid not in self._sockets:
+                return None, set()
+            user_id, sessions = self._sockets[sid]
+            sessions = set(sessions)
+            for session_id in sessions:
+                self._exit(sid, session_id)
+            del self._sockets[sid]
+            sids = self._sids[user_id]
+            sids.discard(sid)
+            if not sids:
+                del self._sids[user_id]
+            if not self._user_in_any(user_id, sessions):
                 for session_id in sessions:
                     self._typing[session_id].discard(user_id)
             self._forget_if_empty(sessions)
@@ -57,19 +92,20 @@ class Presence:
 
     def _forget_if_empty(self, sessions: set[str]) -> None:
         """Drop what is kept per session once nobody on this worker is in it."""
-        occupied = set().union(*(s for _u, s in self._sockets.values())) & sessions
-        for session_id in sessions - occupied:
+        for session_id in sessions:
+            if session_id in self._members:
+                continue
             if not self._typing.get(session_id):
                 self._typing.pop(session_id, None)
             if session_id not in self._pending:
                 self._last_sent.pop(session_id, None)
 
     def _user_in_any(self, user_id: str, sessions: set[str]) -> bool:
-        return any(u == user_id and s & sessions for u, s in self._sockets.values())
+        return any(user_id in self._members.get(s, ()) for s in sessions)
 
     def online(self, session_id: str) -> frozenset[str]:
         with self._lock:
-            return frozenset(u for u, s in self._sockets.values() if session_id in s)
+            return frozenset(self._members.get(session_id, ()))
 
     def set_typing(self, session_id: str, user_id: str, typing: bool) -> bool:
         """Record whether a user is typing; True when that changed anything."""
@@ -110,7 +146,7 @@ class Presence:
 
     def sids_of(self, user_id: str) -> list[str]:
         with self._lock:
-            return [sid for sid, (u, _s) in self._sockets.items() if u == user_id]
+            return list(self._sids.get(user_id, ()))
 
     def in_session(self, sid: str, session_id: str) -> bool:
         with self._lock:
@@ -129,9 +165,8 @@ class Presence:
         """Someone lost access to a session: they are no longer online or typing in it,
         whichever worker holds their sockets."""
         with self._lock:
-            for user, sessions in self._sockets.values():
-                if user == user_id:
-                    sessions.discard(session_id)
+            for sid in self._sids.get(user_id, ()):
+                self._exit(sid, session_id)
             self._typing.get(session_id, set()).discard(user_id)
             self._forget_if_empty({session_id})
 
@@ -313,14 +348,14 @@ class RedisPresence(Presence):
         return super().online(session_id)
 
     def _user_here(self, user_id: str, session_id: str) -> bool:
-        return any(u == user_id and session_id in s for u, s in self._sockets.values())
+        return user_id in self._members.get(session_id, ())
 
     def join(self, sid: str, session_id: str) -> None:
         with self._lock:
             if sid not in self._sockets:
                 return
             user_id = self._sockets[sid][0]
-            self._sockets[sid][1].add(session_id)
+            self._enter(sid, session_id)
         try:
             self._join(keys=[self._key(session_id, "online"),
                              self._key(session_id, f"gone:{user_id}")],
@@ -395,10 +430,7 @@ class RedisPresence(Presence):
 
     def heartbeat(self) -> tuple[set[str], list[tuple[str, str]]]:
         with self._lock:
-            held: dict[str, set[str]] = {}
-            for user_id, sessions in self._sockets.values():
-                for session_id in sessions:
-                    held.setdefault(session_id, set()).add(user_id)
+            held = {session_id: set(users) for session_id, users in self._members.items()}
             typing = {s: set(users) for s, users in self._typing.items() if s in held}
         if not held:
             return set(), []
