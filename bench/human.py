@@ -22,6 +22,11 @@ this checkout) with --server-python, on SQLite in a temporary MEND_DATA_DIR. One
 serves the whole --couples sweep; couples are created once, and each step connects the first
 N couples, runs --warmup + --duration seconds and reports the --duration part.
 
+With --workers N (N > 1) the server is the production shape instead (bench/cluster.py): N
+workers on --database-url (PostgreSQL) and --redis-url behind nginx, each person at its own
+127/8 address so that ip_hash spreads them; CPU and RSS are summed over the workers and
+given per worker, with nginx's, PostgreSQL's and Redis's CPU.
+
 This module expects gevent's monkey patching (load.py applies it before importing this).
 """
 
@@ -45,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cluster
 import gevent
 import gevent.pool
 import requests
@@ -57,6 +63,10 @@ NOMINAL_PER_MIN = {"entry:draft": 12, "presence:typing": 6, "entry:submit": 2, "
 ANSWERABLE = ("prompt", "closing")
 TRACK = "understanding-our-trust"
 ACK_TIMEOUT = 30.0
+# websocket-client checks every received text frame's UTF-8 in pure Python: that was 71 %
+# of the load generator's CPU at 500 couples (py-spy), more than the server it measures.
+# The server's frames are JSON it encoded itself; json.loads still rejects bad text.
+FAST_WEBSOCKET = {"skip_utf8_validation": True}
 
 
 # ---------------------------------------------------------------- machine and process probes
@@ -113,6 +123,7 @@ class Server:
     async_mode: str
     data_dir: Path
     port: int = field(default_factory=free_port)
+    env_extra: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
     @property
@@ -124,7 +135,8 @@ class Server:
         # Hundreds of people sign up from 127.0.0.1 at once: the HTTP limits meant for one
         # person guessing passwords would refuse them (older checkouts ignore the variable).
         return {"MEND_RATE_LIMITS": "all=off", **os.environ, "PYTHONPATH": str(self.root),
-                "MEND_DATA_DIR": str(self.data_dir), "MEND_ASYNC_MODE": self.async_mode}
+                "MEND_DATA_DIR": str(self.data_dir), "MEND_ASYNC_MODE": self.async_mode,
+                **self.env_extra}
 
     def identify(self) -> dict[str, str]:
         """Which code the server really runs: the imported package's path and the commit."""
@@ -176,6 +188,19 @@ class Server:
     def log(self) -> str:
         return (self.data_dir / "server.log").read_text(errors="replace")[-4000:]
 
+    # The same questions bench/cluster.py's Cluster answers, for run_step.
+    def worker_pids(self) -> list[int]:
+        return [self.process.pid]
+
+    def service_pids(self) -> dict[str, list[int]]:
+        return {}
+
+    def sockets_per_worker(self) -> dict[str, int] | None:
+        return None
+
+    def poll_dead(self) -> str | None:
+        return None if self.process.poll() is None else "the server died:\n" + self.log()
+
 
 # ---------------------------------------------------------------- recording
 
@@ -190,6 +215,11 @@ class Recorder:
         self.skipped: Counter = Counter()
         self.pending: dict[int, tuple[str, float]] = {}
         self.disconnects = 0
+        # Readies acknowledged in the window from people whose partner's socket is on
+        # another worker (--workers > 1), each sent once this person's view showed the
+        # reveal: for the partner who submitted first, that reveal came from the other
+        # worker (through Redis).
+        self.cross_worker_readies = 0
         self.max_lateness = 0.0
         self._seq = 0
         self._lock = threading.Lock()
@@ -201,7 +231,8 @@ class Recorder:
         if self.in_window(time.perf_counter()):
             self.skipped[event] += 1
 
-    def emit(self, sock: socketio.Client, event: str, data: dict, on_ok=None) -> None:
+    def emit(self, sock: socketio.Client, event: str, data: dict, on_ok=None,
+             cross_worker: bool = False) -> None:
         sent = time.perf_counter()
         counted = self.in_window(sent)
         with self._lock:
@@ -218,6 +249,7 @@ class Recorder:
                 if self.pending.pop(seq, None) is not None:
                     if isinstance(ack, dict) and ack.get("ok"):
                         self.lat[event].append(elapsed)
+                        self.cross_worker_readies += cross_worker
                     else:
                         code = (ack.get("error") or {}).get("code", "?") \
                             if isinstance(ack, dict) else "?"
@@ -244,10 +276,14 @@ class Recorder:
 class Person:
     """One partner: an HTTP session (cookie) and, during a sweep step, one socket."""
 
-    def __init__(self, url: str, name: str):
+    def __init__(self, url: str, name: str, source: str | None = None):
         self.url = url
         self.name = name
+        self.source = source  # own address in 127/8 (behind nginx's ip_hash), or None
+        self.partner_elsewhere = False  # the partner's socket is on another worker
         self.http = requests.Session()
+        if source:
+            cluster.bind_session(self.http, source)
         self.email = f"{name.lower()}-{uuid.uuid4().hex[:10]}@bench.test"
         self.user_id = ""
         self.sock: socketio.Client | None = None
@@ -270,7 +306,13 @@ class Person:
         self.user_id = response.json()["user"]["id"]
 
     def connect(self) -> None:
-        sock = socketio.Client(reconnection=False)
+        options = {"websocket_extra_options": dict(FAST_WEBSOCKET)}
+        if self.source:
+            # websocket-client uses a given socket as it is: connected from our address
+            # and already TLS-wrapped (cluster.bound_socket).
+            options = {"ssl_verify": False, "websocket_extra_options": {
+                **FAST_WEBSOCKET, "socket": cluster.bound_socket(self.url, self.source)}}
+        sock = socketio.Client(reconnection=False, **options)
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         sock.on("session:state", self._on_state)
         sock.connect(self.url, headers={"Cookie": cookie}, transports=["websocket"],
@@ -299,8 +341,9 @@ class Person:
 
 
 class Couple:
-    def __init__(self, url: str, index: int):
-        self.a, self.b = Person(url, f"A{index}"), Person(url, f"B{index}")
+    def __init__(self, url: str, index: int, sources: tuple = (None, None)):
+        self.a = Person(url, f"A{index}", sources[0])
+        self.b = Person(url, f"B{index}", sources[1])
         self.session_id = ""
         self.lock = threading.Lock()
         self.sessions_started = 0
@@ -417,7 +460,8 @@ def ready_when_revealed(me: Person, sid: str, until: float, rec: Recorder) -> No
     if me.user_id in step.get("ready", []) or me.sock is None:
         rec.skip("step:ready")
         return
-    rec.emit(me.sock, "step:ready", {"session_id": sid, "step_id": step["id"]})
+    rec.emit(me.sock, "step:ready", {"session_id": sid, "step_id": step["id"]},
+             cross_worker=me.partner_elsewhere)
 
 
 def partner(couple: Couple, me: Person, plan, rec: Recorder, http_lat: list[float]) -> None:
@@ -457,8 +501,11 @@ def partner(couple: Couple, me: Person, plan, rec: Recorder, http_lat: list[floa
 
 # ---------------------------------------------------------------- one sweep step
 
-def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | None) -> dict:
-    pid = server.process.pid
+def run_step(server, couples: list[Couple], args, profile_dir: Path | None) -> dict:
+    """`server`: a Server, or a cluster.Cluster (several workers behind nginx): CPU and RSS
+    are summed over its workers (and given per worker), its services' CPU is reported."""
+    pids = server.worker_pids()
+    pid = pids[0]  # py-spy profiles the first worker only
     people = [p for c in couples for p in (c.a, c.b)]
     load_before = loadavg()
     connect_started = time.perf_counter()
@@ -493,8 +540,13 @@ def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | No
                                           http_lat))
 
     gevent.sleep(max(0.0, measure_from - time.perf_counter()))
-    rss_start = rss_mb(pid)
-    cpu0, own0, busy0 = cpu_seconds(pid), own_cpu_seconds(), machine_busy_seconds()
+    sockets = server.sockets_per_worker()
+    services = server.service_pids()
+    rss0 = [rss_mb(p) for p in pids]
+    rss_start = sum(rss0)
+    cpu0 = [cpu_seconds(p) for p in pids]
+    own0, busy0 = own_cpu_seconds(), machine_busy_seconds()
+    services0 = {name: cluster.cpu_of(group) for name, group in services.items()}
     wall0 = time.perf_counter()
     spy = None
     if profile_dir is not None:
@@ -503,14 +555,21 @@ def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | No
              "--rate", "100", "--format", "raw", "--nonblocking",
              "-o", str(profile_dir / f"profile-{len(couples)}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    rss_peak = rss_start
+    rss_peak, rss_peaks = rss_start, list(rss0)
     while time.perf_counter() < end:
         gevent.sleep(min(1.0, max(0.0, end - time.perf_counter())))
-        rss_peak = max(rss_peak, rss_mb(pid))
+        now = [rss_mb(p) for p in pids]
+        rss_peak = max(rss_peak, sum(now))
+        rss_peaks = [max(a, b) for a, b in zip(rss_peaks, now, strict=True)]
     wall = time.perf_counter() - wall0
-    cpu = cpu_seconds(pid) - cpu0
+    cpus = [cpu_seconds(p) - c for p, c in zip(pids, cpu0, strict=True)]
+    cpu = sum(cpus)
     own = own_cpu_seconds() - own0
     busy = machine_busy_seconds() - busy0
+    service_cpu = {}
+    for name, before in services0.items():
+        after = cluster.cpu_of(services[name])
+        service_cpu[name] = sum(after[p] - before[p] for p in after if p in before)
     # Acks for events sent inside the window may still arrive: give them time.
     grace_until = time.perf_counter() + args.grace
     while rec.pending and time.perf_counter() < grace_until:
@@ -550,9 +609,20 @@ def run_step(server: Server, couples: list[Couple], args, profile_dir: Path | No
                                   2),
         "load_generator_cpu_percent": round(100 * own / wall, 1),
         # Whatever else ran on the machine (other people's work) in the window, in cores.
-        "other_load_cores": round(max(0.0, busy - cpu - own) / wall, 2),
+        "other_load_cores": round(max(0.0, busy - cpu - own - sum(service_cpu.values()))
+                                  / wall, 2),
         "generator_max_lateness_ms": round(rec.max_lateness * 1000, 1),
         "server_rss_mb": {"start": round(rss_start, 1), "peak": round(rss_peak, 1)},
+        **({} if sockets is None else {
+            "workers": [{"port": port, "sockets": n, "cpu_percent": round(100 * c / wall, 1),
+                         "rss_mb_peak": round(r, 1)}
+                        for (port, n), c, r in zip(sockets.items(), cpus, rss_peaks,
+                                                   strict=True)],
+            "ready_after_reveal_ok_cross_worker": rec.cross_worker_readies,
+            # nginx, PostgreSQL (every postgres process) and Redis in the window.
+            "services_cpu_percent": {name: round(100 * c / wall, 1)
+                                     for name, c in service_cpu.items()},
+        }),
     }
 
 
@@ -585,6 +655,25 @@ def table(steps: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def worker_table(steps: list[dict]) -> str:
+    """Per worker: sockets held (nginx's connections to it, at the window's start), CPU,
+    peak RSS; and the services' CPU."""
+    rows = ["| couples | worker port | sockets | CPU | RSS MB peak |",
+            "| ---: | ---: | ---: | ---: | ---: |"]
+    for s in steps:
+        for w in s["workers"]:
+            rows.append(f"| {s['couples']} | {w['port']} | {w['sockets']} | "
+                        f"{w['cpu_percent']}% | {w['rss_mb_peak']} |")
+    names = list(steps[0]["services_cpu_percent"])
+    rows += ["", "| couples | " + " | ".join(f"{n} CPU" for n in names)
+             + " | readies across workers |", "| ---: |" + " ---: |" * (len(names) + 1)]
+    for s in steps:
+        rows.append(f"| {s['couples']} | "
+                    + " | ".join(f"{v}%" for v in s["services_cpu_percent"].values())
+                    + f" | {s['ready_after_reveal_ok_cross_worker']} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Human-pace load: " + __doc__.splitlines()[0])
     parser.add_argument("--mode", default="human")
@@ -603,7 +692,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stop-after-fail", type=int, default=0,
                         help="stop the sweep after this many steps over the target in a row "
                              "(0: run every step)")
-    parser.add_argument("--profile-dir", help="py-spy each step's window into DIR (raw stacks)")
+    parser.add_argument("--profile-dir", help="py-spy each step's window into DIR (raw stacks; "
+                                              "with --workers N, worker 1 only)")
     parser.add_argument("--py-spy", default="py-spy")
     parser.add_argument("--nice", type=int, default=0,
                         help="run the server and this load generator at this niceness "
@@ -619,9 +709,30 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--floor-rates", default="100,200,300,400,500,600,700,800,1000,1200")
     parser.add_argument("--floor-step", type=float, default=10.0,
                         help="measured seconds per ramp step")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="N > 1: the production shape (bench/cluster.py): N `mend run` "
+                             "workers on --database-url joined by --redis-url, behind "
+                             "Debian's nginx with deploy/nginx.conf (HTTPS, ip_hash); each "
+                             "bench person connects from its own 127/8 address. --py-spy "
+                             "and --profile-dir then profile worker 1 only; --floor is "
+                             "single-worker only")
+    parser.add_argument("--database-url",
+                        help="the workers' MEND_DATABASE_URL (default: SQLite in the "
+                             "temporary data directory; --workers > 1 needs PostgreSQL)")
+    parser.add_argument("--redis-url", help="the workers' MEND_REDIS_URL (default: none; "
+                                            "--workers > 1 needs it)")
+    parser.add_argument("--reset-database", action="store_true",
+                        help="with --workers > 1: DROP SCHEMA public CASCADE in "
+                             "--database-url first (everything in that database is lost)")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.workers > 1 and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--workers > 1 needs --database-url postgresql://…")
+    if args.workers > 1 and not args.redis_url:
+        parser.error("--workers > 1 needs --redis-url (pushes between workers)")
+    if args.workers > 1 and args.floor:
+        parser.error("--floor runs on one worker only")
     random.seed(args.seed)
     counts = [int(c) for c in args.couples.split(",")]
     profile_dir = Path(args.profile_dir) if args.profile_dir else None
@@ -629,19 +740,55 @@ def main(argv: list[str]) -> int:
         profile_dir.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="mend-bench-") as tmp:
-        server = Server(Path(args.server_root).resolve(), args.server_python, args.async_mode,
-                        Path(tmp))
-        identity = server.identify()
-        server.start(args.cheap_passwords)
+        env_extra = {}
+        if args.database_url:
+            env_extra["MEND_DATABASE_URL"] = args.database_url
+        if args.redis_url:
+            env_extra["MEND_REDIS_URL"] = args.redis_url
+        workers = []
+        for n in range(args.workers):
+            data_dir = Path(tmp) / f"worker-{n + 1}" if args.workers > 1 else Path(tmp)
+            data_dir.mkdir(exist_ok=True)
+            workers.append(Server(Path(args.server_root).resolve(), args.server_python,
+                                  args.async_mode, data_dir, env_extra=dict(env_extra)))
+        identity = workers[0].identify()
+        if args.workers > 1:
+            server = cluster.Cluster(workers, args.database_url, args.redis_url,
+                                     Path(tmp) / "nginx", 2 * max(counts))
+            if args.reset_database:
+                server.reset_database()
+        else:
+            server = workers[0]
+        try:
+            server.start(args.cheap_passwords)
+        except BaseException:
+            server.stop()
+            raise
         if args.nice:
-            os.setpriority(os.PRIO_PROCESS, server.process.pid, args.nice)
+            for pid in server.worker_pids() + server.service_pids().get("nginx", []):
+                os.setpriority(os.PRIO_PROCESS, pid, args.nice)
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)
-        print(f"server pid {server.process.pid} at {server.url}: {identity}", file=sys.stderr)
+        print(f"server pid{'s' if args.workers > 1 else ''} "
+              f"{', '.join(map(str, server.worker_pids()))} at {server.url}: {identity}",
+              file=sys.stderr)
         steps: list[dict] = []
         try:
             made = time.perf_counter()
             extra = args.floor_couples if args.floor else 0
-            couples = [Couple(server.url, i) for i in range(max(counts) + extra)]
+            total = max(counts) + extra
+            sources = (server.source_addresses(2 * total, random.Random(args.seed))
+                       if args.workers > 1 else [None] * (2 * total))
+            couples = [Couple(server.url, i, (sources[2 * i], sources[2 * i + 1]))
+                       for i in range(total)]
+            split = None
+            if args.workers > 1:
+                for c in couples:
+                    c.a.partner_elsewhere = c.b.partner_elsewhere = \
+                        server.worker_of(c.a.source) != server.worker_of(c.b.source)
+                split = sum(c.a.partner_elsewhere for c in couples)
+                print(f"ip_hash: third octets per worker {server.third_octets}; "
+                      f"{split} of {len(couples)} couples have partners on different workers",
+                      file=sys.stderr)
             gevent.pool.Pool(8).map(lambda c: c.create(), couples)
             couples, floor_couples = couples[:max(counts)], couples[max(counts):]
             setup_s = time.perf_counter() - made
@@ -662,8 +809,9 @@ def main(argv: list[str]) -> int:
                 if args.stop_after_fail and fails >= args.stop_after_fail and n != counts[-1]:
                     print("stopping the sweep: over the target", file=sys.stderr)
                     break
-                if server.process.poll() is not None:
-                    raise RuntimeError("the server died:\n" + server.log())
+                dead = server.poll_dead()
+                if dead:
+                    raise RuntimeError(dead)
             floor = None
             if args.floor:
                 import floor as floor_bench
@@ -694,7 +842,14 @@ def main(argv: list[str]) -> int:
                    f"{platform.python_version()}, {platform.platform()}",
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         **identity,
-        "async_mode": args.async_mode, "database": "sqlite (WAL)", "nice": args.nice,
+        "async_mode": args.async_mode,
+        "database": args.database_url.split("@")[-1] if args.database_url else "sqlite (WAL)",
+        "nice": args.nice,
+        **({} if args.workers == 1 else {
+            "workers": args.workers, "redis": args.redis_url.split("@")[-1],
+            "front": "nginx (deploy/nginx.conf, HTTPS, ip_hash), each person from its own "
+                     "127/8 address",
+            "couples_with_partners_on_different_workers": split}),
         "cheap_passwords": args.cheap_passwords,
         "duration_s": args.duration, "warmup_s": args.warmup,
         "setup_s": round(setup_s, 1),
@@ -705,6 +860,8 @@ def main(argv: list[str]) -> int:
     }
     print(json.dumps(result, indent=2))
     print("\n" + table(steps))
+    if args.workers > 1:
+        print("\n" + worker_table(steps))
     if floor:
         print(f"\ndurable events/s held at p99 < {args.target_p99:g} ms: Mend "
               f"{floor['mend']['throughput_per_s']}, bare {floor['bare']['throughput_per_s']}"

@@ -12,6 +12,9 @@ latency (second submit -> both partners hold the revealed view), server CPU and 
 sessions with drafts, typing, submits and readies, swept over --couples.
 
     .venv/bin/python bench/load.py --mode human --couples 25,50,75,100,150,250 --duration 60
+
+`--mode human --workers 2 --database-url postgresql://… --redis-url redis://…` runs it against
+two workers on PostgreSQL + Redis behind nginx (bench/cluster.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -112,10 +112,15 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class Nginx:
-    """deploy/nginx.conf, run in `prefix` on a free port, with `workers` as its upstream."""
+    """deploy/nginx.conf, run in `prefix` on a free port, with `workers` as its upstream.
+    `worker_processes` and `worker_connections` go to nginx's main configuration (the
+    benchmark, bench/cluster.py, needs thousands of connections)."""
 
-    def __init__(self, prefix: Path, worker_ports: list[int]) -> None:
+    def __init__(self, prefix: Path, worker_ports: list[int], worker_connections: int = 1024,
+                 worker_processes: int | str = 1) -> None:
         self.prefix = prefix
+        self.worker_connections = worker_connections
+        self.worker_processes = worker_processes
         self.prefix.mkdir(parents=True, exist_ok=True)
         self.worker_ports = worker_ports
         self.port = free_port()
@@ -147,9 +152,11 @@ class Nginx:
                          for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         return (
             ("user root;\n" if os.geteuid() == 0 else "")
-            + f"daemon off;\nworker_processes 1;\npid {self.prefix / 'nginx.pid'};\n"
+            + f"daemon off;\nworker_processes {self.worker_processes};\n"
+            f"worker_rlimit_nofile {max(1024, 2 * self.worker_connections)};\n"
+            f"pid {self.prefix / 'nginx.pid'};\n"
             f"error_log {self.prefix / 'error.log'} info;\n"
-            "events { worker_connections 1024; }\n"
+            f"events {{ worker_connections {self.worker_connections}; }}\n"
             f"http {{\n{temp}\n    include {self.prefix / 'mend.conf'};\n}}\n")
 
     def start(self) -> Nginx:
