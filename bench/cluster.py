@@ -141,6 +141,17 @@ def established_by_local_port(ports: list[int]) -> dict[int, int]:
     return counts
 
 
+def reset_database(server, database_url: str) -> None:
+    """DROP SCHEMA public CASCADE and create it again (everything in it is lost), with
+    `server`'s (a human.Server) python and code."""
+    code = ("import sys; from sqlalchemy import text; from server.db import make_engine; "
+            "e = make_engine(sys.argv[1]); c = e.connect(); "
+            "c.execute(text('DROP SCHEMA IF EXISTS public CASCADE')); "
+            "c.execute(text('CREATE SCHEMA public')); c.commit()")
+    subprocess.run([server.python, "-c", code, database_url], env=server.env(),
+                   cwd=server.root, check=True)
+
+
 # ---------------------------------------------------------------- the cluster
 
 class Cluster:
@@ -167,16 +178,6 @@ class Cluster:
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.nginx.port}"
-
-    def reset_database(self) -> None:
-        """DROP SCHEMA public CASCADE and create it again (everything in it is lost)."""
-        code = ("import sys; from sqlalchemy import text; from server.db import make_engine; "
-                "e = make_engine(sys.argv[1]); c = e.connect(); "
-                "c.execute(text('DROP SCHEMA IF EXISTS public CASCADE')); "
-                "c.execute(text('CREATE SCHEMA public')); c.commit()")
-        first = self.servers[0]
-        subprocess.run([first.python, "-c", code, self.database_url], env=first.env(),
-                       cwd=first.root, check=True)
 
     def upgrade(self) -> None:
         """`mend db upgrade` once, before the workers start (docs/deployment.md)."""

@@ -722,8 +722,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--redis-url", help="the workers' MEND_REDIS_URL (default: none; "
                                             "--workers > 1 needs it)")
     parser.add_argument("--reset-database", action="store_true",
-                        help="with --workers > 1: DROP SCHEMA public CASCADE in "
-                             "--database-url first (everything in that database is lost)")
+                        help="DROP SCHEMA public CASCADE in --database-url (PostgreSQL) "
+                             "first: everything in that database is lost")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
@@ -731,6 +731,8 @@ def main(argv: list[str]) -> int:
         parser.error("--workers > 1 needs --database-url postgresql://…")
     if args.workers > 1 and not args.redis_url:
         parser.error("--workers > 1 needs --redis-url (pushes between workers)")
+    if args.reset_database and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--reset-database is for a PostgreSQL --database-url")
     if args.workers > 1 and args.floor:
         parser.error("--floor runs on one worker only")
     random.seed(args.seed)
@@ -755,10 +757,10 @@ def main(argv: list[str]) -> int:
         if args.workers > 1:
             server = cluster.Cluster(workers, args.database_url, args.redis_url,
                                      Path(tmp) / "nginx", 2 * max(counts))
-            if args.reset_database:
-                server.reset_database()
         else:
             server = workers[0]
+        if args.reset_database:
+            cluster.reset_database(workers[0], args.database_url)
         try:
             server.start(args.cheap_passwords)
         except BaseException:
