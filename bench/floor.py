@@ -27,6 +27,7 @@ import gevent
 import gevent.pool
 import requests
 import socketio
+from human import FAST_WEBSOCKET
 
 BODY = ("what I notice when I think about this " * 4)[:150]
 
@@ -188,7 +189,7 @@ def run_bare(python: str, async_mode: str, clients: int, rates: list[int], step_
                 gevent.sleep(0.1)
             socks = []
             for _ in range(clients):
-                sock = socketio.Client(reconnection=False)
+                sock = socketio.Client(reconnection=False, websocket_extra_options=FAST_WEBSOCKET)
                 sock.connect(url, transports=["websocket"], wait_timeout=30)
                 socks.append(sock)
             senders = []
