@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from sqlalchemy.orm import Session as DbSession
 
 from server.context import mend
 from server.engine import MendError
@@ -24,9 +26,11 @@ from server.engine.visibility import view_for
 from server.extensions import socketio
 from server.realtime import limits, scheduler, schemas
 from server.realtime.publish import broadcast_presence, publish, session_room, user_room
+from server.services import accounts
 from server.services import moderation as moderation_service
 from server.services import sessions as session_service
 from server.services.sessions import Outcome
+from server.web import auth
 
 log = logging.getLogger("mend.realtime")
 
@@ -47,11 +51,10 @@ def event(name: str) -> Callable:
         def handler(*args: Any) -> dict:
             started = time.perf_counter()
             try:
-                if not current_user.is_authenticated:
-                    raise MendError(
-                        "unauthenticated", "Your log-in has ended. Please log in again."
-                    )
-                limits.admit(request.sid, current_user.id)
+                user = auth.socket_user(request.environ)
+                if user is None:
+                    raise MendError("unauthenticated", accounts.LOGIN_ENDED)
+                limits.admit(request.sid, user.id)
                 if len(args) != 1 or not isinstance(args[0], dict):
                     raise MendError("invalid", "This event needs one JSON object as its payload.")
                 payload = args[0]
@@ -59,6 +62,8 @@ def event(name: str) -> Callable:
                 return {"ok": True, **(fn(payload) or {})}
             except MendError as error:
                 log.info("event %s refused: %s", name, error.code)
+                if error.code == "unauthenticated":
+                    auth.end_socket_login()
                 return error.to_dict()
             except Exception:
                 log.exception("event %s failed", name)
@@ -72,6 +77,15 @@ def event(name: str) -> Callable:
     return decorate
 
 
+@contextmanager
+def unit_of_work() -> Iterator[DbSession]:
+    """A database session acting for this socket's user, as logged in on this socket: the
+    service's read of the session's participants refuses it if that log-in has ended."""
+    with mend().database.session() as db:
+        accounts.expect_login(db, current_user.id, current_user.login_generation)
+        yield db
+
+
 def disconnect_user(user_id: str) -> None:
     """Close every socket of a user in this process (after log-out or account erasure)."""
     for sid in mend().presence.sids_of(user_id):
@@ -79,7 +93,7 @@ def disconnect_user(user_id: str) -> None:
 
 
 @socketio.on("connect")
-def on_connect(auth: Any = None) -> None:
+def on_connect(_auth: Any = None) -> None:
     if not current_user.is_authenticated:
         message = "Log in to Mend to connect."
         # The client sees {message, data: {code, message}} in its connect_error handler.
@@ -88,6 +102,7 @@ def on_connect(auth: Any = None) -> None:
         limits.connect(request.sid, current_user.id)
     except MendError as error:
         raise ConnectionRefusedError(error.message, error.to_dict()["error"]) from None
+    auth.remember_socket_user(request.environ, current_user._get_current_object())
     join_room(user_room(current_user.id))
     mend().presence.connect(request.sid, current_user.id)
     scheduler.start(current_app._get_current_object())
@@ -104,7 +119,7 @@ def on_disconnect(*_reason: Any) -> None:
 @event("session:join")
 def join_session(payload: dict) -> dict:
     ctx = mend()
-    with ctx.database.session() as db:
+    with unit_of_work() as db:
         state = session_service.open_session(
             db, ctx.library, payload.get("session_id"), current_user.id
         )
@@ -115,7 +130,7 @@ def join_session(payload: dict) -> dict:
         broadcast_presence(state.id)
     if state.participant(current_user.id).role == COUNSELLOR:
         # A counsellor opening the session reads the partners' answers: audited.
-        with ctx.database.session() as db:
+        with unit_of_work() as db:
             outcome = moderation_service.record_read(db, ctx.library, current_user.id,
                                                      state.id, "opened")
         publish(outcome)
@@ -141,7 +156,7 @@ def session_action(name: str, service: Callable[..., Outcome], *fields: str) -> 
     @event(name)
     def handler(payload: dict) -> dict:
         ctx = mend()
-        with ctx.database.session() as db:
+        with unit_of_work() as db:
             outcome = service(db, ctx.library, current_user.id, payload.get("session_id"),
                               *(payload.get(f) for f in fields))
         publish(outcome)

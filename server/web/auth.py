@@ -5,7 +5,8 @@ A log-in ends server-side, so a copy of the cookie stops working too:
 
 * log-out, a password change or reset, and account erasure bump the account's
   `login_generation`; every cookie carries the generation it was made with, and one that
-  no longer matches loads no user (checked on every request, handshake and socket event);
+  no longer matches loads no user (checked on every request and handshake; a socket event
+  checks it inside its own transaction, see `socket_user`);
 * after `idle_timeout_hours` without a request or event, and `max_login_days` after the
   log-in whatever happens: the signed session carries both moments.
 
@@ -112,6 +113,44 @@ def _forget_login(saved: MutableMapping, reason: str) -> None:
     for key in _LOGIN_KEYS:
         saved.pop(key, None)
     g.mend_login_ended = reason
+
+
+# Where a socket keeps the user its handshake loaded (in its WSGI environ, which lives as
+# long as the socket).
+SOCKET_USER = "mend.socket_user"
+
+
+def remember_socket_user(environ: MutableMapping, user: CurrentUser) -> None:
+    """At the handshake, after the full check: the user this socket's events act for."""
+    environ[SOCKET_USER] = user
+
+
+def socket_user(environ: Mapping) -> CurrentUser | None:
+    """The user of a socket event, without a database read: the one the handshake loaded,
+    while the socket's log-in holds by the clock and nothing on this socket ended it.
+
+    The log-in generation is not read here: each event's unit of work checks it with the
+    session's participants (services.accounts.expect_login), and the guard closes every
+    socket whose log-in ended elsewhere within seconds. `current_user` is this user for
+    the rest of the event."""
+    user = environ.get(SOCKET_USER)
+    if user is None or cookie_identity(session) != (user.id, str(user.login_generation)):
+        return None
+    config = mend().config
+    now = time.time()
+    ended = login_ended(session, config, now)
+    if ended:
+        _forget_login(session, ended)
+        return None
+    _touch(session, config, now)
+    g._login_user = user  # what Flask-Login's current_user returns, instead of loading
+    return user
+
+
+def end_socket_login(reason: str = "revoked") -> None:
+    """This socket's log-in ended (found out inside an event): its next events are refused
+    at once, and the guard closes it."""
+    _forget_login(session, reason)
 
 
 def install_login(app: Flask) -> None:

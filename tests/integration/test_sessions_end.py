@@ -123,6 +123,29 @@ def test_a_socket_opened_before_logout_is_refused_on_its_next_event(app, quiet_g
     assert partners.emit(partners.sock_b, "session:join")["ok"]
 
 
+def test_an_action_from_a_socket_whose_log_in_ended_elsewhere_changes_nothing(
+        app, quiet_guard, partners):
+    """The socket keeps its user from the handshake; the log-in generation is checked in
+    each event's own transaction, so the action is refused before anything is written,
+    and every later event on that socket (typing too) is refused at once."""
+    from sqlalchemy import func, select
+
+    from server.models import StepReady
+    from server.services import accounts as account_service
+
+    step_id = partners.current_step(partners.sock_a)
+    with app.extensions["mend"].database.session() as db:
+        account_service.end_logins(db, partners.a.user["id"])
+    ack = partners.emit(partners.sock_a, "step:ready", step_id=step_id)
+    assert ack["ok"] is False and ack["error"]["code"] == "unauthenticated"
+    with app.extensions["mend"].database.session() as db:
+        assert db.scalar(select(func.count()).select_from(StepReady)) == 0
+    ack = partners.emit(partners.sock_a, "presence:typing", typing=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "unauthenticated"
+    # Ben's log-in is his own: his socket acts as before.
+    assert partners.emit(partners.sock_b, "step:ready", step_id=step_id)["ok"]
+
+
 def test_the_guard_closes_sockets_whose_log_in_ended_elsewhere(app, quiet_guard, partners):
     with app.extensions["mend"].database.session() as db:
         accounts.end_logins(db, partners.a.user["id"])  # as a log-out on another worker does
