@@ -31,6 +31,7 @@ def _patch_for(async_mode: str) -> None:
         from gevent import monkey
 
         monkey.patch_all()
+        _green_postgres()  # (eventlet.monkey_patch() does the same by itself)
     elif async_mode == "eventlet":
         try:
             import eventlet
@@ -38,6 +39,32 @@ def _patch_for(async_mode: str) -> None:
             raise SystemExit("mend: MEND_ASYNC_MODE=eventlet needs eventlet, which is an extra: "
                              "pip install 'mend[eventlet]'.") from None
         eventlet.monkey_patch()
+
+
+def _green_postgres() -> None:
+    """Let a PostgreSQL query wait without stopping the worker. psycopg2 talks to the server
+    from C, where monkey-patching doesn't reach: without a wait callback every round trip
+    blocks every other greenlet of the worker (each worker then serves one query at a time
+    and sits idle while PostgreSQL answers)."""
+    try:
+        from psycopg2 import extensions
+    except ImportError:  # no PostgreSQL driver installed: nothing to make cooperative
+        return
+    from gevent.socket import wait_read, wait_write
+
+    def wait(conn, timeout=None):
+        while True:
+            state = conn.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                wait_read(conn.fileno(), timeout=timeout)
+            elif state == extensions.POLL_WRITE:
+                wait_write(conn.fileno(), timeout=timeout)
+            else:
+                raise extensions.OperationalError(f"unexpected poll state {state!r}")
+
+    extensions.set_wait_callback(wait)
 
 
 def _config() -> Config:
