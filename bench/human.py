@@ -84,6 +84,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pid: int, idle_percent: float = 10.0, longest: float = 180.0) -> None:
+    """Wait until the server has worked off what an overloaded step left queued (its CPU
+    under `idle_percent` for a second), so the next measurement starts on an idle server."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        gevent.sleep(1.0)
+        if (cpu_seconds(pid) - before) * 100 < idle_percent:
+            return
+    print(f"the server was still busy after {longest:.0f} s", file=sys.stderr)
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all cores spent busy (from /proc/stat), to estimate other people's load."""
     parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -804,6 +816,8 @@ def main(argv: list[str]) -> int:
             gc.set_threshold(50_000, 20, 100)
             fails = 0
             for n in counts:
+                for pid in server.worker_pids():  # an overloaded step's backlog first
+                    settle(pid)
                 step = run_step(server, couples[:n], args, profile_dir)
                 steps.append(step)
                 d = step["events"]["entry:draft"]
@@ -826,6 +840,7 @@ def main(argv: list[str]) -> int:
                 import floor as floor_bench
 
                 rates = [int(r) for r in args.floor_rates.split(",")]
+                settle(server.process.pid)
                 print("durable-event ramp on Mend (entry:draft):", file=sys.stderr)
                 mend_ramp = floor_bench.ramp(server.process.pid,
                                              floor_bench.mend_senders(floor_couples), rates,
