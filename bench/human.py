@@ -813,7 +813,6 @@ def main(argv: list[str]) -> int:
             # lives for the whole run, so the collector stops walking it.
             gc.collect()
             gc.freeze()
-            gc.set_threshold(50_000, 20, 100)
             fails = 0
             for n in counts:
                 for pid in server.worker_pids():  # an overloaded step's backlog first

@@ -150,14 +150,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _settle_garbage_collector() -> None:
     """Everything loaded at start (modules, the app, the content library) lives as long as
     the process: `gc.freeze` keeps the collector from walking it again on every full
-    collection, and a higher first threshold lets short-lived garbage of one event go by
-    reference counting alone. Full collections under load were the worker's longest
-    pauses (the p99 of every event waits behind them)."""
+    collection. (The thresholds stay Python's: an event leaves almost no cyclic garbage
+    (see pages.socketio_path), and a larger first generation made each collection a
+    longer pause.)"""
     import gc
 
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _listener(host: str, port: int):
