@@ -109,6 +109,16 @@ def _touch(saved: MutableMapping, config: Config, now: float) -> None:
         saved[SEEN_AT] = now
 
 
+def _clock_allows(saved: MutableMapping, config: Config, now: float) -> bool:
+    """Whether the idle timeout and the lifetime still allow this log-in; when not, it is
+    forgotten (and why is kept for the error message)."""
+    ended = login_ended(saved, config, now)
+    if ended:
+        _forget_login(saved, ended)
+        return False
+    return True
+
+
 def _forget_login(saved: MutableMapping, reason: str) -> None:
     for key in _LOGIN_KEYS:
         saved.pop(key, None)
@@ -138,9 +148,7 @@ def socket_user(environ: Mapping) -> CurrentUser | None:
         return None
     config = mend().config
     now = time.time()
-    ended = login_ended(session, config, now)
-    if ended:
-        _forget_login(session, ended)
+    if not _clock_allows(session, config, now):
         return None
     _touch(session, config, now)
     g._login_user = user  # what Flask-Login's current_user returns, instead of loading
@@ -168,9 +176,7 @@ def install_login(app: Flask) -> None:
         # for its events (Flask-SocketIO), so activity on a socket keeps that socket alive.
         config = mend().config
         now = time.time()
-        ended = login_ended(session, config, now)
-        if ended:
-            _forget_login(session, ended)
+        if not _clock_allows(session, config, now):
             return None
         user_id, _, generation = cookie_id.partition(":")
         with mend().database.session() as db:
