@@ -258,12 +258,15 @@ def counsellor_in_session(alex, sam, jo, server) -> str:
     a.get_by_test_id("invite-counsellor").click()
     a.get_by_test_id("create-counsellor-invite").click()
     expect(a.get_by_test_id("counsellor-invite-code")).to_be_visible()
+    first_code = a.get_by_test_id("counsellor-invite-code").inner_text().strip()
     b.get_by_test_id("decline-counsellor").click()  # "Not now" cancels the invite
     expect(a.get_by_test_id("invite-counsellor")).to_be_visible()
     expect(b.get_by_test_id("counsellor-invite")).to_have_count(0)
 
     a.get_by_test_id("invite-counsellor").click()
     a.get_by_test_id("create-counsellor-invite").click()
+    # The new invite's code (the cancelled one's could still be on screen for a moment).
+    expect(a.get_by_test_id("counsellor-invite-code")).not_to_have_text(first_code)
     code = a.get_by_test_id("counsellor-invite-code").inner_text().strip()
     b.get_by_test_id("agree-counsellor").click()
     expect(a.get_by_test_id("counsellor-invite-status")).to_contain_text("both agreed")
