@@ -97,11 +97,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(data_api.bp)
 
     from server.realtime import handlers  # noqa: F401  (registers the event handlers)
+    from server.realtime.redis_queue import make_client_manager
 
     socketio.init_app(
         app,
         async_mode=config.async_mode,
-        message_queue=config.redis_url,
+        # Several workers: pushes cross them through Redis; after its listener lost Redis a
+        # worker tells its own sockets to resync (pushes sent meanwhile are gone).
+        client_manager=make_client_manager(config.redis_url),
         max_http_buffer_size=config.max_frame_bytes,
         # Same-origin only (the default), stated so nobody loosens it by accident.
         cors_allowed_origins=None,

@@ -40,7 +40,8 @@ const TIMEOUT_ERROR = {
  * listener behind and the connection outlives it.
  *
  * Besides every server event, listeners can take these local ones:
- *   'connect', 'disconnect' (reason), 'connect_error' (error),
+ *   'connect' (also when the server says `resync`: catch up as after a reconnect),
+ *   'disconnect' (reason), 'connect_error' (error),
  *   'status' (status), 'kicked' (the server closed us), 'refused' ({code, message}).
  * status: 'closed' | 'connecting' | 'connected' | 'reconnecting' | 'offline'
  */
@@ -104,6 +105,11 @@ class AppSocket {
       // for as long as socket.io keeps trying.
       this._setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
       this._fire('connect_error', error);
+    });
+    socket.on('resync', () => {
+      // Pushes meant for us may have been lost (the server's link between its workers
+      // dropped a while): do what a reconnect does — rejoin the open session, reload the home.
+      if (socket === this.socket && socket.connected) this._fire('connect');
     });
     socket.onAny((event, ...args) => this._fire(event, ...args));
     window.addEventListener('online', this._onOnline);
