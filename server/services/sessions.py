@@ -46,6 +46,7 @@ from server.models import (
     User,
 )
 from server.models.base import new_id, utcnow
+from server.prepared import Prepared
 from server.services import accounts
 from server.services.couples import couple_dict, couples_of
 
@@ -236,8 +237,8 @@ def home_of(db: DbSession, library: TrackLibrary, user_id: str) -> dict:
 
 # The statements every action runs, built once: constructing a select() on each call cost
 # more than running it (profiled: operator overloading and coercion on every autosave).
-# They run on the unit of work's Core connection, in its transaction, skipping the ORM's
-# per-statement bookkeeping for plain row reads.
+# They run on the DB-API cursor of the unit of work's connection, in its transaction
+# (server.prepared: SQLAlchemy's execution path cost more than SQLite's own time).
 _SID = bindparam("sid")
 _S, _P, _U = Session.__table__, SessionParticipant.__table__, User.__table__
 _E, _D, _R = Entry.__table__, Draft.__table__, Reveal.__table__
@@ -251,10 +252,10 @@ _SESSION_COLUMNS = (
     _S.c.current_index, _S.c.created_at, _S.c.finished_at, _S.c.paused_until,
     _S.c.session_data,
 )
-_LOCK = update(_S).where(_S.c.id == _SID).values(version=_S.c.version).returning(
-    *_SESSION_COLUMNS)
-_LOAD_SESSION = select(*_SESSION_COLUMNS).where(_S.c.id == _SID)
-_LOAD_MEMBERS = (
+_LOCK = Prepared(update(_S).where(_S.c.id == _SID).values(version=_S.c.version).returning(
+    *_SESSION_COLUMNS))
+_LOAD_SESSION = Prepared(select(*_SESSION_COLUMNS).where(_S.c.id == _SID))
+_LOAD_MEMBERS = Prepared(
     select(_P.c.user_id, _U.c.display_name, _P.c.role, _U.c.login_generation)
     .join(_U, _U.c.id == _P.c.user_id)
     # A counsellor takes part while in the session and while the role is granted: one
@@ -263,55 +264,73 @@ _LOAD_MEMBERS = (
            (_P.c.role == engine.PARTNER) | (_U.c.role == engine.COUNSELLOR))
     .order_by(_P.c.slot, _P.c.joined_at)
 )
-_LOAD_ENTRIES = select(_E.c.id, _E.c.user_id, _E.c.step_id, _E.c.client_id, _E.c.body,
-                       _E.c.fields, _E.c.submitted_at, _E.c.skipped,
-                       _E.c.removed_at.is_not(None)).where(_E.c.session_id == _SID)
-_LOAD_DRAFTS = select(_D.c.user_id, _D.c.step_id, _D.c.body, _D.c.fields,
-                      _D.c.saved_at).where(_D.c.session_id == _SID)
-_LOAD_REVEALS = select(_R.c.step_id, _R.c.revealed_at).where(_R.c.session_id == _SID)
-_LOAD_READY = select(_READY.c.step_id, _READY.c.user_id).where(_READY.c.session_id == _SID)
-_LOAD_STATES = select(_STATES.c.step_id, _STATES.c.data).where(_STATES.c.session_id == _SID)
-_LOAD_TURNS = select(_T.c.id, _T.c.user_id, _T.c.step_id, _T.c.client_id, _T.c.name, _T.c.body,
-                     _T.c.fields, _T.c.at, _T.c.removed_at.is_not(None)
-                     ).where(_T.c.session_id == _SID).order_by(_T.c.at, _T.c.id)
-_LOAD_RECORDS = select(
-    _CR.c.id, _CR.c.kind, _CR.c.data, _CR.c.status, _CR.c.created_at, _CR.c.updated_at,
-    _CR.c.session_id, _CR.c.step_id, _CR.c.user_id, _CR.c.private_to,
-).where(_CR.c.couple_id == bindparam("couple_id"))
-_LOAD_NOTES = select(_N.c.id, _N.c.author_id, _N.c.recipient_id, _N.c.client_id, _N.c.body,
-                     _N.c.at).where(_N.c.session_id == _SID).order_by(_N.c.at, _N.c.id)
-_LOAD_AUDIT = select(_A.c.actor_id, _A.c.actor_name, _A.c.actor_role, _A.c.action, _A.c.at,
-                     _A.c.step_id, _A.c.target_user_id).where(_A.c.session_id == _SID
-                                                              ).order_by(_A.c.id)
+_LOAD_ENTRIES = Prepared(
+    select(_E.c.id, _E.c.user_id, _E.c.step_id, _E.c.client_id, _E.c.body, _E.c.fields,
+           _E.c.submitted_at, _E.c.skipped, _E.c.removed_at.is_not(None))
+    .where(_E.c.session_id == _SID))
+_LOAD_DRAFTS = Prepared(
+    select(_D.c.user_id, _D.c.step_id, _D.c.body, _D.c.fields, _D.c.saved_at)
+    .where(_D.c.session_id == _SID))
+_LOAD_REVEALS = Prepared(
+    select(_R.c.step_id, _R.c.revealed_at).where(_R.c.session_id == _SID))
+_LOAD_READY = Prepared(
+    select(_READY.c.step_id, _READY.c.user_id).where(_READY.c.session_id == _SID))
+_LOAD_STATES = Prepared(
+    select(_STATES.c.step_id, _STATES.c.data).where(_STATES.c.session_id == _SID))
+_LOAD_TURNS = Prepared(
+    select(_T.c.id, _T.c.user_id, _T.c.step_id, _T.c.client_id, _T.c.name, _T.c.body,
+           _T.c.fields, _T.c.at, _T.c.removed_at.is_not(None))
+    .where(_T.c.session_id == _SID).order_by(_T.c.at, _T.c.id))
+_LOAD_RECORDS = Prepared(
+    select(_CR.c.id, _CR.c.kind, _CR.c.data, _CR.c.status, _CR.c.created_at,
+           _CR.c.updated_at, _CR.c.session_id, _CR.c.step_id, _CR.c.user_id,
+           _CR.c.private_to)
+    .where(_CR.c.couple_id == bindparam("couple_id")))
+_LOAD_NOTES = Prepared(
+    select(_N.c.id, _N.c.author_id, _N.c.recipient_id, _N.c.client_id, _N.c.body, _N.c.at)
+    .where(_N.c.session_id == _SID).order_by(_N.c.at, _N.c.id))
+_LOAD_AUDIT = Prepared(
+    select(_A.c.actor_id, _A.c.actor_name, _A.c.actor_role, _A.c.action, _A.c.at,
+           _A.c.step_id, _A.c.target_user_id)
+    .where(_A.c.session_id == _SID).order_by(_A.c.id))
 _DRAFT_KEY = (_D.c.session_id == _SID) & (_D.c.step_id == bindparam("b_step")) & (
     _D.c.user_id == bindparam("b_user"))
-_UPDATE_DRAFT = update(_D).where(_DRAFT_KEY).values(
-    body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at"))
-_INSERT_DRAFT = insert(_D).values(
+_UPDATE_DRAFT = Prepared(update(_D).where(_DRAFT_KEY).values(
+    body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at")))
+_INSERT_DRAFT = Prepared(insert(_D).values(
     session_id=_SID, step_id=bindparam("b_step"), user_id=bindparam("b_user"),
-    body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at"))
+    body=bindparam("b_body"), fields=bindparam("b_fields"), saved_at=bindparam("b_saved_at")))
 
 # What the commonest changes write (a submit, a reveal, a ready, a step moving on, the
 # session row), prebuilt like the reads: the ORM's bulk UPDATE/DELETE and unit-of-work
 # flush cost more than the statements (profiled: 7 % of a busy server in `_persist`).
 _ADV = StepAdvance.__table__
-_INSERT_ENTRY = insert(_E)
-_DELETE_DRAFT = delete(_D).where(_DRAFT_KEY)
-_INSERT_REVEAL = insert(_R)
-_INSERT_READY = insert(_READY)
-_INSERT_ADVANCE = insert(_ADV)
-_UPDATE_SESSION = update(_S).where(_S.c.id == _SID).values(
+
+
+def _insert_of(table: Any, *columns: str) -> Prepared:
+    """An INSERT of exactly these columns, each bound by its own name."""
+    return Prepared(insert(table).values({c: bindparam(c) for c in columns}))
+
+
+_INSERT_ENTRY = _insert_of(_E, "id", "session_id", "step_id", "user_id", "client_id", "body",
+                           "fields", "skipped", "submitted_at")
+_DELETE_DRAFT = Prepared(delete(_D).where(_DRAFT_KEY))
+_INSERT_REVEAL = _insert_of(_R, "session_id", "step_id", "revealed_at")
+_INSERT_READY = _insert_of(_READY, "session_id", "step_id", "user_id", "at")
+_INSERT_ADVANCE = _insert_of(_ADV, "session_id", "from_step_id", "to_index", "by_user_id", "at")
+_SESSION_UPDATE = update(_S).where(_S.c.id == _SID).values(
     version=bindparam("b_version"), current_index=bindparam("b_index"),
     status=bindparam("b_status"), paused_until=bindparam("b_paused"),
     next_deadline_at=bindparam("b_deadline"))
-_UPDATE_FINISHED_SESSION = _UPDATE_SESSION.values(finished_at=bindparam("b_finished"))
+_UPDATE_SESSION = Prepared(_SESSION_UPDATE)
+_UPDATE_FINISHED_SESSION = Prepared(_SESSION_UPDATE.values(finished_at=bindparam("b_finished")))
 
 
 def _lock(db: DbSession, session_id: str) -> Any:
     """The first statement of the transaction: takes SQLite's write lock or PostgreSQL's
     row lock before anything is read, so the decision below sees the latest commits.
     Returns the session's row as committed (None: no such session)."""
-    return db.connection().execute(_LOCK, {"sid": session_id}).one_or_none()
+    return _LOCK.one_or_none(db.connection(), {"sid": session_id})
 
 
 # Each session's entries, reveals, readies, step states, turns, notes and audit trail as
@@ -345,7 +364,7 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object,
     conn = db.connection()
     key = {"sid": session_id}
     if session is None:
-        session = conn.execute(_LOAD_SESSION, key).one_or_none()
+        session = _LOAD_SESSION.one_or_none(conn, key)
     if session is None:
         raise MendError("not_found", "That session doesn't exist.")
     cache = _cache_of(db)
@@ -354,15 +373,15 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object,
         return _with_session_row(held, db, library, session, conn, key)
     track = _session_track(db, library, session.track_id, session.track_snapshot_id)
     members = _members(db, conn, key)
-    entries = conn.execute(_LOAD_ENTRIES, key)
-    drafts = conn.execute(_LOAD_DRAFTS, key)
-    reveals = conn.execute(_LOAD_REVEALS, key)
-    ready = conn.execute(_LOAD_READY, key)
-    step_states = conn.execute(_LOAD_STATES, key)
-    turns = conn.execute(_LOAD_TURNS, key)
-    records = conn.execute(_LOAD_RECORDS, {"couple_id": session.couple_id})
-    notes = conn.execute(_LOAD_NOTES, key)
-    audit = conn.execute(_LOAD_AUDIT, key)
+    entries = _LOAD_ENTRIES.rows(conn, key)
+    drafts = _LOAD_DRAFTS.rows(conn, key)
+    reveals = _LOAD_REVEALS.rows(conn, key)
+    ready = _LOAD_READY.rows(conn, key)
+    step_states = _LOAD_STATES.rows(conn, key)
+    turns = _LOAD_TURNS.rows(conn, key)
+    records = _LOAD_RECORDS.rows(conn, {"couple_id": session.couple_id})
+    notes = _LOAD_NOTES.rows(conn, key)
+    audit = _LOAD_AUDIT.rows(conn, key)
     state = engine.SessionState(
         id=session.id,
         track=track,
@@ -399,7 +418,7 @@ def _members(db: DbSession, conn: Any, key: dict) -> tuple[engine.Participant, .
     """The session's participants; refuses a socket event whose log-in ended elsewhere
     (accounts.expect_login), in the same read."""
     members = []
-    for user_id, display_name, role, login_generation in conn.execute(_LOAD_MEMBERS, key):
+    for user_id, display_name, role, login_generation in _LOAD_MEMBERS.rows(conn, key):
         accounts.check_login(db, user_id, login_generation)
         members.append(engine.Participant(user_id, display_name, role))
     return tuple(members)
@@ -410,8 +429,8 @@ def _with_session_row(held: engine.SessionState, db: DbSession, library: TrackLi
     """A cached state brought up to date: the session row, participants, drafts and
     records as they are now."""
     members = _members(db, conn, key)
-    drafts = conn.execute(_LOAD_DRAFTS, key)
-    records = conn.execute(_LOAD_RECORDS, {"couple_id": session.couple_id})
+    drafts = _LOAD_DRAFTS.rows(conn, key)
+    records = _LOAD_RECORDS.rows(conn, {"couple_id": session.couple_id})
     return replace(
         held,
         track=_session_track(db, library, session.track_id, session.track_snapshot_id),
@@ -456,27 +475,27 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
             d = effect.draft
             row = {"sid": session_id, "b_step": d.step_id, "b_user": d.user_id,
                    "b_body": d.body, "b_fields": d.fields, "b_saved_at": d.saved_at}
-            if db.connection().execute(_UPDATE_DRAFT, row).rowcount == 0:
-                db.connection().execute(_INSERT_DRAFT, row)
+            if _UPDATE_DRAFT.run(db.connection(), row) == 0:
+                _INSERT_DRAFT.run(db.connection(), row)
         elif isinstance(effect, engine.EntrySubmitted):
             e = effect.entry
             conn = db.connection()
-            conn.execute(_INSERT_ENTRY, {
+            _INSERT_ENTRY.run(conn, {
                 "id": e.id, "session_id": session_id, "step_id": e.step_id,
                 "user_id": e.user_id, "client_id": e.client_id, "body": e.body,
                 "fields": e.fields, "skipped": e.skipped, "submitted_at": e.submitted_at})
-            conn.execute(_DELETE_DRAFT, {"sid": session_id, "b_step": e.step_id,
+            _DELETE_DRAFT.run(conn, {"sid": session_id, "b_step": e.step_id,
                                          "b_user": e.user_id})
         elif isinstance(effect, engine.StepRevealed):
-            db.connection().execute(_INSERT_REVEAL, {
+            _INSERT_REVEAL.run(db.connection(), {
                 "session_id": session_id, "step_id": effect.step_id,
                 "revealed_at": effect.at})
         elif isinstance(effect, engine.PartnerReady):
-            db.connection().execute(_INSERT_READY, {
+            _INSERT_READY.run(db.connection(), {
                 "session_id": session_id, "step_id": effect.step_id,
                 "user_id": effect.user_id, "at": effect.at})
         elif isinstance(effect, engine.StepAdvanced):
-            db.connection().execute(_INSERT_ADVANCE, {
+            _INSERT_ADVANCE.run(db.connection(), {
                 "session_id": session_id, "from_step_id": effect.from_step_id,
                 "to_index": effect.to_index, "by_user_id": effect.by_user_id,
                 "at": effect.at})
@@ -532,7 +551,7 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
     if state.status != engine.ACTIVE and state.finished_at is not None:
         values["b_finished"] = state.finished_at
         statement = _UPDATE_FINISHED_SESSION
-    db.connection().execute(statement, values)
+    statement.run(db.connection(), values)
 
 
 def _drafts_only(transition: engine.Transition) -> bool:
