@@ -11,7 +11,14 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -25,6 +32,43 @@ PRIVATE_FILE = 0o600
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 # How long a PostgreSQL connection attempt may take before it counts as unreachable.
 CONNECT_TIMEOUT_SECONDS = 10
+# How long a unit of work waits for a free pooled connection before it is answered
+# `unavailable` (SQLAlchemy's own default is 30 s, longer than a client waits for an ack).
+POOL_TIMEOUT_SECONDS = 10.0
+
+# The driver's words for "the database can't be reached or used right now" (matched in the
+# first line of its message, lower-cased). PostgreSQL (libpq/psycopg2): connecting failed,
+# or the server went away under an open connection. SQLite: the file can't be opened, or
+# another writer kept it locked past busy_timeout (5 s): Mend can't save now, and the same
+# request succeeds once the lock or the file is back, which is what `unavailable` tells the
+# person; a bug (bad SQL, a constraint) stays `internal`.
+UNAVAILABLE_MESSAGES = (
+    "could not connect",
+    "connection refused",
+    "could not translate host name",
+    "timeout expired",
+    "the database system is",  # starting up, shutting down, in recovery mode
+    "too many clients",
+    "remaining connection slots are reserved",
+    "server closed the connection",
+    "terminating connection",
+    "no connection to the server",
+    "connection not open",
+    "connection already closed",
+    "could not receive data from server",
+    "could not send data to server",
+    "connection has been closed unexpectedly",
+    "unable to open database file",
+    "database is locked",
+    "disk i/o error",
+)
+# SQLSTATEs of the same: class 08 (connection exception), 57P01-57P03 (the server is
+# shutting down, crashed, or can't take connections yet), 53300 (too many connections).
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+# What the person is told (HTTP 503 and socket acks, code `unavailable`): the unit of work
+# was rolled back, so nothing of the request was stored.
+UNAVAILABLE_MESSAGE = ("Mend can't reach its database right now, so nothing was saved. "
+                       "Please try again in a moment.")
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -84,9 +128,17 @@ def protect_sqlite_files(path: Path) -> None:
         _tighten(path.with_name(path.name + suffix), PRIVATE_FILE)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
+                pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
+    """The engine for a database URL. pool_size/max_overflow: None keeps SQLAlchemy's
+    (5 + 10); pool_timeout: how long a checkout waits for a free connection."""
     # hide_parameters: a failed statement's error (and so any log line with it) names the
     # SQL but never the values: no answer text, e-mail or password hash reaches a log.
+    pool = {"pool_timeout": pool_timeout}
+    if pool_size is not None:
+        pool["pool_size"] = pool_size
+    if max_overflow is not None:
+        pool["max_overflow"] = max_overflow
     if url.startswith("postgresql://"):
         # psycopg2 works under both gevent and eventlet; psycopg 3 does not support eventlet.
         url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
@@ -94,19 +146,22 @@ def make_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             protect_sqlite_files(path)
+        # A database file gets SQLAlchemy's QueuePool; in-memory ones a pool without these.
         engine = create_engine(url, connect_args={"check_same_thread": False},
-                               hide_parameters=True)
+                               hide_parameters=True, **(pool if path is not None else {}))
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if "psycopg2" in url else {}
     return create_engine(url, pool_pre_ping=True, hide_parameters=True,
-                         connect_args=connect_args)
+                         connect_args=connect_args, **pool)
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
+                 pool_size: int | None = None, max_overflow: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_timeout=pool_timeout, pool_size=pool_size,
+                                  max_overflow=max_overflow)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Set by dispose(): background loops stop instead of opening a new pool on an engine
         # that was closed (tests build many apps in one process; each pool holds connections).
@@ -119,8 +174,12 @@ class Database:
         try:
             yield db
         finally:
-            db.rollback()
-            db.close()
+            try:
+                db.rollback()
+            finally:
+                # Even when the rollback fails (the connection is gone), the connection goes
+                # back to the pool (invalidated), so a lost database doesn't drain the pool.
+                db.close()
 
     def ping(self) -> bool:
         """Whether the database answers a `SELECT 1` now (for /healthz)."""
@@ -134,6 +193,41 @@ class Database:
     def dispose(self) -> None:
         self.closed = True
         self.engine.dispose()
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether an exception means Mend's database can't be reached or used right now (the
+    request may succeed unchanged in a moment), rather than a bug.
+
+    True for: a pool with no free connection within its timeout; a connection SQLAlchemy
+    found dead (it invalidates it, so the pool opens a fresh one next time); and the
+    driver's OperationalError/InterfaceError for a failed connect or a lost connection,
+    or SQLite's unopenable or locked file (UNAVAILABLE_MESSAGES says why those count).
+    The edges answer it `unavailable` (HTTP 503) instead of `internal`.
+    """
+    if isinstance(error, (PoolTimeoutError, DisconnectionError)):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    cause = error.orig
+    sqlstate = getattr(cause, "pgcode", None) or ""
+    if sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES:
+        return True
+    first_line = str(cause).strip().partition("\n")[0].lower()
+    return any(message in first_line for message in UNAVAILABLE_MESSAGES)
+
+
+def unavailable_reason(error: BaseException) -> str:
+    """A short cause for an operator's log line: the exception's class and the driver's
+    first line (no SQL, no values: hide_parameters keeps those out of the message)."""
+    if not isinstance(error, DBAPIError) and error.args and isinstance(error.args[0], str):
+        # The pool's own errors: their text without SQLAlchemy's "Background on this error".
+        return f"{type(error).__name__}: {error.args[0]}"
+    return f"{type(error).__name__}: {_reason(error)}"
 
 
 def alembic_config(url: str):

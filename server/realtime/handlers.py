@@ -20,12 +20,19 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy.orm import Session as DbSession
 
 from server.context import mend
+from server.db import UNAVAILABLE_MESSAGE, database_unavailable, unavailable_reason
 from server.engine import MendError
 from server.engine.session import COUNSELLOR
 from server.engine.visibility import view_for
 from server.extensions import socketio
 from server.realtime import limits, scheduler, schemas
-from server.realtime.publish import broadcast_presence, publish, session_room, user_room
+from server.realtime.publish import (
+    broadcast_presence,
+    publish,
+    session_room,
+    user_room,
+    watch_sessions,
+)
 from server.services import accounts
 from server.services import moderation as moderation_service
 from server.services import sessions as session_service
@@ -41,6 +48,9 @@ INTERNAL_ERROR = {
         "message": "Something went wrong on our side and nothing was changed. Please try again.",
     },
 }
+# The database can't be reached (down, unreachable, its connection pool exhausted): the
+# unit of work was rolled back, so nothing of the event was stored.
+UNAVAILABLE_ERROR = {"ok": False, "error": {"code": "unavailable", "message": UNAVAILABLE_MESSAGE}}
 
 
 def event(name: str) -> Callable:
@@ -65,7 +75,12 @@ def event(name: str) -> Callable:
                 if error.code == "unauthenticated":
                     auth.end_socket_login()
                 return error.to_dict()
-            except Exception:
+            except Exception as error:
+                if database_unavailable(error):
+                    # Expected while the database is away: one line naming the cause, no trace.
+                    log.warning("event %s refused: database unavailable (%s)", name,
+                                unavailable_reason(error))
+                    return UNAVAILABLE_ERROR
                 log.exception("event %s failed", name)
                 return INTERNAL_ERROR
             finally:
@@ -105,6 +120,8 @@ def on_connect(_auth: Any = None) -> None:
     auth.remember_socket_user(request.environ, current_user._get_current_object())
     join_room(user_room(current_user.id))
     mend().presence.connect(request.sid, current_user.id)
+    if current_user.role == COUNSELLOR:
+        watch_sessions(request.sid, current_user.id)  # their dashboard hears presence
     scheduler.start(current_app._get_current_object())
 
 

@@ -8,6 +8,7 @@ from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from server.db import UNAVAILABLE_MESSAGE, database_unavailable, unavailable_reason
 from server.engine import MendError
 from server.web.pages import app_shell_response
 
@@ -23,6 +24,7 @@ STATUS_FOR_CODE = {
     "paused": 423,
     "too_large": 413,
     "rate_limited": 429,
+    "unavailable": 503,
 }
 
 
@@ -77,6 +79,12 @@ def install(app: Flask) -> None:
                         type(error).__name__)
             return error_response("invalid", "Part of that request could not be read or "
                                              "stored. Check the text and try again.")
+        if database_unavailable(error):
+            # The database is down, unreachable or out of pooled connections: the request's
+            # unit of work was rolled back. One line naming the cause, no stack trace.
+            log.warning("%s %s refused: database unavailable (%s)", request.method,
+                        request.path, unavailable_reason(error))
+            return error_response("unavailable", UNAVAILABLE_MESSAGE, 503)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(
             "internal", "Something went wrong on our side and nothing was changed.", 500

@@ -1,0 +1,113 @@
+"""server.db.database_unavailable: which failures mean "the database can't be reached or used
+right now" (answered `unavailable`) and which are bugs (answered `internal`).
+
+Each error is the driver's own, raised for real where that is quick: a refused PostgreSQL
+connection, an exhausted pool, a SQLite file that can't be opened, a locked SQLite file.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from server.db import database_unavailable, make_engine, unavailable_reason
+
+
+def raised_by(action) -> BaseException:
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001 - the test wants whatever the driver raised
+        return error
+    raise AssertionError("expected the action to fail")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens once the probe is closed
+
+
+def test_a_postgresql_server_that_refuses_the_connection_is_unavailable():
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:{closed_port()}/nothing")
+    try:
+        error = raised_by(engine.connect)
+    finally:
+        engine.dispose()
+    assert isinstance(error, OperationalError)
+    assert database_unavailable(error)
+    assert unavailable_reason(error).startswith("OperationalError: ")
+
+
+def test_an_exhausted_pool_is_unavailable(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1,
+                         max_overflow=0, pool_timeout=0.05)
+    try:
+        with engine.connect():
+            error = raised_by(engine.connect)
+    finally:
+        engine.dispose()
+    assert database_unavailable(error)
+    reason = unavailable_reason(error)
+    assert reason.startswith("TimeoutError: QueuePool limit") and "Background" not in reason
+
+
+def test_a_sqlite_file_that_cant_be_opened_is_unavailable(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'mend.sqlite3'}")
+    try:
+        error = raised_by(engine.connect)
+    finally:
+        engine.dispose()
+    assert "unable to open database file" in str(error)
+    assert database_unavailable(error)
+
+
+def test_a_sqlite_file_locked_past_the_busy_timeout_is_unavailable(tmp_path: Path):
+    path = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # holds the write lock
+    waiter = sqlite3.connect(path, timeout=0)  # Mend waits 5 s; this gives up at once
+    try:
+        driver_error = raised_by(lambda: waiter.execute("INSERT INTO t VALUES (1)"))
+    finally:
+        waiter.close()
+        holder.close()
+    assert str(driver_error) == "database is locked"
+    assert database_unavailable(OperationalError("INSERT INTO t VALUES (?)", None, driver_error))
+
+
+def test_bugs_and_refusals_stay_internal(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'bugs.sqlite3'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x UNIQUE)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        with engine.connect() as conn:
+            duplicate = raised_by(lambda: conn.execute(text("INSERT INTO t VALUES (1)")))
+        with engine.connect() as conn:
+            # An OperationalError too, but a bug: the statement, not the database.
+            missing = raised_by(lambda: conn.execute(text("SELECT * FROM no_such_table")))
+    finally:
+        engine.dispose()
+    assert isinstance(duplicate, IntegrityError) and isinstance(missing, OperationalError)
+    for error in (duplicate, missing, SQLAlchemyError("something else"), ValueError("x"),
+                  RuntimeError("database is locked")):  # not a database error at all
+        assert not database_unavailable(error), error
+
+
+@pytest.mark.parametrize("message", [
+    "server closed the connection unexpectedly\n\tThis probably means the server terminated",
+    "terminating connection due to administrator command",
+    'connection to server at "db", port 5432 failed: Connection refused',
+    "the database system is starting up",
+])
+def test_postgresql_losing_or_refusing_the_connection_is_unavailable(message):
+    import psycopg2
+
+    error = OperationalError("SELECT 1", None, psycopg2.OperationalError(message))
+    assert database_unavailable(error)
