@@ -19,7 +19,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from server.db import make_engine
+from server.db import UNAVAILABLE_MESSAGE, make_engine
 from tests.conftest import require
 from tests.live.conftest import MEND, Browserless, MendServer, free_port
 
@@ -223,9 +223,12 @@ def test_healthz_says_503_while_postgresql_is_unreachable_and_200_when_it_is_bac
         down = wait_for_health(server.url, 503)
         assert down.status_code == 503
         assert down.json()["ok"] is False and down.json()["error"]["code"] == "unavailable"
-        # Everything else answers too, in the contract's shape, instead of hanging.
+        # Everything else answers too, in the contract's shape, instead of hanging: the
+        # database is away (503 `unavailable`), not a bug (500 `internal`).
         me = ana.get("/me")
-        assert me.status_code == 500 and me.json()["error"]["code"] == "internal"
+        assert me.status_code == 503, me.text
+        assert me.json() == {"ok": False, "error": {"code": "unavailable",
+                                                    "message": UNAVAILABLE_MESSAGE}}
         relay.start()
         assert wait_for_health(server.url, 200).json() == {"ok": True}
         assert ana.get("/me").status_code == 200

@@ -21,7 +21,7 @@ import requests
 import socketio
 from sqlalchemy import text
 
-from server.db import make_engine
+from server.db import UNAVAILABLE_MESSAGE, make_engine
 from tests.conftest import require, unique_marker
 from tests.live.conftest import Inbox, MendServer, assert_private_until_both_submit, free_port
 from tests.live.nginx import Nginx, Person, Relay, addresses_per_worker, nginx_binary, wait_until
@@ -320,9 +320,9 @@ def test_database_gone_a_while_clear_errors_nothing_acked_then_recovery(needs, t
         relay.cut()
         words_a = unique_marker("ana")
         refused = submit(sock_a, session_id, step, "ana-submit-0001", words_a)
-        assert refused["ok"] is False, refused
-        assert refused["error"]["code"] in {"internal", "unavailable"}, refused
-        assert refused["error"]["message"], refused
+        # Not a bug on our side: the database is away, and the person is told so.
+        assert refused == {"ok": False, "error": {"code": "unavailable",
+                                                  "message": UNAVAILABLE_MESSAGE}}, refused
         down = wait_until(lambda: [r for r in [d.health()] if r.status_code == 503], 25,
                           "/healthz through nginx to say 503")[0]
         assert down.json()["error"]["code"] == "unavailable"
