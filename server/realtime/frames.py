@@ -18,9 +18,9 @@ ack that never comes. With `MendPacket`:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from socketio import packet
 
 from server.engine.shapes import parse_json
@@ -37,10 +37,15 @@ RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 
 
 class _CappedJson:
-    """The `json` a packet uses: the standard encoder, the depth-capped decoder. Decoding
-    never raises: unreadable data comes back as a marker `MendPacket.decode` replaces."""
+    """The `json` a packet uses: orjson's encoder, the depth-capped decoder. Decoding never
+    raises: unreadable data comes back as a marker `MendPacket.decode` replaces."""
 
-    dumps = staticmethod(json.dumps)
+    @staticmethod
+    def dumps(value: Any, **_kwargs: Any) -> str:
+        # Every push is a whole view, encoded once per viewer: the standard library's
+        # encoder was 5-6 % of a busy server. orjson writes compact UTF-8 (the separators
+        # python-socketio asks for); a value JSON can't hold raises, as json.dumps does.
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
     @staticmethod
     def loads(raw: str, **_kwargs: Any) -> Any:

@@ -177,3 +177,14 @@ def test_a_frame_that_is_not_an_event_becomes_malformed_and_keeps_its_ack_id(bod
 def test_unreadable_connect_data_connects_without_it():
     assert decode("0" + "[" * 1000).data is None
     assert decode('0{"token":"x"}').data == {"token": "x"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20))
+def test_what_the_server_sends_decodes_to_exactly_what_it_sent(value):
+    # Pushes are encoded by orjson (frames._CappedJson.dumps): every text, emoji and
+    # astral character included, the client must read back the same data.
+    sent = MendPacket(packet.EVENT, data=["session:state", value], id=3).encode()
+    assert decode(sent).data == ["session:state", value]
