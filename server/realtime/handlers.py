@@ -26,7 +26,13 @@ from server.engine.session import COUNSELLOR
 from server.engine.visibility import view_for
 from server.extensions import socketio
 from server.realtime import limits, scheduler, schemas
-from server.realtime.publish import broadcast_presence, publish, session_room, user_room
+from server.realtime.publish import (
+    broadcast_presence,
+    publish,
+    session_room,
+    user_room,
+    watch_sessions,
+)
 from server.services import accounts
 from server.services import moderation as moderation_service
 from server.services import sessions as session_service
@@ -114,6 +120,8 @@ def on_connect(_auth: Any = None) -> None:
     auth.remember_socket_user(request.environ, current_user._get_current_object())
     join_room(user_room(current_user.id))
     mend().presence.connect(request.sid, current_user.id)
+    if current_user.role == COUNSELLOR:
+        watch_sessions(request.sid, current_user.id)  # their dashboard hears presence
     scheduler.start(current_app._get_current_object())
 
 

@@ -1,7 +1,10 @@
 """Pushes from the server: per-viewer session views, presence, and the home (`me:state`).
 
 Anything private is computed per viewer and sent to that viewer's personal room
-`user:<id>`; the shared room `session:<id>` carries presence only.
+`user:<id>`; the shared room `session:<id>` carries presence only. A counsellor's sockets
+are also in `watch:<id>` for each session they take part in (read once at connect, kept
+up to date as they join or are removed), so their dashboard hears arrivals and leaves in
+sessions they haven't opened; it carries the same `presence` payload, nothing else.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ import time
 from collections.abc import Iterable
 
 from server.context import mend
+from server.engine.session import COUNSELLOR
 from server.engine.visibility import view_for
 from server.extensions import socketio
 from server.realtime.presence import Presence
-from server.services import accounts
+from server.services import accounts, watching
 from server.services import sessions as session_service
 from server.services.sessions import Outcome
 
@@ -24,6 +28,10 @@ def user_room(user_id: str) -> str:
 
 def session_room(session_id: str) -> str:
     return f"session:{session_id}"
+
+
+def watch_room(session_id: str) -> str:
+    return f"watch:{session_id}"
 
 
 REMOVED_MESSAGE = "The couple has ended your access to this session."
@@ -45,12 +53,34 @@ def publish(outcome: Outcome) -> None:
     if gone:
         online = mend().presence.online(outcome.state.id)
         broadcast_presence(outcome.state.id)
+    if gone or outcome.home_changed:
+        # A counsellor joined (or, after a removal, the session's remaining one is put back).
+        _watch(outcome)
     if outcome.changed:
         for user_id in outcome.audience:
             view = view_for(outcome.state, user_id, online)
             socketio.emit("session:state", view, to=user_room(user_id))
     if outcome.home_changed:
         push_home(outcome.audience)
+
+
+def watch_sessions(sid: str, user_id: str) -> None:
+    """A counsellor's new socket hears presence from every session they take part in."""
+    with mend().database.session() as db:
+        session_ids = watching.counsellor_session_ids(db, user_id)
+    for session_id in session_ids:
+        socketio.server.enter_room(sid, watch_room(session_id), namespace="/")
+
+
+def _watch(outcome: Outcome) -> None:
+    """The session's counsellors' sockets on this worker watch it (one who joined over
+    HTTP is on this worker when the load balancer keeps a client on one; elsewhere, their
+    socket's next connect reads it)."""
+    presence = mend().presence
+    for who in outcome.state.participants:
+        if who.role == COUNSELLOR:
+            for sid in presence.sids_of(who.user_id):
+                socketio.server.enter_room(sid, watch_room(outcome.state.id), namespace="/")
 
 
 def push_home(user_ids: Iterable[str]) -> None:
@@ -85,16 +115,20 @@ def broadcast_presence(session_id: str, *, coalesce: bool = False) -> None:
         if delay > 0:
             socketio.start_background_task(_broadcast_later, presence, session_id, delay)
             return
-    _emit_presence(presence, session_id)
+    _emit_presence(presence, session_id, watchers=not coalesce)
 
 
 def _broadcast_later(presence: Presence, session_id: str, delay: float) -> None:
     socketio.sleep(delay)
     presence.sent(session_id, time.monotonic())
-    _emit_presence(presence, session_id)
+    _emit_presence(presence, session_id, watchers=False)
 
 
-def _emit_presence(presence: Presence, session_id: str) -> None:
+def _emit_presence(presence: Presence, session_id: str, *, watchers: bool) -> None:
+    """To the session room; with `watchers` (someone arrived or left, not typing) to the
+    counsellors' dashboards too: one emit, so a socket in both rooms gets it once."""
+    rooms = [session_room(session_id), watch_room(session_id)] if watchers else \
+        session_room(session_id)
     socketio.emit(
         "presence",
         {
@@ -102,7 +136,7 @@ def _emit_presence(presence: Presence, session_id: str) -> None:
             "online": sorted(presence.online(session_id)),
             "typing": sorted(presence.typing(session_id)),
         },
-        to=session_room(session_id),
+        to=rooms,
     )
 
 
@@ -115,5 +149,8 @@ def _drop_from_session(user_id: str, session_id: str) -> None:
         presence.leave(sid, session_id)
     presence.set_typing(session_id, user_id, False)
     presence.forget(session_id, user_id)  # every worker's entries, when presence is shared
+    # Nor presence on their dashboard, whichever worker holds their sockets: the room is
+    # closed on every worker (a session has one counsellor; `publish` puts back any other).
+    socketio.close_room(watch_room(session_id), namespace="/")
     socketio.emit("session:removed", {"session_id": session_id, "message": REMOVED_MESSAGE},
                   to=user_room(user_id))

@@ -6,9 +6,11 @@
 //
 // Live: the server sends `session:state` (the counsellor's full view) to `user:<id>` after
 // every change to a session they take part in, whether or not that session is open here;
-// a row is rebuilt from it (the same shape as the server's `dashboard_row`). A session the
-// counsellor was removed from comes as `me:state`, and who is online changes without a
-// push, so the list is fetched again then, on every (re)connect and every minute.
+// a row is rebuilt from it (the same shape as the server's `dashboard_row`). Someone coming
+// online or leaving comes as `presence` (the counsellor's socket watches every session they
+// take part in) and sets that row's online dots. A session the counsellor was removed from
+// comes as `me:state`, so the list is fetched again then, on every (re)connect and every
+// minute.
 
 import { h, replaceChildren, announce, formatDate, formatTime } from '../dom.js';
 import { api, ApiError } from '../api.js';
@@ -107,6 +109,19 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
     rows[index] = rowFromView(payload);
     announceNewFlags(before, rows);
     render();
+  }
+
+  function applyPresence(presence) {
+    if (!presence || !rows || !Array.isArray(presence.online)) return;
+    const index = rows.findIndex((r) => r.session.id === presence.session_id);
+    if (index === -1) return;
+    const online = new Set(presence.online);
+    rows = rows.slice();
+    rows[index] = {
+      ...rows[index],
+      partners: rows[index].partners.map((p) => ({ ...p, online: online.has(p.user_id) })),
+    };
+    render(); // re-renders only when a dot changed (the signature)
   }
 
   function render() {
@@ -239,6 +254,7 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
 
   const unsubscribe = [
     appSocket.on('session:state', (payload) => { if (!destroyed) applyView(payload); }),
+    appSocket.on('presence', (payload) => { if (!destroyed) applyPresence(payload); }),
     appSocket.on('connect', () => { if (!destroyed) load(); }),
     // A couple removed this counsellor (their sessions changed): load the list again.
     appSocket.on('me:state', () => { if (!destroyed) load(); }),
