@@ -1296,6 +1296,11 @@ class StepView {
       // otherwise onReconnected() retries
     } else {
       this.setSaveStatus('error', null, result.error.message);
+      // The database was out of reach: the server's sentence is shown, and the draft, which
+      // is fine, goes again by itself (a reconnect sends it too).
+      if (result.error.code === 'unavailable' && this.ctrl.conn.connected) {
+        this.retryTimer = setTimeout(() => this.saveDraft(), DRAFT_RETRY_MS);
+      }
     }
   }
 
