@@ -134,7 +134,11 @@ def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
     (5 + 10); pool_timeout: how long a checkout waits for a free connection."""
     # hide_parameters: a failed statement's error (and so any log line with it) names the
     # SQL but never the values: no answer text, e-mail or password hash reaches a log.
-    pool = {"pool_timeout": pool_timeout}
+    # LIFO: the connection used last is handed out next. SQLite empties a connection's page
+    # cache whenever another connection wrote since, so rotating through the pool (FIFO,
+    # SQLAlchemy's default) made most events read their pages again (profiled: a draft save
+    # 290 -> 210 us); on PostgreSQL, connections beyond the busy few stay idle.
+    pool = {"pool_timeout": pool_timeout, "pool_use_lifo": True}
     if pool_size is not None:
         pool["pool_size"] = pool_size
     if max_overflow is not None:

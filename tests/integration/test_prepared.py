@@ -116,3 +116,21 @@ def test_a_statement_that_needs_a_python_default_is_refused(lived_in):
         session_id=bindparam("session_id"), step_id=bindparam("step_id")))
     with database.session() as db, pytest.raises(ValueError, match="default"):
         missing_id.run(db.connection(), {"session_id": session_id, "step_id": "x"})
+
+
+def test_the_pool_hands_out_the_connection_returned_last(database_url):
+    # SQLite drops a connection's page cache when another connection wrote in between: the
+    # hot path keeps one warm connection only if the pool is LIFO.
+    upgrade(database_url)
+    database = Database(database_url)
+    try:
+        first, second = database.engine.connect(), database.engine.connect()
+        first_raw, second_raw = first.connection.dbapi_connection, \
+            second.connection.dbapi_connection
+        first.close()
+        second.close()
+        with database.engine.connect() as again:
+            assert again.connection.dbapi_connection is second_raw
+            assert again.connection.dbapi_connection is not first_raw
+    finally:
+        database.dispose()
