@@ -9,6 +9,7 @@ import { io } from '../vendor/socket.io-client-4.8.1/socket.io.esm.min.js';
 const ACK_TIMEOUT_MS = 10000;
 const SUBMIT_TIMEOUT_MS = 15000;
 const RETRY_AFTER_MS = 3000;
+const RESYNC_SPREAD_MS = 2000;
 
 /** Error codes after which the same request may simply be sent again. */
 export function isTransient(error) {
@@ -108,8 +109,11 @@ class AppSocket {
     });
     socket.on('resync', () => {
       // Pushes meant for us may have been lost (the server's link between its workers
-      // dropped a while): do what a reconnect does — rejoin the open session, reload the home.
-      if (socket === this.socket && socket.connected) this._fire('connect');
+      // dropped a while): do what a reconnect does — rejoin the open session, reload the
+      // home. Spread over a moment: every socket on that worker is told at once.
+      setTimeout(() => {
+        if (socket === this.socket && socket.connected) this._fire('connect');
+      }, Math.random() * RESYNC_SPREAD_MS);
     });
     socket.onAny((event, ...args) => this._fire(event, ...args));
     window.addEventListener('online', this._onOnline);

@@ -63,6 +63,13 @@ def test_the_dashboard_hears_arrivals_and_leaves_not_typing_and_nothing_once_rem
     a.connect().ok("session:join")
     assert [p["online"] for p in presences(dr)] == [sorted([a.id, b.id])]
     assert presences(uma) == []  # a counsellor of another couple hears nothing
+    # With the session open too (both rooms), she gets each change once.
+    dr.ok("session:join")
+    dr.pushes()
+    a.disconnect()
+    assert [p["online"] for p in presences(dr)] == [sorted([b.id, dr.id])]
+    a.connect().ok("session:join")
+    assert [p["online"] for p in presences(dr)] == [sorted([a.id, b.id, dr.id])]
 
     # The couple removes her: Ana's leaving and coming back no longer reach her.
     assert a.delete(f"/sessions/{sid}/counsellor").status_code == 200
