@@ -293,6 +293,10 @@ _LOAD_AUDIT = Prepared(
     select(_A.c.actor_id, _A.c.actor_name, _A.c.actor_role, _A.c.action, _A.c.at,
            _A.c.step_id, _A.c.target_user_id)
     .where(_A.c.session_id == _SID).order_by(_A.c.id))
+# A submit's retry check: the entry this user already sent with this client_id, if any.
+_EARLIER_ENTRY = Prepared(
+    select(_E.c.id, _E.c.session_id, _E.c.step_id, _E.c.body, _E.c.fields, _E.c.skipped)
+    .where(_E.c.user_id == bindparam("uid"), _E.c.client_id == bindparam("cid")))
 _DRAFT_KEY = (_D.c.session_id == _SID) & (_D.c.step_id == bindparam("b_step")) & (
     _D.c.user_id == bindparam("b_user"))
 _UPDATE_DRAFT = Prepared(update(_D).where(_DRAFT_KEY).values(
@@ -690,7 +694,8 @@ def submit_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id:
         raise MendError("invalid", "'skip' must be true or false.")
     skip = bool(skip)
     _lock(db, session_id)
-    earlier = db.scalar(select(Entry).where(Entry.user_id == user_id, Entry.client_id == client_id))
+    retry = {"uid": user_id, "cid": client_id}
+    earlier = _EARLIER_ENTRY.one_or_none(db.connection(), retry)
     if earlier is not None:
         return _replay(db, library, earlier, session_id, step_id, body, fields, skip, user_id)
     action = engine.SubmitEntry(user_id, step_id, new_id(), client_id, body, fields, skip)
@@ -698,9 +703,7 @@ def submit_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id:
         transition = _act(db, library, session_id, action)
     except IntegrityError:  # a concurrent retry with the same client_id won the race
         db.rollback()
-        earlier = db.scalar(
-            select(Entry).where(Entry.user_id == user_id, Entry.client_id == client_id)
-        )
+        earlier = _EARLIER_ENTRY.one_or_none(db.connection(), retry)
         if earlier is None:
             raise
         return _replay(db, library, earlier, session_id, step_id, body, fields, skip, user_id)
@@ -709,7 +712,7 @@ def submit_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id:
                    home_changed=_finished(transition))
 
 
-def _replay(db: DbSession, library: TrackLibrary, earlier: Entry, session_id: str, step_id: str,
+def _replay(db: DbSession, library: TrackLibrary, earlier: Any, session_id: str, step_id: str,
             body: Any, fields: Any, skip: bool, user_id: str) -> Outcome:
     state = load_state(db, library, session_id)
     same = earlier.session_id == session_id and earlier.step_id == step_id
