@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import gevent
@@ -53,13 +54,14 @@ def ramp(pid: int, senders: list, rates: list[int], step_s: float, target_p99: f
         per_client = rate / len(senders)
         lat: list[float] = []
         errors = [0]
+        codes: Counter = Counter()
         pending = [0]
         start = time.perf_counter() + 0.5
         warm_until = start + 2.0
         end = warm_until + step_s
 
-        def client(send, per_client=per_client, lat=lat, errors=errors, pending=pending,
-                   start=start, warm_until=warm_until, end=end) -> None:
+        def client(send, per_client=per_client, lat=lat, errors=errors, codes=codes,
+                   pending=pending, start=start, warm_until=warm_until, end=end) -> None:
             interval = 1.0 / per_client
             at = start + random.uniform(0, interval)
             n = 0
@@ -73,7 +75,7 @@ def ramp(pid: int, senders: list, rates: list[int], step_s: float, target_p99: f
                 if counted:
                     pending[0] += 1
 
-                def done(ok, sent=sent, counted=counted) -> None:
+                def done(ok, code=None, sent=sent, counted=counted) -> None:
                     if not counted:
                         return
                     pending[0] -= 1
@@ -81,6 +83,7 @@ def ramp(pid: int, senders: list, rates: list[int], step_s: float, target_p99: f
                         lat.append((time.perf_counter() - sent) * 1000)
                     else:
                         errors[0] += 1
+                        codes[code or "error"] += 1
 
                 try:
                     send(n, done)
@@ -88,6 +91,7 @@ def ramp(pid: int, senders: list, rates: list[int], step_s: float, target_p99: f
                     if counted:
                         pending[0] -= 1
                         errors[0] += 1
+                        codes["send failed"] += 1
                 at += interval
 
         greenlets = [gevent.spawn(client, s) for s in senders]
@@ -102,7 +106,7 @@ def ramp(pid: int, senders: list, rates: list[int], step_s: float, target_p99: f
         lost = pending[0]
         ok_per_s = len(lat) / wall
         step = {"offered_per_s": rate, "ok_per_s": round(ok_per_s, 1),
-                "errors": errors[0], "timeouts": lost,
+                "errors": errors[0], "error_codes": dict(codes), "timeouts": lost,
                 "p50": round(_percentile(lat, 50), 1), "p99": round(_percentile(lat, 99), 1),
                 "server_cpu_percent": round(100 * cpu / wall, 1),
                 "cpu_ms_per_event": round(1000 * cpu / max(1, len(lat)), 2)}
@@ -148,10 +152,18 @@ def mend_senders(couples) -> list:
         def send(n, done, me=me, sid=couple.session_id, step_id=step["id"]) -> None:
             me.sock.emit("entry:draft", {"session_id": sid, "step_id": step_id,
                                          "body": f"{n} {BODY}"[:150]},
-                         callback=lambda ack=None: done(isinstance(ack, dict) and ack.get("ok")))
+                         callback=lambda ack=None: done(*_ack_result(ack)))
 
         senders.append(send)
     return senders
+
+
+def _ack_result(ack: object) -> tuple[bool, str | None]:
+    """(ok, the error code when not): a rate-limited ramp says so instead of 'errors'."""
+    if isinstance(ack, dict) and ack.get("ok"):
+        return True, None
+    error = ack.get("error") if isinstance(ack, dict) else None
+    return False, (error or {}).get("code") if isinstance(error, dict) else "no ack data"
 
 
 def close_people(couples) -> None:
