@@ -234,6 +234,10 @@ class Recorder:
         # worker (through Redis).
         self.cross_worker_readies = 0
         self.max_lateness = 0.0
+        # Partner-visible latency: a submit sent in the window -> the first push that shows
+        # it to the partner (their step view says "submitted", or the reveal includes it).
+        self.submits: dict[tuple[str, str, str], float] = {}
+        self.visible: list[float] = []
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -277,6 +281,27 @@ class Recorder:
                 if self.pending.pop(seq, None) is not None:
                     self.errors[event]["disconnected"] += 1
 
+    def submitted(self, session_id: str, step_id: str, author: str) -> None:
+        sent = time.perf_counter()
+        if self.in_window(sent):
+            with self._lock:
+                self.submits[(session_id, step_id, author)] = sent
+
+    def seen(self, session_id: str, state: dict, author: str) -> None:
+        """`state` reached the author's partner: record each submit it shows first."""
+        if not self.submits:
+            return
+        now = time.perf_counter()
+        for step in state.get("steps", ()):
+            shows = step.get("partner_status") in ("submitted", "revealed") or any(
+                e.get("user_id") == author
+                for e in (step.get("revealed") or {}).get("entries", ()))
+            if shows:
+                with self._lock:
+                    sent = self.submits.pop((session_id, step["id"], author), None)
+                if sent is not None:
+                    self.visible.append((now - sent) * 1000)
+
     def close_pending(self) -> None:
         with self._lock:
             for event, _ in self.pending.values():
@@ -301,6 +326,8 @@ class Person:
         self.user_id = ""
         self.sock: socketio.Client | None = None
         self.views: dict[str, dict] = {}  # session id -> newest view
+        self.partner_id = ""
+        self.recorder: Recorder | None = None  # set during a sweep step
         self.joined: set[str] = set()  # sessions this socket joined (pushes alone don't)
 
     def post(self, path: str, body: dict | None = None) -> requests.Response:
@@ -333,6 +360,8 @@ class Person:
         self.sock = sock
 
     def _on_state(self, state: dict) -> None:
+        if self.recorder is not None and self.partner_id:
+            self.recorder.seen(state["session"]["id"], state, self.partner_id)
         self.keep(state)
 
     def keep(self, state: dict) -> None:
@@ -508,6 +537,7 @@ def partner(couple: Couple, me: Person, plan, rec: Recorder, http_lat: list[floa
         elif action == "presence:typing":
             rec.emit(me.sock, action, {**base, "typing": arg})
         elif action == "entry:submit":
+            rec.submitted(sid, step["id"], me.user_id)
             rec.emit(me.sock, action, {**base, "client_id": f"bench-{uuid.uuid4().hex}",
                                        **answer_payload(step, 99)})
 
@@ -531,6 +561,9 @@ def run_step(server, couples: list[Couple], args, profile_dir: Path | None) -> d
              [(p, c) for c in couples for p in (c.a, c.b)])
     connect_s = time.perf_counter() - connect_started
     rec = Recorder()
+    for couple in couples:
+        couple.a.partner_id, couple.b.partner_id = couple.b.user_id, couple.a.user_id
+        couple.a.recorder = couple.b.recorder = rec
 
     def dropped(*_) -> None:
         # The server dropping a client (e.g. an engine.io ping timeout), not our own close.
@@ -592,6 +625,8 @@ def run_step(server, couples: list[Couple], args, profile_dir: Path | None) -> d
     if spy is not None:
         spy.wait(30)
     pool.map(lambda p: p.disconnect(), people)
+    for person in people:
+        person.recorder = None
 
     partner_minutes = len(people) * wall / 60
     events = {}
@@ -606,8 +641,15 @@ def run_step(server, couples: list[Couple], args, profile_dir: Path | None) -> d
             **{name: round(percentile(lat, q), 1)
                for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))},
         }
+    visible = rec.visible
     return {
         "couples": len(couples), "clients": len(people),
+        # A submit sent in the window -> the partner's first push showing it (ms); a submit
+        # the partner never saw in time (disconnected, refused, after the window) isn't here.
+        "partner_visible": {
+            "count": len(visible), "unseen": len(rec.submits),
+            **{name: round(percentile(visible, q), 1)
+               for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))}},
         "loadavg_before": load_before,
         "connect_and_join_s": round(connect_s, 1),
         "window_s": round(wall, 1),
@@ -643,10 +685,11 @@ def run_step(server, couples: list[Couple], args, profile_dir: Path | None) -> d
 
 def table(steps: list[dict]) -> str:
     rows = ["| couples | draft p50 / p95 / p99 / max (ms) | typing p50 / p99 | submit p50 / p99 "
-            "| ready p50 / p99 | events/s ok (nominal) | errors | disconnects | server CPU "
+            "| ready p50 / p99 | partner sees submit p50 / p99 | events/s ok (nominal) | errors "
+            "| disconnects | server CPU "
             "| CPU ms/event | RSS MB | gen CPU | other load | loadavg |",
-            "| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: "
-            "| ---: | --- |"]
+            "| ---: | --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: "
+            "| ---: | ---: | --- |"]
     for s in steps:
         e = s["events"]
         nominal = sum(v["nominal_per_s"] for v in e.values())
@@ -654,11 +697,13 @@ def table(steps: list[dict]) -> str:
         for v in e.values():
             errors.update(v["errors"])
         d = e["entry:draft"]
+        seen = s.get("partner_visible", {})
         rows.append(
             f"| {s['couples']} | {d['p50']} / {d['p95']} / {d['p99']} / {d['max']} "
             f"| {e['presence:typing']['p50']} / {e['presence:typing']['p99']} "
             f"| {e['entry:submit']['p50']} / {e['entry:submit']['p99']} "
             f"| {e['step:ready']['p50']} / {e['step:ready']['p99']} "
+            f"| {seen.get('p50', '?')} / {seen.get('p99', '?')} "
             f"| {s['all_ok_per_s']} ({nominal:.1f}) "
             f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or 0} | {s['disconnects']} "
             f"| {s['server_cpu_percent']}% | {s.get('cpu_ms_per_event', '?')} "
