@@ -21,6 +21,7 @@ import time
 from flask import Flask
 
 from server.context import mend
+from server.db import database_unavailable, unavailable_reason
 from server.engine import MendError
 from server.extensions import socketio
 from server.realtime import heartbeat
@@ -104,8 +105,8 @@ def start(app: Flask) -> None:
             try:
                 with app.app_context():
                     sweep_once()
-            except Exception:  # the sweep must outlive one bad session or a database blip
-                log.exception("deadline sweep failed")
+            except Exception as error:  # outlive one bad session or a database blip
+                _log_failure("deadline sweep", error)
 
     def guard_loop() -> None:
         while running():
@@ -115,11 +116,20 @@ def start(app: Flask) -> None:
             try:
                 with app.app_context():
                     guard_once(app)
-            except Exception:  # keep guarding through a database blip
-                log.exception("log-in guard failed")
+            except Exception as error:  # keep guarding through a database blip
+                _log_failure("log-in guard", error)
 
     if interval > 0:
         socketio.start_background_task(sweep_loop)
     socketio.start_background_task(guard_loop)
     if app.extensions["mend"].presence.shared:  # presence in Redis: keep ours fresh there
         socketio.start_background_task(heartbeat.loop, app)
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    """A database that is away is expected: one line every round, naming the cause, not a
+    stack trace every few seconds. Anything else is a bug and keeps its trace."""
+    if database_unavailable(error):
+        log.warning("%s skipped: database unavailable (%s)", what, unavailable_reason(error))
+    else:
+        log.error("%s failed", what, exc_info=error)

@@ -111,3 +111,24 @@ def test_postgresql_losing_or_refusing_the_connection_is_unavailable(message):
 
     error = OperationalError("SELECT 1", None, psycopg2.OperationalError(message))
     assert database_unavailable(error)
+
+
+def test_the_background_loops_log_a_database_away_as_one_line_and_a_bug_with_its_trace(
+        tmp_path: Path, caplog):
+    from server.realtime.scheduler import _log_failure
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1,
+                         max_overflow=0, pool_timeout=0.05)
+    try:
+        with engine.connect():
+            away = raised_by(engine.connect)
+    finally:
+        engine.dispose()
+    with caplog.at_level("WARNING", logger="mend"):
+        _log_failure("log-in guard", away)
+        _log_failure("deadline sweep", ValueError("a bug"))
+    first, second = caplog.records
+    assert first.levelname == "WARNING" and first.exc_info is None
+    assert first.getMessage().startswith("log-in guard skipped: database unavailable (Timeout")
+    assert second.levelname == "ERROR" and second.exc_info is not None
+    assert second.getMessage() == "deadline sweep failed"
