@@ -156,3 +156,16 @@ def partners(app, couple) -> LiveSession:
     for sock in (sock_a, sock_b):
         if sock.is_connected():
             sock.disconnect()
+
+
+def couple_in_session(db, library, track_id: str) -> tuple:
+    """Two partners signed up, a couple, and a session started on `track_id`, through the
+    services: (partner a, partner b, couple id, session id)."""
+    from server.services import accounts, couples
+    from server.services.sessions import start_session
+
+    a = accounts.sign_up(db, email="a@x.test", password="correct horse", display_name="A")
+    b = accounts.sign_up(db, email="b@x.test", password="correct horse", display_name="B")
+    code = couples.create_couple(db, a.id)["invite_code"]
+    couple_id = couples.join_couple(db, b.id, code)["id"]
+    return a, b, couple_id, start_session(db, library, a.id, couple_id, track_id)["id"]

@@ -14,8 +14,8 @@ from server.content import load_library
 from server.db import Database, upgrade
 from server.models import Entry
 from server.prepared import Prepared
-from server.services import accounts, couples
 from server.services import sessions as service
+from tests.integration.conftest import couple_in_session
 
 TRACK_ID = "understanding-our-trust"
 SECRET = "marker-7f3a-an-answer-nobody-may-log"
@@ -29,11 +29,7 @@ def lived_in(database_url, data_dir):
     library = load_library(Config.from_env({"MEND_DATA_DIR": str(data_dir)}).content_dir)
     database = Database(database_url)
     with database.session() as db:
-        a = accounts.sign_up(db, email="a@x.test", password="correct horse", display_name="A")
-        b = accounts.sign_up(db, email="b@x.test", password="correct horse", display_name="B")
-        code = couples.create_couple(db, a.id)["invite_code"]
-        couple_id = couples.join_couple(db, b.id, code)["id"]
-        session_id = service.start_session(db, library, a.id, couple_id, TRACK_ID)["id"]
+        a, b, couple_id, session_id = couple_in_session(db, library, TRACK_ID)
         for user in (a.id, b.id):
             service.mark_ready(db, library, user, session_id, "welcome")
         step = "what-trust-means"

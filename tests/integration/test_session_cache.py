@@ -16,8 +16,8 @@ from server.content import load_library
 from server.db import Database, upgrade
 from server.engine import MendError
 from server.engine.visibility import view_for
-from server.services import accounts, couples
 from server.services import sessions as service
+from tests.integration.conftest import couple_in_session
 
 TRACK_ID = "understanding-our-trust"
 COMPARED = ("version", "status", "current_index", "participants", "entries", "drafts",
@@ -72,11 +72,7 @@ def answer(step: dict, n: int) -> dict:
 def test_what_a_worker_serves_from_its_cache_is_what_the_database_holds(workers):
     library, one, two = workers
     with one.session() as db:
-        a = accounts.sign_up(db, email="a@x.test", password="correct horse", display_name="A")
-        b = accounts.sign_up(db, email="b@x.test", password="correct horse", display_name="B")
-        code = couples.create_couple(db, a.id)["invite_code"]
-        couple_id = couples.join_couple(db, b.id, code)["id"]
-        session_id = service.start_session(db, library, a.id, couple_id, TRACK_ID)["id"]
+        a, b, couple_id, session_id = couple_in_session(db, library, TRACK_ID)
     chance = random.Random(7)
     hits = 0
     actions = 0

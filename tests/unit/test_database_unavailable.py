@@ -43,14 +43,19 @@ def test_a_postgresql_server_that_refuses_the_connection_is_unavailable():
     assert unavailable_reason(error).startswith("OperationalError: ")
 
 
-def test_an_exhausted_pool_is_unavailable(tmp_path: Path):
+def exhausted_pool_error(tmp_path: Path) -> BaseException:
+    """What a checkout raises when the pool's one connection is in use past its timeout."""
     engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1,
                          max_overflow=0, pool_timeout=0.05)
     try:
         with engine.connect():
-            error = raised_by(engine.connect)
+            return raised_by(engine.connect)
     finally:
         engine.dispose()
+
+
+def test_an_exhausted_pool_is_unavailable(tmp_path: Path):
+    error = exhausted_pool_error(tmp_path)
     assert database_unavailable(error)
     reason = unavailable_reason(error)
     assert reason.startswith("TimeoutError: QueuePool limit") and "Background" not in reason
@@ -117,13 +122,7 @@ def test_the_background_loops_log_a_database_away_as_one_line_and_a_bug_with_its
         tmp_path: Path, caplog):
     from server.realtime.scheduler import _log_failure
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1,
-                         max_overflow=0, pool_timeout=0.05)
-    try:
-        with engine.connect():
-            away = raised_by(engine.connect)
-    finally:
-        engine.dispose()
+    away = exhausted_pool_error(tmp_path)
     with caplog.at_level("WARNING", logger="mend"):
         _log_failure("log-in guard", away)
         _log_failure("deadline sweep", ValueError("a bug"))
