@@ -263,11 +263,27 @@ def counsellor_in_session(alex, sam, jo, server) -> str:
     expect(a.get_by_test_id("invite-counsellor")).to_be_visible()
     expect(b.get_by_test_id("counsellor-invite")).to_have_count(0)
 
+    # The new invite's push can reach Alex before the answer to his own request does: hold
+    # that answer back. Until it comes, the page has no code to show, and must never show
+    # the cancelled one.
+    held = []
+
+    def hold_answer(route) -> None:
+        held.append((route, route.fetch()))
+
+    invite_api = f"**/api/v1/sessions/{session_id}/counsellor-invite"
+    a.route(invite_api, hold_answer)
     a.get_by_test_id("invite-counsellor").click()
     a.get_by_test_id("create-counsellor-invite").click()
-    # The new invite's code (the cancelled one's could still be on screen for a moment).
-    expect(a.get_by_test_id("counsellor-invite-code")).not_to_have_text(first_code)
+    expect(a.get_by_test_id("counsellor-invite-status")).to_contain_text("Waiting for")
+    expect(a.get_by_test_id("counsellor-invite-code")).to_have_count(0)
+    assert first_code not in a.locator("body").inner_text()
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    a.unroute(invite_api)
+    expect(a.get_by_test_id("counsellor-invite-code")).to_be_visible()
     code = a.get_by_test_id("counsellor-invite-code").inner_text().strip()
+    assert code != first_code
     b.get_by_test_id("agree-counsellor").click()
     expect(a.get_by_test_id("counsellor-invite-status")).to_contain_text("both agreed")
     c.goto("/")  # the dashboard: Jo types the code there

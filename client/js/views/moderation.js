@@ -231,8 +231,11 @@ export class ModerationArea {
       children.push(h('p', { testid: 'counsellor-invite-status' }, waiting.length
         ? `Waiting for ${waiting.join(' and ')} to agree. The counsellor can join only once you both have.`
         : 'You have both agreed. The counsellor can join with the invite code.'));
-      if (mine && this.invite) children.push(inviteCodeBlock(this.invite));
-      else if (mine) {
+      // Only this invite's own code: a push can show the new invite before the answer to
+      // our request (with its code) arrives, while this.invite still holds a cancelled one.
+      if (mine && this.invite && this.invite.expires_at === invite.expires_at) {
+        children.push(inviteCodeBlock(this.invite));
+      } else if (mine) {
         children.push(h('p', { class: 'muted small' },
           'The code was shown when you created the invite. If you no longer have it, cancel this invite and create a new one.'));
       }
