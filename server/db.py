@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import stat
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,9 +35,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 # How long a unit of work waits for a free pooled connection before it is answered
 # `unavailable` (SQLAlchemy's own default is 30 s, longer than a client waits for an ack).
 POOL_TIMEOUT_SECONDS = 10.0
-# A pooled PostgreSQL connection idle longer than this is pinged before use (see
-# _ping_if_idle); one in steady use is not.
-PING_AFTER_IDLE_SECONDS = 1.0
 
 # The driver's words for "the database can't be reached or used right now" (matched in the
 # first line of its message, lower-cased). PostgreSQL (libpq/psycopg2): connecting failed,
@@ -161,33 +156,8 @@ def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if "psycopg2" in url else {}
-    engine = create_engine(url, hide_parameters=True, connect_args=connect_args, **pool)
-    # A new connection counts as just used: its first checkout needs no ping.
-    event.listen(engine, "connect", _stamp_checkin)
-    event.listen(engine, "checkin", _stamp_checkin)
-    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
-    return engine
-
-
-def _stamp_checkin(_dbapi_connection, record) -> None:
-    record.info["mend_checked_in"] = time.monotonic()
-
-
-def _ping_if_idle(dialect, dbapi_connection, record, _proxy) -> None:
-    """SQLAlchemy's pool_pre_ping, for connections that sat idle only. A ping on every
-    checkout was one of a draft's eight PostgreSQL round trips (profiled: 3 % of a worker
-    plus its trip through the event loop). A connection that waited over a second is
-    pinged, so one a restart or idle timeout killed is replaced before any statement runs;
-    one in use a moment ago is not, and if the server died within that second, the first
-    statement fails as `unavailable`, and SQLAlchemy then discards the whole pool."""
-    idle = time.monotonic() - record.info.get("mend_checked_in", float("-inf"))
-    if idle <= PING_AFTER_IDLE_SECONDS:
-        return
-    try:
-        dialect.do_ping(dbapi_connection)
-    except Exception as error:  # the pool opens a fresh connection (up to three tries)
-        raise DisconnectionError(f"ping failed: {error}") from error
-
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args=connect_args, **pool)
 
 
 class Database:
