@@ -79,6 +79,10 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted and overwritten rows (an erased account's words) are zeroed in their page,
+    # and freed pages too, instead of lingering in free space: many SQLite builds leave
+    # this off. Erasure then checkpoints the WAL (server/services/data_rights.py).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
