@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from datetime import timedelta
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -84,7 +86,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["mend"] = Mend(
         config=config,
         database=Database(config.database_url),
-        library=load_library(config.content_dir),
+        library=dataclasses.replace(load_library(config.content_dir),
+                        recheck_after=timedelta(hours=config.recheck_hours)),
         presence=make_presence(config.redis_url),
     )
 

@@ -58,6 +58,7 @@ _NUMBERS = (
     ("presence_interval", "MEND_PRESENCE_INTERVAL", float),
     ("idle_timeout_hours", "MEND_IDLE_TIMEOUT_HOURS", float),
     ("max_login_days", "MEND_MAX_LOGIN_DAYS", float),
+    ("recheck_hours", "MEND_RECHECK_HOURS", float),
     ("trusted_proxies", "MEND_TRUSTED_PROXIES", int),
 )
 _KIND_WORDS = {int: "whole number", float: "number"}
@@ -102,6 +103,9 @@ class Config:
     # most whatever happens (server-side: a copied cookie stops working too).
     idle_timeout_hours: float = 72.0
     max_login_days: float = 30.0
+    # A session picked up after this many hours without activity asks each partner the
+    # private check again before joint work resumes (server.engine.check).
+    recheck_hours: float = 12.0
     # Cookies marked Secure and HSTS sent: None decides per request (HTTPS, or a trusted
     # proxy saying so); True/False force it (MEND_SECURE_COOKIES=1/0).
     secure_cookies: bool | None = None

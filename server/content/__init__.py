@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -248,6 +249,10 @@ class TrackLibrary:
     tracks: Mapping[str, Track]
     # Opens a couple's next session while earlier commitments are open (content/review-step.yaml).
     review_step: Step | None = None
+    # The private check that opens every session (content/check.yaml; engine.check), and
+    # the gap after which it is asked again (MEND_RECHECK_HOURS, set by create_app).
+    check_step: Step | None = None
+    recheck_after: timedelta = timedelta(hours=12)
 
     def get(self, track_id: str) -> Track | None:
         return self.tracks.get(track_id)
@@ -318,5 +323,6 @@ def load_library(content_dir: Path) -> TrackLibrary:
         tracks = with_apology_hints(tracks, content_dir / "rules", freeze)
     except RulesError as exc:
         raise ContentError(str(exc)) from exc
-    from server.content.review import load_review_step
-    return TrackLibrary(MappingProxyType(tracks), load_review_step(content_dir, schema))
+    from server.content.review import load_check_step, load_review_step
+    return TrackLibrary(MappingProxyType(tracks), load_review_step(content_dir, schema),
+                        load_check_step(content_dir, schema))

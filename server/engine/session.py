@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from server.engine.answers import is_blank
@@ -148,6 +148,10 @@ class SessionState:
     # The counsellor's notes and private messages (visibility decides who sees which).
     notes: tuple[Note, ...] = ()
     audit: tuple[AuditEvent, ...] = ()
+    # The private check that opens every session (content/check.yaml; engine.check), and
+    # how long a gap asks for it again. Set by the service from content and config.
+    check_step: Step | None = None
+    recheck_after: timedelta = timedelta(hours=12)
 
     @property
     def partner_ids(self) -> tuple[str, ...]:
@@ -320,6 +324,9 @@ class TurnRecorded:
 @dataclass(frozen=True)
 class SessionDataSaved:
     data: Mapping[str, Any]
+    # Set for a change only these viewers can see (a private check answer): the session's
+    # version stays, and only they are sent their new view.
+    private_to: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -415,6 +422,15 @@ def advance(state: SessionState, now: datetime | None = None) -> SessionState:
     nxt = state.current_index + 1
     if nxt >= len(state.track.steps):
         return replace(state, status=FINISHED, finished_at=now)
+    step = state.track.steps[nxt]
+    if state.check_step is not None:
+        if step.kind != "safety":
+            return replace(state, current_index=nxt)
+        # A track's own check: the session's check opens again with its questions.
+        from server.engine.check import reopen
+
+        return replace(reopen(state, now or datetime.min, step.id), current_index=nxt)
+    # Without a session check (hand-made content): the step-level gate of kinds.safety.
     from server.engine.kinds.safety import safety_gate  # imported late: kinds build on this
 
     return safety_gate(state, nxt, now) or replace(state, current_index=nxt)
@@ -423,6 +439,7 @@ def advance(state: SessionState, now: datetime | None = None) -> SessionState:
 def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transition:
     require_partner(state, action.user_id)
     step = require_current_step(state, action.step_id)
+    require_check_passed(state)
     if state.is_paused(now):
         raise MendError("paused", "The session is on a break; move on together afterwards.")
     kind_of(step).check_ready(state, step)
@@ -445,6 +462,7 @@ def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
     if isinstance(action, SaveDraft):
         # Drafts keep saving during a break: nobody loses words because time stopped.
         return kind.save_draft(state, step, action, now)
+    require_check_passed(state)
     if state.is_paused(now):
         raise MendError("paused", "The session is on a break. Your draft is kept.")
     floor = state.moderation.get("floor")
@@ -462,9 +480,19 @@ def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
     return kind.act(state, step, action, now)
 
 
+def require_check_passed(state: SessionState) -> None:
+    from server.engine.check import require_passed
+
+    require_passed(state)
+
+
 def _tick(state: SessionState, _action: Tick, now: datetime) -> Transition:
+    from server.engine import check
     from server.engine.breaks import tick as break_tick
 
+    expiry = check.expires_at(state)
+    if expiry is not None and expiry <= now:
+        return check.stop_early(state, now)  # the clock: answers are for the moment
     new_state, break_effects = break_tick(state, now)
     effects: list[Effect] = list(break_effects)
     step = new_state.current_step
@@ -480,7 +508,12 @@ def _tick(state: SessionState, _action: Tick, now: datetime) -> Transition:
 
 def next_deadline(state: SessionState) -> datetime | None:
     """The earliest moment a Tick would change something, or None."""
+    from server.engine.check import expires_at
+
     moments = [state.paused_until] if state.paused_until is not None else []
+    expiry = expires_at(state)
+    if expiry is not None:
+        moments.append(expiry)
     step = state.current_step
     if step is not None:
         moment = kind_of(step).next_deadline(state, step)
@@ -503,8 +536,14 @@ def _dispatch(state: SessionState, action: Action, now: datetime) -> Transition:
         return _mark_ready(state, action, now)
     if isinstance(action, SaveDraft | SubmitEntry | StepAction | SubmitTurn):
         return _step_scoped(state, action, now)
-    from server.engine import breaks, moderation  # pauses; the counsellor's controls
+    from server.engine import breaks, check, moderation  # pauses; the counsellor's controls
 
+    if isinstance(action, check.SubmitCheck):
+        return check.submit(state, action, now)
+    if isinstance(action, check.StopForToday):
+        return check.stop(state, action, now)
+    if isinstance(action, breaks.PauseSession):
+        require_check_passed(state)
     if isinstance(action, breaks.PauseSession | breaks.ResumeSession):
         transition = breaks.handle(state, action, now)
         return moderation.audit_counsellor(state, transition, action, now)

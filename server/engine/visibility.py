@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from server.engine import check
 from server.engine.breaks import break_minutes, break_view
 from server.engine.kinds import kind_of
 from server.engine.moderation import counsellor_data
@@ -23,9 +24,9 @@ __all__ = ["dashboard_row", "draft_dict", "entry_dict", "iso", "records_for", "s
 
 COUNSELLOR_NOTICE = (
     "{name}, your counsellor, can see the answers you both submit once they are shown, and "
-    "what you write in turns. They never see drafts or your private safety check; if a check "
-    "suggests it, they only learn to check in with that person privately. Either of you can "
-    "remove them at any time."
+    "what you write in turns. They never see drafts or your answers to the private check; "
+    "if a check suggests it, they are told only to check in with each of you privately, "
+    "never who. Either of you can remove them at any time."
 )
 
 
@@ -108,7 +109,6 @@ def _moderation_view(state: SessionState) -> dict[str, Any]:
         # Reframe cards shown on the step under way.
         "cards": [dict(c) for c in moderation.get("cards", ())
                   if current is not None and c.get("step_id") == current.id],
-        "ended_by": (moderation.get("ended") or {}).get("by_role"),
     }
 
 
@@ -142,6 +142,12 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
     current = state.current_step
     header = _session_header(state)
     header.update(
+        # The session's version plus this viewer's private changes (a check answer): it
+        # grows with every change this viewer can see, and only with those.
+        version=state.version + int((state.session_data.get("seq") or {}).get(viewer_id, 0)),
+        # A session that stopped before its last step: the same words for everyone,
+        # whatever the cause (engine.check.stop_early).
+        stopped=check.stopped_view(state),
         current_step_id=current.id if current else None,
         step_index=state.current_index + 1,
         step_count=len(state.track.steps),
@@ -166,6 +172,7 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
         "steps": [_step_view(state, i, viewer) for i in range(len(state.track.steps))],
         "agreements": records_for(state, viewer_id, "agreement"),
         "commitments": records_for(state, viewer_id, "commitment"),
+        "check": check.view(state, viewer),
         "counsellor": _counsellor_view(state),
         "moderation": _moderation_view(state),
         "audit": _audit_view(state),
@@ -180,7 +187,8 @@ def dashboard_row(state: SessionState, viewer_id: str, online: Iterable[str] = (
     current = next((s for s in view["steps"] if s["id"] == view["session"]["current_step_id"]),
                    None)
     partners = [p for p in view["participants"] if p["role"] == PARTNER]
-    flags = [f for s in view["steps"] for f in s.get("flags") or ()]
+    found = view.get("check") or {}
+    flags = [{"message": found["message"]}] if found.get("flag") else []
     return {
         "session": view["session"],
         "partners": partners,

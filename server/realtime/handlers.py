@@ -137,9 +137,13 @@ def on_disconnect(*_reason: Any) -> None:
 def join_session(payload: dict) -> dict:
     ctx = mend()
     with unit_of_work() as db:
+        rechecked = session_service.recheck_if_due(db, ctx.library, current_user.id,
+                                                   payload.get("session_id"))
         state = session_service.open_session(
             db, ctx.library, payload.get("session_id"), current_user.id
         )
+    if rechecked is not None:  # picked up after a gap: both are asked the check again
+        publish(rechecked)
     join_room(session_room(state.id))
     online_before = ctx.presence.online(state.id)
     ctx.presence.join(request.sid, state.id)
@@ -189,6 +193,8 @@ session_action("turn:submit", session_service.submit_turn,
 session_action("step:acknowledge", session_service.acknowledge, "step_id", "ack")
 session_action("session:pause", session_service.pause_session, "minutes", "reason")
 session_action("session:resume", session_service.resume_session)
+session_action("check:submit", session_service.submit_check, "client_id", "fields")
+session_action("check:stop", session_service.stop_for_today)
 
 # The counsellor's controls (`forbidden` for anyone else).
 session_action("step:advance", moderation_service.advance, "step_id", "to_step_id")
@@ -200,6 +206,7 @@ session_action("floor:grant", moderation_service.floor, "step_id", "user_id")
 session_action("card:add", moderation_service.add_card, "kind", "body")
 session_action("session:end", moderation_service.end)
 session_action("note:add", moderation_service.add_note, "client_id", "body", "user_id")
+session_action("checkin:private", moderation_service.check_in, "client_id", "body")
 
 
 @event("presence:typing")

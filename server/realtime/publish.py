@@ -47,7 +47,7 @@ def publish(outcome: Outcome) -> None:
     online = mend().presence.online(outcome.state.id)
     # Anyone in the session room who is no longer a participant (a counsellor the couple
     # removed, or whose role an administrator revoked from another process) leaves it.
-    gone = set(outcome.left) | (online - set(outcome.audience))
+    gone = set(outcome.left) | (online - set(outcome.participants))
     for user_id in gone:
         _drop_from_session(user_id, outcome.state.id)
     if gone:

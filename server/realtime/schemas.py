@@ -63,6 +63,9 @@ EVENTS: dict[str, Obj] = {
                                  "reason?": WORDS.or_null()}),
     "session:resume": _session(**{"step_id?": ID.or_null()}),
     "presence:typing": _session(**{"step_id?": ID.or_null(), "typing": Bool()}),
+    # The private check that opens every session (server.engine.check).
+    "check:submit": _session(client_id=CLIENT_ID, fields=FIELDS),
+    "check:stop": _session(),
     # The counsellor's controls.
     "step:advance": _session(**{"step_id": ID, "to_step_id?": ID.or_null()}),
     "step:revisit": _session(**{"step_id?": ID.or_null()}),
@@ -73,6 +76,7 @@ EVENTS: dict[str, Obj] = {
     "card:add": _session(kind=NAME, body=WORDS),
     "session:end": _session(),
     "note:add": _session(**{"client_id": CLIENT_ID, "body": WORDS, "user_id?": ID.or_null()}),
+    "checkin:private": _session(client_id=CLIENT_ID, body=WORDS),
 }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from server.content import TrackLibrary
-from server.engine import MendError
+from server.engine import MendError, check
 from server.engine import session as engine
 from server.engine.kinds import kind_of
 from server.engine.opening import with_review
@@ -66,10 +66,19 @@ class Outcome:
     home_changed: bool = False
     # Who lost access with this change (a counsellor removed): told so, and no more pushes.
     left: tuple[str, ...] = ()
+    # A private change (a check answer): only these viewers are sent their new view.
+    only: tuple[str, ...] | None = None
+
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return tuple(p.user_id for p in self.state.participants)
 
     @property
     def audience(self) -> tuple[str, ...]:
-        return tuple(p.user_id for p in self.state.participants)
+        """Who is sent their view of this change."""
+        if self.only is None:
+            return self.participants
+        return tuple(uid for uid in self.participants if uid in self.only)
 
 
 def _track(library: TrackLibrary, track_id: str):
@@ -407,6 +416,8 @@ def load_state(db: DbSession, library: TrackLibrary, session_id: object,
         records={r.id: engine.CoupleRecord(*r) for r in records},
         notes=tuple(engine.Note(*n) for n in notes),
         audit=tuple(engine.AuditEvent(*a) for a in audit),
+        check_step=library.check_step,
+        recheck_after=library.recheck_after,
     )
     cache[session_id] = state
     try:
@@ -448,6 +459,8 @@ def _with_session_row(held: engine.SessionState, db: DbSession, library: TrackLi
         session_data=session.session_data or {},
         couple_id=session.couple_id,
         records={r.id: engine.CoupleRecord(*r) for r in records},
+        check_step=library.check_step,
+        recheck_after=library.recheck_after,
     )
 
 
@@ -545,7 +558,7 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
             db.execute(update(Session).where(Session.id == session_id).values(
                 track_snapshot_id=_ensure_snapshot(db, effect.track)))
     if not transition.visible and _drafts_only(transition):
-        return  # only a private draft's words changed: the session row stays as it is
+        return  # only private data changed (a draft, a check answer): the row stays as it is
     state = transition.state
     values: dict[str, Any] = {"sid": session_id, "b_version": state.version,
                               "b_index": state.current_index, "b_status": state.status,
@@ -559,7 +572,18 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
 
 
 def _drafts_only(transition: engine.Transition) -> bool:
-    return all(isinstance(e, engine.DraftSaved) for e in transition.effects)
+    """Only private data changed, stored in rows read on every load (drafts, and the
+    session row's data for a check answer): no version, so nobody else's view moves."""
+    return all(isinstance(e, engine.DraftSaved)
+               or (isinstance(e, engine.SessionDataSaved) and e.private_to is not None)
+               for e in transition.effects)
+
+
+def _private_audience(transition: engine.Transition) -> tuple[str, ...] | None:
+    """Who may see a private change (a check answer: its author and a counsellor)."""
+    found = [e.private_to for e in transition.effects
+             if isinstance(e, engine.SessionDataSaved) and e.private_to is not None]
+    return tuple(dict.fromkeys(uid for group in found for uid in group)) if found else None
 
 
 def _save_participant(db: DbSession, session_id: str, who: engine.Participant,
@@ -607,17 +631,21 @@ def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engin
     if member and not isinstance(action, engine.Tick):
         _require_participant(state, action.user_id)
     now = utcnow()
-    # A deadline that passed since the last sweep is applied first, in the same
-    # transaction: nobody acts on a session whose break has already ended.
-    due = engine.next_deadline(state)
-    if due is not None and due <= now and not isinstance(action, engine.Tick):
-        ticked = engine.handle(state, engine.Tick(), now)
-        _persist(db, ticked)
-        transition = engine.handle(ticked.state, action, now)
-        transition = engine.Transition(transition.state, ticked.effects + transition.effects,
-                                       visible=True)
-    else:
-        transition = engine.handle(state, action, now)
+    rechecked = None
+    if member and not isinstance(action, engine.Tick) and check.recheck_due(state, now):
+        # Picked up after a gap: the private check is asked again before joint work.
+        rechecked = check.recheck(state, now)
+        _persist(db, rechecked)
+        state = rechecked.state
+    try:
+        transition = _decide(db, state, action, now)
+    except MendError:
+        if rechecked is not None:
+            db.commit()  # the check is open again, even though this action waits for it
+        raise
+    if rechecked is not None:
+        transition = engine.Transition(transition.state,
+                                       rechecked.effects + transition.effects, visible=True)
     if transition.state.version == state.version and not _drafts_only(transition):
         # An invisible change that is not a draft (a step's own data, a record, a turn…):
         # nothing is pushed, but the version moves so that no worker's cached copy of the
@@ -631,6 +659,20 @@ def _act(db: DbSession, library: TrackLibrary, session_id: object, action: engin
     if state is loaded and transition.state.version != loaded.version:
         _remember_commit(db, loaded, transition)
     return transition
+
+
+def _decide(db: DbSession, state: engine.SessionState, action: engine.Action,
+            now: datetime) -> engine.Transition:
+    """The engine's decision, after applying a deadline that passed since the last sweep
+    (in the same transaction: nobody acts on a session whose break has already ended)."""
+    due = engine.next_deadline(state)
+    if due is not None and due <= now and not isinstance(action, engine.Tick):
+        ticked = engine.handle(state, engine.Tick(), now)
+        _persist(db, ticked)
+        transition = engine.handle(ticked.state, action, now)
+        return engine.Transition(transition.state, ticked.effects + transition.effects,
+                                 visible=True)
+    return engine.handle(state, action, now)
 
 
 # The effects whose rows `_remember_commit` can add to a cached state exactly as a fresh
@@ -830,3 +872,44 @@ def apply_tick(db: DbSession, library: TrackLibrary, session_id: str) -> Outcome
                    .values(next_deadline_at=engine.next_deadline(transition.state)))
         db.commit()
     return Outcome(transition.state, transition.visible, {})
+
+
+def submit_check(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+                 client_id: object, fields: Any = None) -> Outcome:
+    """`check:submit`: a partner's answers to the private check. Committed before this
+    returns; the same client_id again changes nothing. Until both are clear, only the
+    author (and a counsellor's flag) sees a change."""
+    client_id = _require_client_id(client_id)
+    transition = _act(db, library, session_id, check.SubmitCheck(user_id, client_id, fields))
+    only = None if transition.visible else _private_audience(transition)
+    changed = transition.visible or only is not None
+    return Outcome(transition.state, changed, {"started": not check.is_open(transition.state)},
+                   only=only)
+
+
+def stop_for_today(db: DbSession, library: TrackLibrary, user_id: str, session_id: object
+                   ) -> Outcome:
+    """`check:stop`: "Not today" or "Stop for today": the session stops at once."""
+    transition = _act(db, library, session_id, check.StopForToday(user_id))
+    return Outcome(transition.state, True, {}, home_changed=True)
+
+
+def recheck_if_due(db: DbSession, library: TrackLibrary, user_id: str, session_id: object
+                   ) -> Outcome | None:
+    """On opening a session after a gap: ask the check again (None: nothing due). The
+    first read is the cached load; the lock is taken only when a recheck is due."""
+    state = load_state(db, library, session_id)
+    _require_participant(state, user_id)
+    if state.participant(user_id).role != engine.PARTNER or \
+            not check.recheck_due(state, utcnow()):
+        db.rollback()
+        return None
+    state = load_state(db, library, session_id, _lock(db, session_id))
+    now = utcnow()
+    if not check.recheck_due(state, now):  # another worker reopened it meanwhile
+        db.rollback()
+        return None
+    transition = check.recheck(state, now)
+    _persist(db, transition)
+    db.commit()
+    return Outcome(transition.state, True, {})

@@ -169,16 +169,11 @@ class Safety(StepKind):
         if status == "locked":
             return
         if viewer.role != "partner":
-            # A counsellor never sees anyone's answers or progress on the check; a partner
-            # whose answers were not all clear gives them one flag: check in privately.
-            view["flags"] = [
-                {"user_id": uid, "display_name": state.participant(uid).display_name,
-                 "message": "Check in privately"}
-                for uid in state.partner_ids
-                if (step.id, uid) in state.entries
-                and not is_clear(step, state.entries[(step.id, uid)].fields)
-            ]
+            # A counsellor never sees anyone's answers or progress on the check; the
+            # session's check view carries the one flag, naming nobody (engine.check).
             return
+        if state.check_step is not None:
+            return  # answered at the session's check (engine.check), not on the step
         own = state.entries.get((step.id, viewer.user_id))
         draft = state.drafts.get((step.id, viewer.user_id))
         view["mine"] = {
