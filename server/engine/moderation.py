@@ -17,7 +17,17 @@ Controls (`Moderate`, counsellor only; `forbidden` for anyone else):
            get `not_your_turn` until the floor is released (drafts still save)
   card     a reframe card shown to both now, or a short prompt inserted as the next step
   end      end the session for both (both are shown help resources)
-and `AddNote`: a private note, or a private message to one partner.
+and `AddNote`: a private note, or a private message to one partner; `CheckIn`: the same
+words to each partner privately, at once (the one follow-up a safety flag asks for).
+
+A safety flag (`session_data["check"]["flag"]`, the counsellor's `state.check.flag`) says
+only that someone's answers were not all clear, never who. While it is up, a private
+message to one partner is refused: it would point at a person. The counsellor checks in
+with each partner instead: two private messages with the same words and the same time, one
+per partner, each seen only by its recipient, and one audit line with no target
+("checked in with each of you privately"). The copies' client_ids are derived from the
+counsellor's one (`checkin_client_id`): `checkin:<group>:<recipient tag>`, so a retry finds
+them and the counsellor's screen groups them; no `note:add` may use that prefix.
 
 What is in force lives in `session_data["moderation"]`:
     {held: [step_id], floor: {step_id, user_id} | None, focus_step_id, cards: [...], ended}
@@ -28,6 +38,7 @@ consent step is an `AuditEvent` (who, what, when; never text), shown to both par
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -117,6 +128,17 @@ class AddNote:
 
 
 @dataclass(frozen=True)
+class CheckIn:
+    """The counsellor checks in with each partner privately: the same words to both at
+    once. `note_ids`: one new id per partner (the service makes them)."""
+
+    user_id: str
+    note_ids: tuple[str, ...]
+    client_id: str
+    body: Any
+
+
+@dataclass(frozen=True)
 class RecordRead:
     """The counsellor read partners' answers outside a push: opened the session, fetched
     the summary. Recorded in the audit trail (the service calls this)."""
@@ -126,7 +148,12 @@ class RecordRead:
 
 
 ACTIONS = (InviteCounsellor, ConsentCounsellor, AdmitCounsellor, RemoveCounsellor, Moderate,
-           AddNote, RecordRead)
+           AddNote, CheckIn, RecordRead)
+
+CHECKIN_PREFIX = "checkin:"
+USE_CHECKIN = ("A safety check suggests checking in with each partner privately, so a "
+               "message to one of them isn't sent now: it would point at a person. Use "
+               "“Check in with each partner”, which sends the same words to both at once.")
 
 
 # --- small helpers -------------------------------------------------------------------
@@ -507,6 +534,11 @@ def _note(state: SessionState, action: AddNote, now: datetime) -> Transition:
     recipient = action.recipient_id
     if recipient is not None and recipient not in state.partner_ids:
         raise MendError("invalid", "A private message goes to one of the two partners.")
+    if action.client_id.startswith(CHECKIN_PREFIX):
+        raise MendError("invalid", "A client_id starting with “checkin:” is kept for "
+                                   "check-ins; send a check-in with checkin:private.")
+    if recipient is not None and flag_up(state):
+        raise MendError("conflict", USE_CHECKIN)
     body = _text(action.body, "message" if recipient else "note", NOTE_MAX)
     note = Note(action.note_id, action.user_id, recipient, action.client_id, body, now)
     new_state = replace(state, notes=(*state.notes, note))
@@ -514,6 +546,41 @@ def _note(state: SessionState, action: AddNote, now: datetime) -> Transition:
                                 "message_sent" if recipient else "note_written", now,
                                 target=recipient)
     return Transition(_bump(new_state), (NoteAdded(note), audited))
+
+
+def flag_up(state: SessionState) -> bool:
+    """A safety check's answers were not all clear (who is never said): see the module."""
+    check = state.session_data.get("check")
+    return bool(isinstance(check, Mapping) and check.get("flag"))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checkin_group(client_id: str) -> str:
+    """What every copy's client_id of one check-in starts with."""
+    return f"{CHECKIN_PREFIX}{_digest(client_id)[:32]}:"
+
+
+def checkin_client_id(client_id: str, recipient_id: str) -> str:
+    """One copy's client_id (53 characters): the group, then a tag for the recipient that
+    says nothing about which partner it is."""
+    return checkin_group(client_id) + _digest(f"{client_id}\n{recipient_id}")[:12]
+
+
+def _checkin(state: SessionState, action: CheckIn, now: datetime) -> Transition:
+    require_counsellor(state, action.user_id)
+    partners = state.partner_ids
+    if len(action.note_ids) < len(partners):
+        raise ValueError("the service gives every copy of a check-in an id")
+    body = _text(action.body, "message", NOTE_MAX)
+    notes = tuple(Note(note_id, action.user_id, partner_id,
+                       checkin_client_id(action.client_id, partner_id), body, now)
+                  for note_id, partner_id in zip(action.note_ids, partners, strict=False))
+    new_state = replace(state, notes=(*state.notes, *notes))
+    new_state, audited = _audit(new_state, action.user_id, "checked_in", now)
+    return Transition(_bump(new_state), (*(NoteAdded(n) for n in notes), audited))
 
 
 def _read(state: SessionState, action: RecordRead, now: datetime) -> Transition:
@@ -539,6 +606,8 @@ def handle(state: SessionState, action: Any, now: datetime) -> Transition:
         return _remove(state, action, now)
     if isinstance(action, AddNote):
         return _note(state, action, now)
+    if isinstance(action, CheckIn):
+        return _checkin(state, action, now)
     if isinstance(action, RecordRead):
         return _read(state, action, now)
     require_counsellor(state, action.user_id)

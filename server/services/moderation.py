@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from server.content import TrackLibrary
@@ -162,10 +163,8 @@ def revoke_access(db: DbSession, library: TrackLibrary, user_id: str) -> list[st
 # --- the counsellor's controls -------------------------------------------------------------
 
 
-def _control(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
-             action: Any) -> engine.Transition:
-    """Anyone but the session's counsellor gets `forbidden`, whether or not the session
-    exists: the answer tells an outsider nothing."""
+def _require_seated(db: DbSession, user_id: str, session_id: object) -> str:
+    """The session's id, if `user_id` is its counsellor now; otherwise `forbidden`."""
     _require_counsellor_account(db, user_id)
     session_id = _require_id(session_id, "session")
     seated = db.scalar(select(SessionParticipant.user_id).where(
@@ -173,6 +172,14 @@ def _control(db: DbSession, library: TrackLibrary, user_id: str, session_id: obj
         SessionParticipant.role == COUNSELLOR, SessionParticipant.left_at.is_(None)))
     if seated is None:
         raise MendError("forbidden", FORBIDDEN)
+    return session_id
+
+
+def _control(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+             action: Any) -> engine.Transition:
+    """Anyone but the session's counsellor gets `forbidden`, whether or not the session
+    exists: the answer tells an outsider nothing."""
+    session_id = _require_seated(db, user_id, session_id)
     db.rollback()  # _act's lock must open its own transaction (SQLite upgrades badly)
     return _act(db, library, session_id, action)
 
@@ -237,6 +244,47 @@ def add_note(db: DbSession, library: TrackLibrary, user_id: str, session_id: obj
     state = load_state(db, library, session_id)
     note = next(n for n in state.notes if n.id == earlier.id)
     return Outcome(state, False, {"note": _note_dict(note)})
+
+
+def check_in(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+             client_id: object = None, body: Any = None) -> Outcome:
+    """The counsellor checks in with each partner privately: one private message with the
+    same words to each, at once, committed before this returns. The same client_id again
+    returns the first check-in and stores nothing."""
+    client_id = _require_client_id(client_id)
+    session_id = _require_seated(db, user_id, session_id)
+    group = rules.checkin_group(client_id)
+    def copies() -> list[SessionNote]:
+        return list(db.scalars(select(SessionNote).where(
+            SessionNote.author_id == user_id,
+            SessionNote.client_id.startswith(group, autoescape=True))).all())
+
+    earlier = copies()
+    if not earlier:
+        # One id per copy: a couple has two partners (the engine sends one to each).
+        action = rules.CheckIn(user_id, (new_id(), new_id()), client_id, body)
+        try:
+            transition = _control(db, library, user_id, session_id, action)
+        except IntegrityError:  # the same check-in, sent twice at once: the other stored it
+            db.rollback()
+            earlier = copies()
+            if not earlier:
+                raise
+        else:
+            notes = [e.note for e in transition.effects if isinstance(e, engine.NoteAdded)]
+            return _changed(transition, result=_checkin_result(client_id, notes))
+    if any(n.session_id != session_id for n in earlier):
+        raise MendError("conflict", "That client_id was already used for another check-in.")
+    db.rollback()
+    state = load_state(db, library, session_id)
+    ids = {n.id for n in earlier}
+    return Outcome(state, False, _checkin_result(client_id,
+                                                 [n for n in state.notes if n.id in ids]))
+
+
+def _checkin_result(client_id: str, notes: list[engine.Note]) -> dict:
+    return {"checkin": {"client_id": client_id, "body": notes[0].body, "at": iso(notes[0].at),
+                        "notes": [_note_dict(n) for n in notes]}}
 
 
 def _note_dict(note: engine.Note) -> dict:

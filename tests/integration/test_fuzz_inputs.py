@@ -131,6 +131,7 @@ def well_formed(live) -> dict[str, dict]:
         "card:add": {**s, "kind": "reframe", "body": "a card"},
         "session:end": s,
         "note:add": {**s, "client_id": "fuzz-note-0001", "body": "a note"},
+        "checkin:private": {**s, "client_id": "fuzz-checkin-01", "body": "a check-in"},
     }
 
 
