@@ -280,7 +280,7 @@ class SessionController {
       this.backLink.textContent = '← Your sessions';
     }
     this.titleEl.textContent = session.track.title;
-    document.title = `${session.track.title} · Mend`;
+    document.title = 'Mend'; // neutral: no track, no name (issue 15)
     if (session.status === 'finished') {
       this.progressEl.textContent = `Finished · ${steps.length} steps`;
     } else {
