@@ -1,5 +1,5 @@
-"""The `mend` console script: run, db upgrade, content check, demo, account reset-password,
-counsellor grant/revoke/list."""
+"""The `mend` console script: run, db upgrade, db scrub, content check, demo, account
+reset-password, counsellor grant/revoke/list."""
 
 from __future__ import annotations
 
@@ -247,6 +247,25 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_scrub(_args: argparse.Namespace) -> int:
+    """Remove erased accounts' words from the database's files (docs/deployment.md,
+    "Erased words and the database's files"). Safe while Mend runs."""
+    from server.db import Database
+    from server.services.data_rights import scrub_database
+
+    config = _config()
+    database = Database(config.database_url)
+    try:
+        scrubbed = scrub_database(database.engine)
+    finally:
+        database.dispose()
+    for line in scrubbed.done:
+        print(f"Done: {line}.")
+    for line in scrubbed.not_done:
+        print(f"mend: not done: {line}.", file=sys.stderr)
+    return 1 if scrubbed.not_done else 0
+
+
 def cmd_content_check(_args: argparse.Namespace) -> int:
     from server.content import ContentError, load_library
 
@@ -470,6 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    db_sub.add_parser("scrub", help="remove erased accounts' words from the database files"
+                      ).set_defaults(func=cmd_db_scrub)
     content = sub.add_parser("content", help="content commands")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     content_sub.add_parser("check", help="validate the tracks").set_defaults(func=cmd_content_check)

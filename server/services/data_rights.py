@@ -21,16 +21,28 @@ Erasure (`erase_account`), in one transaction:
 * sessions under way with a partner who left are ended; a counsellor leaves every session;
 * a couple the person was alone in is deleted; a couple with a partner stays in that
   partner's history, closed to invites.
+
+Then the words leave the files, not only the rows (`scrub_after_erasure`). On SQLite every
+connection has secure_delete on (server/db.py), so deleted and overwritten rows are zeroed
+in their pages, and the write-ahead log, which still holds the pages as they were, is
+checkpointed into the database and truncated to nothing. On PostgreSQL dead row versions
+keep their bytes in the table files until a rewrite: `scrub_postgres` (`mend db scrub`, an
+operator's step, docs/deployment.md) rewrites Mend's tables and checkpoints; what remains
+in WAL segments, archives and backups is the operator's (docs/security.md, "Data rights").
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as DbSession
 
 from server.content import TrackLibrary
@@ -48,6 +60,7 @@ from server.engine.visibility import (
 )
 from server.models import (
     AuditEvent,
+    Base,
     CounsellorInvite,
     Couple,
     CoupleMember,
@@ -87,6 +100,15 @@ FREE_TEXT_KEYS = frozenset({
 MIN_EMBEDDED = 12
 
 WRONG_PASSWORD = "That password isn't right, so nothing was deleted."
+
+log = logging.getLogger("mend.data_rights")
+
+# The WAL checkpoint after an erasure needs a moment when no other connection is reading an
+# older snapshot or writing. It never waits inside SQLite (busy_timeout 0: SQLite's own
+# wait would hold a gevent worker's loop); it retries with a cooperative sleep instead,
+# doubling from 10 ms: about 1.3 s in all before it gives up and says so.
+CHECKPOINT_ATTEMPTS = 8
+CHECKPOINT_FIRST_WAIT = 0.01
 
 
 # --- export -----------------------------------------------------------------------------
@@ -412,5 +434,123 @@ def erase_account(db: DbSession, library: TrackLibrary, user_id: str,
         if audience:
             outcomes.append(Outcome(state, True, {}))
     db.rollback()
+    scrub_after_erasure(db.get_bind())
     homes = {uid for o in outcomes for uid in o.audience if uid != user_id} | set(partners)
     return Erased(user_id, tuple(outcomes), tuple(sorted(homes)))
+
+
+# --- the words leave the files -------------------------------------------------------------
+
+
+def checkpoint_sqlite(bind: Engine, attempts: int = CHECKPOINT_ATTEMPTS) -> bool:
+    """Copy SQLite's write-ahead log into the database and truncate it to zero bytes
+    (`PRAGMA wal_checkpoint(TRUNCATE)`). Until then the -wal file holds every page as it
+    was before the erasure, for about 1,000 further writes and forever on a quiet server.
+
+    True when the log is empty. False when, after every attempt, another connection still
+    read an older snapshot or wrote: the checkpoint copied what it could, and the old
+    frames stay in the -wal until a later complete checkpoint (the next erasure, `mend db
+    scrub`, or SQLite's own once the log restarts and is overwritten).
+    """
+    wait = CHECKPOINT_FIRST_WAIT
+    with bind.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction open
+        busy_timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            for attempt in range(attempts):
+                try:
+                    busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+                except DBAPIError:  # "database is locked": a writer holds it right now
+                    busy = 1
+                if not busy:
+                    return True
+                if attempt + 1 < attempts:
+                    time.sleep(wait)  # cooperative under gevent and eventlet
+                    wait *= 2
+            return False
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout)}")
+
+
+def scrub_after_erasure(bind: Engine) -> None:
+    """After an erasure's commit: on SQLite, empty the WAL (secure_delete already zeroed
+    the rows in the pages it will write back); on PostgreSQL, say that `mend db scrub` is
+    due (rewriting every table on every erasure would lock the service for each one)."""
+    if bind.dialect.name == "sqlite":
+        if bind.url.database in (None, "", ":memory:"):
+            return  # nothing on disk
+        if not checkpoint_sqlite(bind):
+            log.warning("an account was erased, but other connections kept SQLite's write-"
+                        "ahead log busy, so its words remain in the -wal file until a "
+                        "complete checkpoint: run `mend db scrub`")
+    elif bind.dialect.name == "postgresql":
+        log.info("an account was erased: its words remain in dead row versions of the table "
+                 "files until `mend db scrub` rewrites them (docs/deployment.md)")
+
+
+@dataclass(frozen=True)
+class Scrubbed:
+    """What `mend db scrub` did, and what it could not do (with why)."""
+
+    done: tuple[str, ...]
+    not_done: tuple[str, ...]
+
+
+def scrub_database(bind: Engine) -> Scrubbed:
+    """`mend db scrub`: remove erased words from the database's files (see scrub_postgres;
+    on SQLite, a complete WAL checkpoint)."""
+    if bind.dialect.name == "postgresql":
+        return scrub_postgres(bind)
+    if checkpoint_sqlite(bind):
+        return Scrubbed(("write-ahead log checkpointed and truncated",), ())
+    return Scrubbed((), ("the write-ahead log stayed busy: other connections were reading "
+                         "or writing; run it again when Mend is quieter",))
+
+
+def _superuser(conn) -> bool:
+    return bool(conn.exec_driver_sql(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar())
+
+
+def scrub_postgres(bind: Engine) -> Scrubbed:
+    """Rewrite Mend's tables so no dead row version keeps an erased person's words.
+
+    An UPDATE or DELETE leaves the old row version's bytes in the table's page: VACUUM marks
+    the space free but does not clear it. `VACUUM (FULL, ANALYZE)` writes each table (its
+    TOAST table and indexes too) into new files; the old files are truncated at commit and
+    unlinked at the CHECKPOINT that follows. ANALYZE replaces the planner's statistics,
+    which hold sample values of text columns, and `VACUUM FULL pg_statistic` drops the old
+    ones' dead rows (superuser only). Each table is locked (ACCESS EXCLUSIVE) while it is
+    rewritten: requests that touch it wait, for well under a second on a small database.
+
+    Not reached: WAL segments written before (recycled segments keep old bytes until
+    overwritten; with `wal_recycle = off` the CHECKPOINT after `pg_switch_wal()` deletes
+    them instead), WAL archives, replicas' files and backups: the operator's retention.
+    """
+    done: list[str] = []
+    not_done: list[str] = []
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with bind.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM can't be in one
+        quote = conn.dialect.identifier_preparer.quote
+        for table in tables:
+            conn.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {quote(table)}")
+        done.append(f"rewrote and analysed {len(tables)} tables")
+        superuser = _superuser(conn)
+        if superuser:
+            conn.exec_driver_sql("VACUUM FULL pg_catalog.pg_statistic")
+            done.append("rewrote the planner's statistics (pg_statistic)")
+            conn.exec_driver_sql("SELECT pg_switch_wal()")
+            done.append("switched to a new WAL segment")
+        else:
+            not_done.append("pg_statistic was not rewritten and the WAL segment not "
+                            "switched: they need a superuser")
+        try:
+            conn.exec_driver_sql("CHECKPOINT")
+            done.append("checkpoint: the old table files are unlinked")
+        except DBAPIError as error:  # needs superuser or pg_checkpoint (PostgreSQL 15+)
+            not_done.append("CHECKPOINT was refused (it needs a superuser or pg_checkpoint): "
+                            "the old table files stay (empty) until the next automatic "
+                            f"checkpoint ({error.orig.__class__.__name__})")
+    return Scrubbed(tuple(done), tuple(not_done))
