@@ -311,12 +311,48 @@ def test_a_shipped_track_opens_with_help_and_ends_with_a_closing_step(track_id):
     assert "988" not in welcome.body
     assert "break" in welcome.body and "counsellor" in welcome.body
     assert track.steps[-1].kind == "closing"
-    # Repair work waits for the private safety check: any apology or boundary step has a
-    # safety step before it.
-    kinds = [s.kind for s in track.steps]
-    for gated in ("apology", "boundary"):
-        if gated in kinds:
-            assert "safety" in kinds[:kinds.index(gated)], f"{track_id}: {gated} before safety"
+    # Repair work waits for the private check, which now opens every session before any
+    # joint step (content/check.yaml) instead of being a step in the track: every welcome
+    # card says so, in the same words in every track.
+    assert _check_paragraph(welcome.body) == _check_paragraph(
+        load_library(CONTENT).get("understanding-our-trust").steps[0].body)
+
+
+def _check_paragraph(body: str) -> str:
+    """The welcome card's paragraph about the private check (the one offering "Not today")."""
+    found = [p for p in body.split("\n\n") if '"Not today"' in p]
+    assert len(found) == 1, body
+    assert "private check" in found[0] and "own device" in found[0], found[0]
+    return found[0]
+
+
+def test_the_private_check_that_opens_every_session_holds_what_the_gate_needs():
+    """content/check.yaml: a step of kind safety, valid against the composed step schema;
+    "I'm not sure" and "I'd rather not say" are never clear and bring up help, "Not today"
+    is never clear and brings up none, and both partners read the same words when a
+    session stops early."""
+    from jsonschema import validate
+
+    from server.content import load_schema
+
+    schema = load_schema(CONTENT)
+    check = yaml.safe_load((CONTENT / "check.yaml").read_text())
+    validate(check, {"$defs": schema["$defs"], **schema["$defs"]["step"]})
+    assert (check["id"], check["kind"]) == ("check", "safety")
+    assert load_library(CONTENT).check_step.id == "check"  # the engine opens sessions with it
+    settings = check["settings"]
+    assert settings["stopped_title"] and settings["stopped_text"]
+    assert settings["concerning_text"] and settings["not_today_text"]
+    questions = settings["questions"]
+    assert len(questions) >= 6
+    for question in questions:
+        assert any(o.get("clear", True) for o in question["options"]), question["id"]
+        for option in question["options"]:
+            if option["label"] in ("I'm not sure", "I'd rather not say"):
+                assert option.get("clear") is False and option.get("help") is True, option
+    not_today = [o for q in questions for o in q["options"] if o["label"] == "Not today"]
+    assert len(not_today) == 1
+    assert not_today[0].get("clear") is False and not_today[0].get("help") is False
 
 
 # --- The per-kind schema files ---------------------------------------------------------

@@ -1,6 +1,6 @@
 """Every shipped track can be played to its end by two partners, through the real engine
-and the real step kinds, with the settings its content gives them; and the repair tracks'
-own safety questions hold the apology and boundary steps back."""
+and the real step kinds, with the settings its content gives them; and the questions of the
+private check that opens every session (content/check.yaml) hold every joint step back."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
+import yaml
 
 from server.config import PROJECT_ROOT
 from server.content import load_library
 from server.engine import session as engine
 from server.engine.kinds.boundary import item_id
-from server.engine.tracks import Step
+from server.engine.tracks import Step, Track, freeze
 
 A, B = "user-a", "user-b"
 T0 = datetime(2026, 11, 27, 9, 0, 0)
@@ -114,8 +115,8 @@ def review(state, step: Step):
 
 
 def play(track_id: str, safety_a: dict | None = None, records=None,
-         session_id: str = "s1") -> engine.SessionState:
-    track = LIBRARY.get(track_id)
+         session_id: str = "s1", track: Track | None = None) -> engine.SessionState:
+    track = track or LIBRARY.get(track_id)
     people = (engine.Participant(A, "Ana", "partner"), engine.Participant(B, "Ben", "partner"))
     state = engine.SessionState(id=session_id, track=track, participants=people,
                                 created_at=T0 + timedelta(seconds=next(ids)), couple_id="c1",
@@ -156,7 +157,18 @@ def test_a_second_weekly_check_in_reviews_the_first_ones_commitments():
     assert all(r.status == "partly" for r in reviewed)
 
 
-SAFETY_TRACKS = [t.id for t in LIBRARY if any(s.kind == "safety" for s in t.steps)]
+# The private check that opens every session, before any joint step, is content/check.yaml
+# (no track carries a safety step of its own any more). Here it is played as a safety step
+# in front of each track, so its real questions go through the safety kind's gate.
+CHECK = yaml.safe_load((PROJECT_ROOT / "content" / "check.yaml").read_text())
+CHECK_STEP = Step(id=CHECK["id"], kind=CHECK["kind"], title=CHECK["title"],
+                  hint=CHECK.get("hint"), body=CHECK.get("body"),
+                  settings=freeze(CHECK["settings"]))
+
+
+def with_check(track: Track) -> Track:
+    return Track(track.id, track.title, track.summary, track.version,
+                 (CHECK_STEP, *track.steps), track.settings)
 
 
 def concerning_answers(step: Step) -> list[dict]:
@@ -166,20 +178,23 @@ def concerning_answers(step: Step) -> list[dict]:
             for o in q["options"] if not o.get("clear", True)]
 
 
-@pytest.mark.parametrize("track_id", SAFETY_TRACKS)
-def test_any_answer_that_is_not_clear_stops_the_track_before_its_repair_steps(track_id):
-    track = LIBRARY.get(track_id)
-    at = next(i for i, s in enumerate(track.steps) if s.kind == "safety")
-    check = track.steps[at]
-    # Fear, control, "not sure", "rather not say" and "not today" are all offered.
-    assert len(concerning_answers(check)) >= 4
-    later = {s.id for s in track.steps[at + 1:]}
+@pytest.mark.parametrize("track_id", list(LIBRARY.tracks))
+def test_any_answer_to_the_check_that_is_not_clear_stops_the_session_before_joint_work(
+        track_id):
+    track = with_check(LIBRARY.get(track_id))
+    check = track.steps[0]
+    # Home, violence, threats and control, fear of the partner's reaction, self-harm,
+    # "not sure", "rather not say" and "not today" are all offered.
+    assert len(concerning_answers(check)) >= 8
+    # Answered clearly by both, the check lets the whole track run.
+    assert play(track_id, track=track).status == engine.FINISHED
+    later = {s.id for s in track.steps[1:]}
     for answers in concerning_answers(check):
-        state = play(track_id, safety_a=answers)
+        state = play(track_id, safety_a=answers, track=track)
         assert state.status == engine.ENDED, answers
         # Every step after the check is joint work: the session stops on the check itself,
         # so it never even reaches the step right after it...
-        assert state.current_index == at, answers
+        assert state.current_index == 0, answers
         # ...and nothing at all happens on a later step: no entry, turn, draft or ready.
         assert not any(step_id in later for step_id, _ in state.entries), answers
         assert not any(t.step_id in later for t in state.turns), answers
