@@ -27,5 +27,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Part of every log-in cookie; a password reset bumps it, which ends all other log-ins.
     login_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # "Leave quickly" locked the log-ins of this generation (login_generation is then one
+    # more): their cookies load no user until the password is typed (server/web/auth.py).
+    locked_generation: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     memberships: Mapped[list[CoupleMember]] = relationship(back_populates="user")

@@ -36,6 +36,15 @@ RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
 _RESET_SALT = "mend-password-reset"
 SMTP_TIMEOUT = 15
 log = logging.getLogger("mend.accounts")
+_TLS: list[ssl.SSLContext] = []
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Made once per process, and only for a TLS mail server: loading the system's CA
+    certificates takes ~50 ms of CPU, which under gevent holds every other request."""
+    if not _TLS:
+        _TLS.append(ssl.create_default_context())
+    return _TLS[0]
 
 
 def _hash(password: str) -> str:
@@ -188,7 +197,59 @@ def check_login(db: DbSession, user_id: str, login_generation: int) -> None:
     made before their current generation (a log-out or password change elsewhere)."""
     expected = db.info.get(EXPECTED_LOGIN)
     if expected is not None and expected[0] == user_id and expected[1] != login_generation:
-        raise MendError("unauthenticated", LOGIN_ENDED)
+        # Only on this refusal path: one read to say "locked" rather than "ended".
+        raise MendError("unauthenticated",
+                        LOGIN_LOCKED if is_locked(db, user_id, expected[1]) else LOGIN_ENDED)
+
+
+# ---- "Leave quickly" locks the log-in ---------------------------------------------------
+#
+# Locking moves the account's log-in generation on, exactly like a log-out, so every check
+# that ends a log-in (HTTP, the handshake, each socket event's transaction, the guard that
+# closes sockets on every worker) refuses the locked cookies with no code of its own. It
+# also records which generation was locked: a cookie of that generation is answered
+# "locked" (not "ended"), and the password opens it again, on that browser. A log-out, a
+# password change or reset, or a second lock moves the generation on again, and the locked
+# cookies are then simply ended.
+
+LOGIN_LOCKED = "Mend is locked. Enter your password to continue."
+
+
+def _is_locked(current: int, locked: int | None, cookie: int) -> bool:
+    return locked is not None and locked == cookie and current == cookie + 1
+
+
+def is_locked(db: DbSession, user_id: str, login_generation: int) -> bool:
+    """Whether a cookie of `login_generation` belongs to a locked log-in of this account."""
+    row = db.execute(select(User.login_generation, User.locked_generation)
+                     .where(User.id == user_id)).one_or_none()
+    return row is not None and _is_locked(row[0], row[1], login_generation)
+
+
+def lock_login(db: DbSession, user_id: str, login_generation: int) -> bool:
+    """Lock the account's log-ins of `login_generation` (the caller's). False when that
+    generation has already ended (locked or logged out meanwhile): nothing changes."""
+    done = db.execute(update(User)
+                      .where(User.id == user_id, User.login_generation == login_generation)
+                      .values(locked_generation=login_generation,
+                              login_generation=login_generation + 1))
+    db.commit()
+    return done.rowcount == 1
+
+
+def unlock_login(db: DbSession, user_id: str, login_generation: int,
+                 password: object) -> Account:
+    """The password opens a locked log-in again: the account to log in (the edge makes a
+    fresh cookie at the current generation). `unauthenticated` when this cookie is not a
+    locked one (ended instead); `forbidden` for a wrong password."""
+    user = db.get(User, user_id)
+    if user is None or not _is_locked(user.login_generation, user.locked_generation,
+                                      login_generation):
+        raise MendError("unauthenticated", "Please log in first.")
+    if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD \
+            or not _verify(user.password_hash, password):
+        raise MendError("forbidden", "That password is not right. Type it again.")
+    return _account(user)
 
 
 def get_account(db: DbSession, user_id: str) -> Account | None:
@@ -391,14 +452,14 @@ def send_mail(smtp_url: str, message: EmailMessage) -> None:
                          "smtp+starttls://host")
     default_port = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[scheme]
     port = url.port or default_port
-    context = ssl.create_default_context()
     if scheme == "smtps":
-        client = smtplib.SMTP_SSL(url.hostname, port, timeout=SMTP_TIMEOUT, context=context)
+        client = smtplib.SMTP_SSL(url.hostname, port, timeout=SMTP_TIMEOUT,
+                                  context=_tls_context())
     else:
         client = smtplib.SMTP(url.hostname, port, timeout=SMTP_TIMEOUT)
     with client:
         if scheme == "smtp+starttls":
-            client.starttls(context=context)
+            client.starttls(context=_tls_context())
         if url.username:
             client.login(unquote(url.username), unquote(url.password or ""))
         client.send_message(message)

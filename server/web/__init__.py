@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web import account_api, counsellor_api, errors, limits, pages, payloads
+from server.web import account_api, counsellor_api, errors, limits, lock_api, pages, payloads
 from server.web.api import api
 from server.web.auth import install_login
 from server.web.help_api import bp as help_bp
@@ -20,3 +20,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(help_bp)
     app.register_blueprint(account_api.bp)
     app.register_blueprint(counsellor_api.bp)
+    app.register_blueprint(lock_api.bp)

@@ -10,6 +10,12 @@ A log-in ends server-side, so a copy of the cookie stops working too:
 * after `idle_timeout_hours` without a request or event, and `max_login_days` after the
   log-in whatever happens: the signed session carries both moments.
 
+"Leave quickly" locks the log-in (services.accounts.lock_login): the generation moves on as
+for a log-out, so all of the above refuses its cookies at once, but those cookies are
+answered "locked" (401 `unauthenticated` with `locked: true`, and the message
+accounts.LOGIN_LOCKED), keep their identity, and the password opens them again
+(POST /api/v1/auth/unlock, server.web.lock_api).
+
 Each worker's guard (server.realtime.scheduler) applies the same rules to open sockets, so
 a socket on another worker closes within seconds too.
 """
@@ -21,11 +27,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Flask, g, session
+from flask import Flask, g, jsonify, request, session
 from flask_login import UserMixin, login_user
 
 from server.config import Config
 from server.context import mend
+from server.engine import MendError
 from server.extensions import login_manager
 from server.services import accounts
 from server.web.errors import error_response
@@ -42,6 +49,7 @@ ENDED_MESSAGES = {
     "lifetime": "Your log-in has reached its time limit. Please log in again.",
     "revoked": "Your log-in has ended (you logged out, or the password changed). "
                "Please log in again.",
+    "locked": accounts.LOGIN_LOCKED,
 }
 
 
@@ -125,9 +133,21 @@ def _forget_login(saved: MutableMapping, reason: str) -> None:
     g.mend_login_ended = reason
 
 
+def locked_identity(saved: Mapping) -> tuple[str, int] | None:
+    """(user id, generation) of this session's log-in when "Leave quickly" locked it."""
+    identity = cookie_identity(saved)
+    if identity is None or not identity[1].isdigit():
+        return None
+    user_id, generation = identity[0], int(identity[1])
+    with mend().database.session() as db:
+        locked = accounts.is_locked(db, user_id, generation)
+    return (user_id, generation) if locked else None
+
+
 # Where a socket keeps the user its handshake loaded (in its WSGI environ, which lives as
-# long as the socket).
+# long as the socket), and why its log-in ended when an event found out.
 SOCKET_USER = "mend.socket_user"
+SOCKET_ENDED = "mend.socket_ended"
 
 
 def remember_socket_user(environ: MutableMapping, user: CurrentUser) -> None:
@@ -142,7 +162,10 @@ def socket_user(environ: Mapping) -> CurrentUser | None:
     The log-in generation is not read here: each event's unit of work checks it with the
     session's participants (services.accounts.expect_login), and the guard closes every
     socket whose log-in ended elsewhere within seconds. `current_user` is this user for
-    the rest of the event."""
+    the rest of the event. A socket whose log-in was found locked raises `unauthenticated`
+    with the lock's message."""
+    if environ.get(SOCKET_ENDED) == "locked":
+        raise MendError("unauthenticated", accounts.LOGIN_LOCKED)
     user = environ.get(SOCKET_USER)
     if user is None or cookie_identity(session) != (user.id, str(user.login_generation)):
         return None
@@ -157,7 +180,16 @@ def socket_user(environ: Mapping) -> CurrentUser | None:
 
 def end_socket_login(reason: str = "revoked") -> None:
     """This socket's log-in ended (found out inside an event): its next events are refused
-    at once, and the guard closes it."""
+    at once, and the guard closes it. A locked log-in is told apart (one read, here on the
+    refusal path only), so the socket's later refusals say "locked" too."""
+    environ = request.environ
+    user = environ.get(SOCKET_USER)
+    if reason == "revoked" and user is not None and environ.get(SOCKET_ENDED) != "locked":
+        with mend().database.session() as db:
+            if accounts.is_locked(db, user.id, user.login_generation):
+                reason = "locked"
+    if environ.get(SOCKET_ENDED) != "locked":
+        environ[SOCKET_ENDED] = reason
     _forget_login(session, reason)
 
 
@@ -182,6 +214,10 @@ def install_login(app: Flask) -> None:
         with mend().database.session() as db:
             account = accounts.get_account(db, user_id)
         if account is None or str(account.login_generation) != (generation or "0"):
+            if account is not None and locked_identity(session) is not None:
+                # Locked, not ended: the cookie keeps who it is, for the password to open.
+                g.mend_login_ended = "locked"
+                return None
             _forget_login(session, "revoked")
             return None
         _touch(session, config, now)
@@ -190,4 +226,14 @@ def install_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         ended = g.get("mend_login_ended")
+        if ended == "locked":
+            return locked_response()
         return error_response("unauthenticated", ENDED_MESSAGES.get(ended, "Please log in first."))
+
+
+def locked_response():
+    """401 `unauthenticated`, marked `locked: true`: the client shows only "Enter your
+    password to continue" (no name, no e-mail, no content)."""
+    body = {"ok": False, "error": {"code": "unauthenticated", "message": accounts.LOGIN_LOCKED,
+                                   "locked": True}}
+    return jsonify(body), 401

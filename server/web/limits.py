@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask_limiter import Limit as FlaskLimit
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -38,6 +38,8 @@ from server.config import ConfigError
 from server.web.errors import error_response
 
 LOGIN = ("api.login",)
+# Typing the password to open a log-in "Leave quickly" locked (a guess like a log-in's).
+UNLOCK = ("lock.unlock",)
 # Every endpoint that checks a password a logged-in user types (guessing through them).
 PASSWORD_CHANGE = ("api.change_password", "data_rights.erase")
 SIGNUP = ("api.signup",)
@@ -53,12 +55,14 @@ class Rule:
     name: str
     default: str
     endpoints: tuple[str, ...]
-    key: str  # "address", "email" or "user"
+    key: str  # "address", "email", "user" or "locked" (the locked cookie's account)
 
 
 RULES = (
     Rule("login-address", "20 per minute; 200 per hour", LOGIN, "address"),
     Rule("login-account", "10 per minute; 50 per hour", LOGIN, "email"),
+    Rule("unlock-address", "20 per minute; 200 per hour", UNLOCK, "address"),
+    Rule("unlock-account", "10 per minute; 50 per hour", UNLOCK, "locked"),
     Rule("password-account", "10 per minute; 50 per hour", PASSWORD_CHANGE, "user"),
     Rule("signup-address", "10 per minute; 50 per hour", SIGNUP, "address"),
     Rule("invite-address", "20 per minute; 200 per hour", INVITES, "address"),
@@ -87,8 +91,18 @@ def _user_key() -> str:
     return current_user.id if current_user.is_authenticated else ""
 
 
+def _locked_key() -> str:
+    """The account whose locked log-in this cookie holds ("" when none: not counted, and
+    the view refuses it anyway)."""
+    from server.web.auth import cookie_identity
+
+    identity = cookie_identity(session)
+    return identity[0] if identity else ""
+
+
 KEYS: dict[str, Callable[[], str]] = {
     "address": get_remote_address, "email": _email_key, "user": _user_key,
+    "locked": _locked_key,
 }
 
 

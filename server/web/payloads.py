@@ -40,6 +40,8 @@ BODIES: dict[tuple[str, str], Obj] = {
                                           "role?": Token(32).or_null()}),
     ("POST", "/api/v1/auth/login"): Obj({"email": EMAIL, "password": PASSWORD}),
     ("POST", "/api/v1/auth/logout"): EMPTY,
+    ("POST", "/api/v1/auth/lock"): EMPTY,
+    ("POST", "/api/v1/auth/unlock"): Obj({"password": PASSWORD}),
     ("POST", "/api/v1/auth/password"): Obj({"old_password": PASSWORD,
                                             "new_password": PASSWORD}),
     ("POST", "/api/v1/auth/password-reset/request"): Obj({"email": EMAIL}),
