@@ -48,7 +48,6 @@ from server.engine.errors import MendError
 from server.engine.session import (
     ACTIVE,
     COUNSELLOR,
-    ENDED,
     PARTNER,
     Audited,
     AuditEvent,
@@ -512,17 +511,14 @@ def _card(state: SessionState, action: Moderate, now: datetime) -> Transition:
 
 
 def _end(state: SessionState, action: Moderate, now: datetime) -> Transition:
+    """The counsellor stops the session for today: exactly the state any early stop leaves
+    (engine.check.stop_early), and no Activity line naming anyone — partners must not be
+    able to tell a counsellor's stop from a partner's "Not today" or a concerning answer."""
     _require_active(state)
-    step = state.current_step
-    moderation = _moderation(state)
-    moderation.update(ended={"by_role": COUNSELLOR, "at": iso(now)}, floor=None,
-                      focus_step_id=None)
-    new_state, saved = _with_session_data(state, "moderation", moderation)
-    new_state = replace(new_state, status=ENDED, finished_at=now)
-    new_state, audited = _audit(new_state, action.user_id, "session_ended", now)
-    effects = (StepAdvanced(step.id, state.current_index, True, action.user_id, now), saved,
-               audited)
-    return Transition(_bump(new_state), effects)
+    require_counsellor(state, action.user_id)
+    from server.engine.check import stop_early
+
+    return stop_early(state, now)
 
 
 _CONTROLS = {"advance": _advance, "revisit": _revisit, "hold": _hold, "release": _release,

@@ -290,7 +290,7 @@ def test_advancing_past_a_concerning_check_stops_the_session_like_any_move_on():
     both = answer(answer(replace(start(), current_index=1), A, AFRAID).state, B, CLEAR).state
     stopped = mod(both, "advance", "check").state
     assert stopped.status == engine.ENDED and stopped.current_index == 1
-    assert view_for(stopped, B)["moderation"]["ended_by"] is None  # the neutral stop
+    assert "ended_by" not in view_for(stopped, B)["moderation"]  # the neutral stop
 
 
 def test_advancing_from_the_last_step_finishes_the_session():
@@ -523,11 +523,15 @@ def test_the_counsellor_ends_the_session_for_both():
     state = ended.state
     assert state.status == engine.ENDED and state.finished_at == T0 + timedelta(minutes=30)
     assert any(isinstance(e, engine.StepAdvanced) and e.finished for e in ended.effects)
-    for viewer in (A, B, C):
+    # Credited to nobody: a partner must not tell a counsellor's stop from a partner's
+    # "Not today" or a concerning answer (engine.check.stop_early): no Activity line either.
+    before = at("talk")
+    for viewer in (A, B):
         view = view_for(state, viewer)
         assert view["session"]["status"] == "ended"
-        assert view["moderation"]["ended_by"] == "counsellor"
-    assert actions(state)[-1] == "session_ended"
+        assert "ended_by" not in view["moderation"]
+        assert view["audit"] == view_for(before, viewer)["audit"]
+    assert "session_ended" not in actions(state)
     assert code(lambda: submit(state, A, "talk", "too late")) == "conflict"
     for name in ("advance", "hold", "end"):
         assert code(lambda n=name: mod(state, n, "talk")) == "conflict"
@@ -642,8 +646,8 @@ def test_every_counsellor_action_is_in_the_audit_trail_and_none_carries_text():
         "opened", "reveal_held", "answers_previewed", "reveal_released", "answers_shown",
         "step_revisited", "revisit_closed", "card_shown", "prompt_added", "note_written",
         "message_sent", "session_paused", "session_resumed", "step_advanced", "floor_given",
-        "floor_opened", "read_summary", "session_ended",
-    ]
+        "floor_opened", "read_summary",
+    ]  # ending the session is credited to nobody (engine.check.stop_early)
     assert all(e.at is not None for e in state.audit)
     assert len({e.at for e in state.audit}) == len(state.audit) - 1  # answers_shown: same moment
     trail = repr([astuple(e) for e in state.audit])
@@ -659,12 +663,19 @@ def test_every_counsellor_action_is_in_the_audit_trail_and_none_carries_text():
 
 
 def test_the_dashboard_row_says_who_submitted_and_flags_only_check_in_privately():
-    state = answer(answer(replace(start(), current_index=1), A, AFRAID).state, B, CLEAR).state
+    from server.engine.check import SubmitCheck
+    from tests.unit.test_check import CHECK, CLEAR as CHECK_CLEAR, CONCERNING
+
+    state = replace(start(), check_step=CHECK)
+    state = engine.handle(state, SubmitCheck(A, "client-aaaa", {"answers": CONCERNING}),
+                          T0).state
+    state = engine.handle(state, SubmitCheck(B, "client-bbbb", {"answers": CHECK_CLEAR}),
+                          T0).state
     row = dashboard_row(state, C, online=[A])
-    assert row["flags"] == [{"user_id": A, "display_name": "Ana",
-                             "message": "Check in privately"}]
+    # Never who: the flag asks the counsellor to check in with each partner.
+    assert row["flags"] == [{"message": "Check in with each partner privately"}]
     assert [(p["user_id"], p["online"]) for p in row["partners"]] == [(A, True), (B, False)]
-    assert "afraid" not in json.dumps(row["flags"]) and "answers" not in json.dumps(row)
+    assert "Ana" not in json.dumps(row["flags"]) and "answers" not in json.dumps(row)
     assert all("flags" not in s for s in view_for(state, B)["steps"])
     state = at("talk")
     state = mod(submit(state, A, "talk", "words").state, "hold", "talk").state
