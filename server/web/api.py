@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, session
@@ -14,6 +13,7 @@ from server.context import mend
 from server.engine import MendError
 from server.realtime.publish import publish, push_home
 from server.services import accounts, checkins, couples, sessions
+from server.services.mail_queue import mail_queue
 from server.services.summaries import summary_markdown
 from server.web.auth import start_login
 
@@ -50,6 +50,7 @@ SIGNED_UP = ("Thank you. If this e-mail address is new to Mend, your account is 
 def signup():
     data = body()
     ctx = mend()
+    taken = False
     try:
         with ctx.database.session() as db:
             accounts.sign_up(
@@ -57,29 +58,30 @@ def signup():
                 display_name=data.get("display_name"), role=data.get("role"),
             )
     except accounts.EmailTaken:
-        _tell_owner_in_background(data.get("email"))
+        taken = True
+    _tell_owner_later(data.get("email"), taken)
     return ok(202, message=SIGNED_UP)
 
 
-def _tell_owner_in_background(email: object) -> None:
-    """E-mail the address's owner about the attempt, when SMTP is configured; in the
-    background, so the answer takes as long as a new sign-up's."""
+def _tell_owner_later(email: object, taken: bool) -> None:
+    """E-mail the owner of a taken address about the attempt, when SMTP is configured.
+
+    A new address queues a job too (one that does nothing), so both answers do the same
+    work; the look-up, the link and the mail happen on the mail worker after the answer.
+    """
     config = mend().config
     if not config.smtp_url:
         return
     link_base = config.public_url or request.host_url
-    threading.Thread(target=_send_taken_mail, name="mend-taken-mail", daemon=True,
-                     args=(mend().database, email, config, link_base)).start()
+    database = mend().database
+    mail_queue.submit(lambda: taken and _send_taken_mail(database, email, config, link_base))
 
 
 def _send_taken_mail(database, email: object, config, link_base: str) -> None:
-    try:
-        with database.session() as db:
-            accounts.notify_taken_address(db, email=email, secret_key=config.secret_key,
-                                          link_base=link_base, smtp_url=config.smtp_url,
-                                          mail_from=config.mail_from)
-    except Exception:  # never the asker's business: they got the same answer either way
-        log.exception("could not send the taken-address e-mail")
+    with database.session() as db:
+        accounts.notify_taken_address(db, email=email, secret_key=config.secret_key,
+                                      link_base=link_base, smtp_url=config.smtp_url,
+                                      mail_from=config.mail_from)
 
 
 @api.post("/auth/login")

@@ -14,6 +14,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from server.services import accounts
+from server.services.mail_queue import mail_queue
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is in the test extra")
 from aiosmtpd.controller import Controller  # noqa: E402
@@ -63,11 +64,8 @@ def _configure(app, **changes) -> None:
 
 
 def _senders_done() -> None:
-    """Wait for the background senders, so 'nothing was sent' is a finished fact."""
-    for thread in threading.enumerate():
-        if thread.name == "mend-reset-mail":
-            thread.join(10)
-            assert not thread.is_alive()
+    """Wait for the mail queue, so 'nothing was sent' is a finished fact."""
+    assert mail_queue.wait_idle(10)
 
 
 def _request_reset(app, email: str):

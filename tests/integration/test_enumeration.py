@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import threading
 import time
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ import pytest
 
 from server.models import Couple
 from server.services import couples
+from server.services.mail_queue import mail_queue
 from server.web import limits
 
 TRIES = 7
@@ -141,9 +141,7 @@ def test_the_owner_of_a_taken_address_is_told_by_email(app, signup_person, inbox
     assert message["To"] == signup_person.email
     text = message.get_payload()
     assert "already has one" in text and "https://mend.example/reset/" in text
-    for thread in threading.enumerate():  # and nothing for the new address
-        if thread.name == "mend-taken-mail":
-            thread.join(10)
+    assert mail_queue.wait_idle(10)  # and nothing for the new address
     assert len(inbox.messages) == 1
 
 
