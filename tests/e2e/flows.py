@@ -103,7 +103,28 @@ def start_session(alex, sam) -> str:
     open_session(sam, session_id)
     for page in (a, sam.page):
         expect_session_open(page)
+    pass_checks(alex, sam)
     return session_id
+
+
+def answer_check(page, answers: dict[str, str] | None = None) -> None:
+    """Answer the private check that opens every session (clear answers by default)."""
+    from tests.checking import clear_answers
+
+    panel = page.get_by_test_id("check")
+    expect(panel).to_be_visible()
+    for question, option in (answers or clear_answers()).items():
+        panel.get_by_test_id(f"check-{question}-{option}").check()
+    panel.get_by_test_id("check-submit").click()
+
+
+def pass_checks(*people) -> None:
+    """Each partner answers the check clear on their own screen; the steps then show."""
+    for person in people:
+        answer_check(person.page)
+    for person in people:
+        expect(person.page.get_by_test_id("check")).to_be_hidden()
+        expect(person.page.get_by_test_id("steps")).to_be_visible()
 
 
 def pass_info_card(alex, sam) -> None:

@@ -54,6 +54,7 @@ def couple_in_session(alex, sam, track_id: str) -> str:
     for person in (alex, sam):
         person.page.goto(f"/s/{session_id}")
         expect(person.page.get_by_test_id("connection-status")).to_have_text("Connected")
+    flows.pass_checks(alex, sam)
     return session_id
 
 

@@ -159,7 +159,24 @@ def make_couple_session(base_url: str, track_id: str = "understanding-our-trust"
     couple_id = ben.post("/couples/join", {"invite_code": code}).json()["couple"]["id"]
     response = ana.post("/sessions", {"couple_id": couple_id, "track_id": track_id})
     assert response.status_code == 201, response.text
-    return ana, ben, response.json()["session"]["id"]
+    session_id = response.json()["session"]["id"]
+    pass_checks(session_id, ana, ben)
+    return ana, ben, session_id
+
+
+def pass_checks(session_id: str, *people: Browserless) -> None:
+    """Each partner answers the private check that opens every session (clear), over a
+    socket of their own that is closed again: the session is then ready for joint work."""
+    from tests.checking import pass_check_over_socket
+
+    for index, person in enumerate(people):
+        sock = person.connect()
+        try:
+            assert sock.call("session:join", {"session_id": session_id}, timeout=15)["ok"]
+            pass_check_over_socket(sock, session_id, f"p{index}")
+        finally:
+            sock.disconnect()
+            person.sockets.remove(sock)
 
 
 def assert_private_until_both_submit(session_id: str, step_id: str, sock_a, sock_b,

@@ -21,6 +21,7 @@ import requests
 import socketio
 from requests.adapters import HTTPAdapter
 
+from tests.checking import pass_check_over_socket
 from tests.live.conftest import Browserless, Inbox, MendServer
 
 pytestmark = pytest.mark.live
@@ -59,6 +60,8 @@ class Couple:
         self.sock_a, self.sock_b = self.a.connect(), self.b.connect()
         for sock in (self.sock_a, self.sock_b):
             assert self.call(sock, "session:join")["ok"]
+        for sock, who in ((self.sock_a, "a"), (self.sock_b, "b")):
+            pass_check_over_socket(sock, self.session_id, who)
         for sock in (self.sock_a, self.sock_b):
             assert self.call(sock, "step:ready", step_id="welcome")["ok"]
         state = self.call(self.sock_a, "session:join")["state"]
@@ -189,6 +192,88 @@ class Flood:
 
     def result(self) -> dict:
         out, _ = self.process.communicate(timeout=60)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def reconnect_flood_main() -> None:
+    """Child process: one user floods `event` over a socket and, each time the server cuts
+    it off, connects again at once (retrying every 50 ms while the handshake is refused),
+    for `seconds`. Prints a JSON summary: what was sent, acknowledged, refused."""
+    args = json.loads(sys.argv[1])
+    codes: Counter = Counter()
+    handshakes: Counter = Counter()
+    lock = threading.Lock()
+    sent = cuts = 0
+    interval = 1.0 / args["rate"]
+    started = time.perf_counter()
+    end = started + args["seconds"]
+    print("ready", flush=True)
+
+    def acked(ack=None) -> None:
+        code = "ok" if ack and ack.get("ok") else (ack or {}).get("error", {}).get("code")
+        with lock:
+            codes[code] += 1
+
+    while time.perf_counter() < end:
+        sock = socketio.Client(reconnection=False)
+        refusals: list = []
+        dropped = threading.Event()
+        sock.on("connect_error", refusals.append)
+        sock.on("disconnect", lambda *_, d=dropped: d.set())
+        try:
+            sock.connect(args["url"], headers={"Cookie": args["cookie"]},
+                         transports=["websocket"], wait_timeout=5)
+        except socketio.exceptions.ConnectionError:
+            code = (refusals[0].get("data") or {}).get("code") if refusals and \
+                isinstance(refusals[0], dict) else "refused"
+            handshakes[code or "refused"] += 1
+            time.sleep(0.05)
+            continue
+        handshakes["connected"] += 1
+        try:
+            joined = sock.call("session:join", {"session_id": args["session_id"]}, timeout=5)
+            acked(joined)
+        except socketio.exceptions.SocketIOError:
+            pass
+        next_at = time.perf_counter()
+        while time.perf_counter() < end and not dropped.is_set() and sock.connected:
+            payload = {"session_id": args["session_id"], "step_id": args["step_id"],
+                       "body": f"flood {sent}"}
+            try:
+                sock.emit(args["event"], payload, callback=acked)
+            except socketio.exceptions.SocketIOError:
+                break
+            sent += 1
+            next_at += interval
+            pause = next_at - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        if dropped.wait(0.5 if time.perf_counter() >= end else 0.05):
+            cuts += 1
+        if sock.connected:
+            sock.disconnect()
+    print(json.dumps({"sent": sent, "seconds": time.perf_counter() - started,
+                      "codes": dict(codes), "handshakes": dict(handshakes), "cuts": cuts}),
+          flush=True)
+
+
+class ReconnectFlood:
+    """A flooder in its own process that reconnects after every cut-off."""
+
+    def __init__(self, url: str, cookie: str, session_id: str, step_id: str, seconds: float,
+                 event: str = "entry:draft", rate: float = FLOOD_RATE):
+        args = {"url": url, "cookie": cookie, "session_id": session_id, "step_id": step_id,
+                "event": event, "rate": rate, "seconds": seconds}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from tests.live.test_fair_share import "
+                                   "reconnect_flood_main; reconnect_flood_main()",
+             json.dumps(args)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def result(self) -> dict:
+        out, _ = self.process.communicate(timeout=120)
         return json.loads(out.strip().splitlines()[-1])
 
 

@@ -17,6 +17,7 @@ import socketio
 from sqlalchemy import text
 
 from server.db import make_engine
+from tests.checking import pass_check_over_socket
 from tests.conftest import require, unique_marker
 from tests.live.conftest import Browserless, MendServer
 
@@ -158,6 +159,9 @@ def test_no_log_line_holds_a_word_an_address_a_password_a_hash_or_a_cookie(
         sock_a, sock_b = ana.connect(), ben.connect()
         for sock in (sock_a, sock_b):
             assert call(sock, "session:join", {"session_id": session_id})["ok"]
+        for sock, who in ((sock_a, "a"), (sock_b, "b")):
+            pass_check_over_socket(sock, session_id, who)
+        for sock in (sock_a, sock_b):
             assert call(sock, "step:ready", {"session_id": session_id,
                                              "step_id": "welcome"})["ok"]
         step = call(sock_a, "session:join", {"session_id": session_id}

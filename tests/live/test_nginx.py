@@ -22,6 +22,7 @@ import socketio
 from sqlalchemy import text
 
 from server.db import UNAVAILABLE_MESSAGE, make_engine
+from tests.checking import pass_check_over_socket
 from tests.conftest import require, unique_marker
 from tests.live.conftest import Inbox, MendServer, assert_private_until_both_submit, free_port
 from tests.live.nginx import Nginx, Person, Relay, addresses_per_worker, nginx_binary, wait_until
@@ -105,6 +106,8 @@ def couple_on_two_workers(d: Deployment):
     inbox_a, inbox_b = Inbox(sock_a), Inbox(sock_b)
     for sock in (sock_a, sock_b):
         join(sock, session_id)
+    for sock, who in ((sock_a, "a"), (sock_b, "b")):
+        pass_check_over_socket(sock, session_id, who)
     for sock in (sock_a, sock_b):
         assert call(sock, "step:ready", {"session_id": session_id, "step_id": "welcome"})["ok"]
     step = join(sock_a, session_id)["session"]["current_step_id"]

@@ -1,4 +1,7 @@
 // `safety`: a private check, just for the person answering (server/engine/kinds/safety.py).
+// With the session's check configured (content/check.yaml, the default), a track's safety
+// step is answered there (js/views/check.js) and shows only as a line here; the form
+// below serves hand-made content without a session check.
 //
 // Nothing here is ever shown to the partner, in any form: the partner's screen reads
 // "Ana is doing their check" / "Ana has finished their check" whatever was answered, and
@@ -35,6 +38,13 @@ class SafetyView {
 
   update(step) {
     this.step = step;
+    if (!step.mine && this.ctx.me.role === 'partner') {
+      // A track's own check step is answered at the session's check (js/views/check.js),
+      // and its answers are gone once it resolves: here it is only a line in the list.
+      replaceChildren(this.el, this.ctx.heading(), h('p', { class: 'muted', testid: 'safety-done' },
+        'Each of you answered this check privately, on your own screen.'));
+      return;
+    }
     const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
     const mine = step.mine || {};
     const children = [this.ctx.heading()];

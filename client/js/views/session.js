@@ -2,11 +2,12 @@
 // State comes only from the server (join ack + pushes); what is local is the text being
 // written, the draft-save status and the outbox of submits awaiting their ack.
 
-import { h, replaceChildren, announce, formatTime, formatDate } from '../dom.js';
+import { h, replaceChildren, announce, formatTime, formatDate, paragraphs } from '../dom.js';
 import { SessionConnection, isTransient, newClientId } from '../socket.js';
 import { valuesFrom, removedDisplay, skippedDisplay } from './answers.js';
 import { kindFor } from '../kinds/index.js';
 import { ModerationArea, stepExtras, floorFor, submittedLine, helpResources, destroyArea } from './moderation.js';
+import { CheckPanel } from './check.js';
 
 const DRAFT_DEBOUNCE_MS = 800;
 const DRAFT_RETRY_MS = 5000;
@@ -166,6 +167,8 @@ class SessionController {
     this.breakError = null;
     this.breakTimer = setInterval(() => this.renderBreak(), BREAK_REFRESH_MS);
     this.stepsEl = h('ol', { class: 'steps', testid: 'steps', 'aria-label': 'Steps' });
+    // The private check that opens every session: drawn instead of the steps while open.
+    this.check = new CheckPanel(this);
     this.fatalEl = h('div', { class: 'fatal', hidden: true });
     // The counsellor's part (js/views/moderation.js): the invite, notice and messages for
     // partners, the controls for the counsellor, the Activity list for everyone.
@@ -177,7 +180,7 @@ class SessionController {
     const statusBar = h('div', { class: 'session-meta-row' }, this.progressEl, this.connectionEl, this.peopleEl);
     replaceChildren(this.root, h('div', { class: 'session' },
       header, statusBar, this.fatalEl, this.breakEl, this.bannerEl, this.moderation.topEl,
-      this.moderation.messagesEl, this.stepsEl, this.moderation.activityEl));
+      this.moderation.messagesEl, this.check.el, this.stepsEl, this.moderation.activityEl));
   }
 
   showFatal(error) {
@@ -218,6 +221,7 @@ class SessionController {
     this.renderHeader();
     this.renderPeople();
     this.renderBanners();
+    this.check.render(state);
     this.renderSteps();
     this.moderation.render(previous);
     this.announceChanges(previous, state);
@@ -347,7 +351,7 @@ class SessionController {
   renderBreak() {
     if (!this.state || this.destroyed) return;
     const { session, viewer } = this.state;
-    if (session.status !== 'active') {
+    if (session.status !== 'active' || (this.checkOpen() && !session.break)) {
       this.breakForm = null;
       replaceChildren(this.breakEl);
       return;
@@ -500,26 +504,23 @@ class SessionController {
     }
   }
 
-  /** The calm end of a session: what now, the summary, and the way home. */
+  /** The calm end of a session: what now, the summary, and the way home. A session that
+   * stopped early reads the same for everyone, whoever or whatever stopped it (the words
+   * come from content/check.yaml), with the same help list for both partners. */
   closingCard() {
     const { session } = this.state;
     const finished = session.status === 'finished';
     const when = finished && session.finished_at ? formatDate(session.finished_at) : '';
-    const byCounsellor = !finished && this.state.moderation && this.state.moderation.ended_by === 'counsellor';
     const isCounsellor = this.state.viewer.role === 'counsellor';
-    let ending = finished
+    const stopped = session.stopped || {};
+    const ending = finished
       ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
-      : 'This session has ended before the last step. What you both shared is kept, and you can start this track again another day, when it feels right.';
-    if (byCounsellor) {
-      ending = isCounsellor
-        ? 'You ended this session for both partners. They are shown support resources. Your notes are in your summary.'
-        : 'Your counsellor ended this session here. What you both shared is kept. Be gentle with yourselves, and reach out if you need support.';
-    }
-    return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title', 'data-ended-by': byCounsellor ? 'counsellor' : null },
-      h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : "Let's stop here for today"),
+      : (stopped.text || 'This session has stopped for today.');
+    return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
+      h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : (stopped.title || 'This session has stopped for today')),
       when ? h('p', { class: 'muted small', testid: 'finished-at' }, `Finished ${when}`) : null,
-      h('p', { testid: 'ended-text' }, ending),
-      byCounsellor && !isCounsellor ? helpResources() : null,
+      h('div', { testid: 'ended-text' }, paragraphs(ending)),
+      !finished && !isCounsellor ? helpResources() : null,
       h('p', null, 'The summary puts what you shared on one page, to read back together, print or keep. The steps below stay here too.'),
       h('div', { class: 'finished-actions' },
         h('a', {
@@ -534,6 +535,7 @@ class SessionController {
     const hadFocus = this.stepsEl.contains(document.activeElement);
     const steps = this.state.steps;
     const finished = this.state.session.status !== 'active';
+    this.stepsEl.hidden = this.checkOpen();
     steps.forEach((step, index) => {
       let view = this.views.get(step.id);
       if (!view) {
@@ -548,6 +550,12 @@ class SessionController {
     if (hadFocus && (!document.activeElement || document.activeElement === document.body)) {
       this.focusCurrentStep();
     }
+  }
+
+  /** Joint work waits for the private check (server/engine/check.py). */
+  checkOpen() {
+    const state = this.state;
+    return Boolean(state && state.check && state.check.open && state.session.status === 'active');
   }
 
   focusCurrentStep() {
@@ -583,7 +591,7 @@ class SessionController {
       }
     }
     if (state.session.status !== 'active' && previous.session.status === 'active') {
-      announce(state.session.status === 'finished' ? "You've finished this track." : "Let's stop here for today. This session has ended.");
+      announce(state.session.status === 'finished' ? "You've finished this track." : 'This session has stopped for today.');
       const hadFocus = this.root.contains(document.activeElement) || document.activeElement === document.body;
       requestAnimationFrame(() => {
         const title = this.bannerEl.querySelector('#finished-title');
