@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,16 +39,32 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
 
 
 def _load_or_create_secret(data_dir: Path) -> str:
-    """A random key made once per data directory, so cookies survive restarts."""
+    """A random key made once per data directory, so cookies survive restarts. The file is
+    the owner's alone (0600) whatever mode it had: an older Mend left it readable to all,
+    and whoever reads it can forge anyone's log-in cookie and reset link."""
     path = data_dir / "secret_key"
     if path.exists():
+        _owner_only(path)
         key = path.read_text().strip()
         if len(key) >= 32:
             return key
     key = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(key)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    _owner_only(path)  # a short key rewritten in a file an older Mend left readable
     return key
+
+
+def _owner_only(path: Path) -> None:
+    """Take group and other permissions away from the secret key file."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o600)
+    except OSError as error:  # not ours to change (another owner): say so, carry on
+        logging.getLogger("mend").warning("could not make %s private: %s", path,
+                                          error.strerror)
 
 
 _NUMBERS = (

@@ -55,6 +55,9 @@ def test_the_data_directory_and_database_files_are_the_owners_alone(tmp_path, as
 
 
 def test_files_an_older_mend_left_readable_are_made_private_at_start(data_dir):
+    # Every file an older install can leave behind, the secret key too (this test once
+    # planted only the database's files, and a readable key, which forges any log-in
+    # cookie, stayed readable).
     data_dir.chmod(0o755)
     for name in ("mend.sqlite3", "mend.sqlite3-wal", "mend.sqlite3-shm"):
         (data_dir / name).touch(mode=0o644)
@@ -64,12 +67,18 @@ def test_files_an_older_mend_left_readable_are_made_private_at_start(data_dir):
 
     sqlite3.connect(data_dir / "mend.sqlite3").close()
     (data_dir / "mend.sqlite3").chmod(0o644)
-    server = MendServer(data_dir, "gevent").start()
+    old_key = os.urandom(32).hex()
+    (data_dir / "secret_key").write_text(old_key)
+    (data_dir / "secret_key").chmod(0o644)
+    # The key file is used when MEND_SECRET_KEY is empty or unset.
+    server = MendServer(data_dir, "gevent", env_extra={"MEND_SECRET_KEY": ""}).start()
     try:
         Browserless(server.url, "Ben").sign_up()
         assert mode_of(data_dir) == 0o700
-        for name in ("mend.sqlite3", "mend.sqlite3-wal", "mend.sqlite3-shm"):
+        for name in ("mend.sqlite3", "mend.sqlite3-wal", "mend.sqlite3-shm", "secret_key"):
             assert mode_of(data_dir / name) == 0o600, name
+        # The same key, so nobody was logged out by the change.
+        assert (data_dir / "secret_key").read_text() == old_key
     finally:
         server.stop()
 

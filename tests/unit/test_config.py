@@ -16,6 +16,17 @@ def test_the_secret_key_is_generated_once_and_kept(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
 
 
+@pytest.mark.parametrize("key", ["k" * 64, "short"])
+def test_a_secret_key_file_an_older_mend_left_readable_is_made_private(tmp_path, key):
+    path = tmp_path / "secret_key"
+    path.write_text(key)
+    path.chmod(0o644)
+    config = Config.from_env({"MEND_DATA_DIR": str(tmp_path)})
+    assert path.stat().st_mode & 0o777 == 0o600
+    # A long enough key is kept (nobody is logged out); a short one is replaced.
+    assert (config.secret_key == key) is (len(key) >= 32)
+
+
 def test_environment_overrides(tmp_path):
     config = Config.from_env({
         "MEND_DATA_DIR": str(tmp_path), "MEND_ASYNC_MODE": "Eventlet",
