@@ -15,9 +15,9 @@ Then Ana erases her account and the raw bytes are searched:
   fails when either the checkpoint in `scrub_after_erasure` or the `secure_delete` pragma
   in `server/db.py` is removed.
 * PostgreSQL: every file of the test's own database directory (`base/<oid>/`: tables,
-  TOAST, indexes, the planner's statistics), after `mend db scrub`'s work
-  (`scrub_database`). First it checks the words are still in those files right after the
-  erasure (dead row versions), which is why the scrub exists.
+  TOAST, indexes, the planner's statistics), after `mend db scrub` run as a command.
+  First it checks the words are still in those files right after the erasure (dead row
+  versions), which is why the scrub exists.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -35,12 +37,12 @@ from sqlalchemy.engine import make_url
 
 from server.content import TrackLibrary, load_library
 from server.models import User
-from server.services.data_rights import scrub_database
 from tests.conftest import require, unique_marker
 from tests.integration.conftest import POSTGRES_URL
 from tests.integration.test_data_rights import Seat, grant
 
 ROOT = Path(__file__).resolve().parents[2]
+MEND = str(Path(sys.executable).with_name("mend"))
 TRACK_ID = "every-kind-of-words"
 # One step of each kind that keeps a person's words (long apology parts: overflow pages).
 TRACK_YAML = """
@@ -279,6 +281,13 @@ def found_in(files: list[Path], words: dict[str, bytes]) -> dict[str, list[str]]
     return found
 
 
+def mend_db_scrub(data_dir: Path, database_url: str) -> subprocess.CompletedProcess:
+    """`mend db scrub`, as an operator runs it beside the running server."""
+    env = {**os.environ, "MEND_DATA_DIR": str(data_dir), "MEND_DATABASE_URL": database_url}
+    return subprocess.run([MEND, "db", "scrub"], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=data_dir)
+
+
 def erase(a: Seat) -> None:
     response = a.erase(a.person.password)
     assert response.status_code == 200, response.get_json()
@@ -326,10 +335,10 @@ def test_after_erasure_no_file_of_the_sqlite_database_holds_a_word_she_wrote(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_busy_wal_is_retried_then_reported_and_the_next_scrub_empties_it(
-        app, signup, data_dir, tmp_path, request, caplog):
+        app, signup, data_dir, tmp_path, database_url, caplog):
     """Another connection reading an older snapshot keeps the checkpoint from finishing:
     the erasure still succeeds, a warning says the words remain in the -wal, and `mend db
-    scrub` (scrub_database) empties it once the reader is done."""
+    scrub` empties it once the reader is done."""
     a, b, m = plant_every_kind_of_words(app, signup, tmp_path)
     words = hers(m)
     reader = sqlite3.dbapi2.connect(data_dir / "mend.sqlite3", isolation_level=None)
@@ -345,8 +354,9 @@ def test_a_busy_wal_is_retried_then_reported_and_the_next_scrub_empties_it(
     finally:
         reader.execute("COMMIT")
         reader.close()
-    scrubbed = scrub_database(app.extensions["mend"].database.engine)
-    assert scrubbed.not_done == ()
+    scrubbed = mend_db_scrub(data_dir, database_url)
+    assert scrubbed.returncode == 0, scrubbed.stderr
+    assert "write-ahead log checkpointed and truncated" in scrubbed.stdout
     files = sorted(p for p in data_dir.rglob("*") if p.is_file())
     assert found_in(files, words) == {}
 
@@ -391,7 +401,7 @@ def _checkpoint(app: Flask) -> None:
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_after_erasure_and_mend_db_scrub_no_postgresql_table_file_holds_a_word_she_wrote(
-        app, signup, tmp_path, database_url):
+        app, signup, data_dir, tmp_path, database_url):
     """What remains after this test passes, and is written down in docs/security.md: the
     WAL segments in pg_wal/ that were written while Ana used Mend hold her words (row
     inserts and full-page images). The scrub's pg_switch_wal() and CHECKPOINT make them
@@ -418,8 +428,9 @@ def test_after_erasure_and_mend_db_scrub_no_postgresql_table_file_holds_a_word_s
     # do: that is why the scrub exists (and this test would see it missing).
     assert found_in(_database_files(app), words), "expected dead row versions before scrub"
 
-    scrubbed = scrub_database(app.extensions["mend"].database.engine)
-    assert scrubbed.not_done == (), scrubbed
+    scrubbed = mend_db_scrub(data_dir, database_url)
+    assert scrubbed.returncode == 0, scrubbed.stderr
+    assert "rewrote the planner's statistics" in scrubbed.stdout, scrubbed.stdout
     files = _database_files(app)
     assert found_in(files, words) == {}
     others = {k: m[k].encode() for k in ("b_answer", "b_share", "b_promise", "dr_to_b")}
