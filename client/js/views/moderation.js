@@ -3,7 +3,8 @@
 //              see…" notice and "Remove counsellor", private messages from the counsellor
 //   counsellor the moderation panel: move on or choose the next step, bring back a finished
 //              step, hold / preview / release the answers, give the floor, a reframe card or
-//              a question, end the session; private notes and messages
+//              a question, end the session; private notes and messages; a check-in with each
+//              partner (the same words to both, privately), which a safety flag asks for
 //   everyone   the Activity panel (the audit trail, in plain words)
 // and, per step (StepView asks `stepExtras`): the step brought back, the floor, reframe cards.
 //
@@ -256,7 +257,8 @@ export class ModerationArea {
     if (result) announce('You agreed. The counsellor can join now.');
   }
 
-  /** The counsellor's private messages to this partner: only ever in their own view. */
+  /** The counsellor's private messages to this partner: only ever in their own view. A
+   * check-in reads the same for both partners: each has their own copy of the same words. */
   renderMessages(previous) {
     const notes = (this.state.notes || []).filter((n) => !n.private);
     const signature = JSON.stringify(notes);
@@ -269,13 +271,24 @@ export class ModerationArea {
     if (previous) {
       const seen = new Set((previous.notes || []).map((n) => n.id));
       const fresh = notes.filter((n) => !seen.has(n.id));
-      if (fresh.length) announce(`A private message from ${this.ctrl.nameOf(fresh[0].from_user_id)}: ${fresh[fresh.length - 1].body}`);
+      const last = fresh[fresh.length - 1];
+      if (last) {
+        const from = this.ctrl.nameOf(last.from_user_id);
+        announce(isCheckin(last)
+          ? `${from} checked in with each of you privately: ${last.body}`
+          : `A private message from ${from}: ${last.body}`);
+      }
     }
+    const anyCheckin = notes.some(isCheckin);
     replaceChildren(this.messagesEl, h('section', { class: 'card counsellor-messages', testid: 'counsellor-messages', 'aria-labelledby': 'messages-title' },
       h('h2', { id: 'messages-title' }, 'Messages from your counsellor'),
-      h('p', { class: 'muted small' }, 'Only you can see these.'),
-      h('ul', { class: 'note-list' }, notes.map((n) => h('li', { class: 'note', testid: 'counsellor-message' },
-        h('p', { class: 'note-meta' }, `${this.ctrl.nameOf(n.from_user_id)} · ${formatTime(n.at)}`),
+      h('p', { class: 'muted small' }, anyCheckin
+        ? 'Only you can see these. A check-in goes to each of you, privately, in the same words.'
+        : 'Only you can see these.'),
+      h('ul', { class: 'note-list' }, notes.map((n) => h('li', { class: 'note', testid: 'counsellor-message', 'data-checkin': String(isCheckin(n)) },
+        h('p', { class: 'note-meta' }, isCheckin(n)
+          ? `${this.ctrl.nameOf(n.from_user_id)} · ${formatTime(n.at)} · a check-in with each of you`
+          : `${this.ctrl.nameOf(n.from_user_id)} · ${formatTime(n.at)}`),
         h('p', { class: 'note-body' }, n.body))))));
   }
 
@@ -368,6 +381,20 @@ function personName(state, userId, { subject = false } = {}) {
   return person ? person.display_name : 'the counsellor';
 }
 
+/** A copy of a check-in (`checkin:private`): its client_id is `checkin:<group>:<tag>`. */
+export function isCheckin(note) {
+  return typeof note.client_id === 'string' && note.client_id.startsWith('checkin:');
+}
+
+/** The counsellor's view says a private check asks for a check-in (never who). */
+function isFlagged(state) {
+  return Boolean(state && state.check && state.check.flag);
+}
+
+function checkinGroup(note) {
+  return note.client_id.slice(0, note.client_id.lastIndexOf(':'));
+}
+
 /** "Jo (counsellor) held the answers to “What trust means”". */
 export function activityText(event, state) {
   const me = state.viewer.user_id;
@@ -398,6 +425,7 @@ export function activityText(event, state) {
     session_ended: 'ended the session',
     note_written: 'wrote a private note (only the counsellor sees notes)',
     message_sent: `sent a private message to ${target}`,
+    checked_in: state.viewer.role === 'counsellor' ? 'checked in with each partner privately' : 'checked in with each of you privately',
     session_paused: 'paused the session',
     session_resumed: 'resumed the session',
     opened: 'opened the session and could read what is shown there',
@@ -524,15 +552,33 @@ class ModerationPanel {
     this.cardKind = 'reframe';
     this.noteBody = h('textarea', { id: 'mod-note-body', rows: 3, maxLength: 4000, testid: 'mod-note-body', class: 'mod-textarea' });
     this.noteTo = h('select', { id: 'mod-note-to', testid: 'mod-note-to' });
+    this.checkinBody = h('textarea', {
+      id: 'mod-checkin-body', rows: 3, maxLength: 4000, testid: 'mod-checkin-body', class: 'mod-textarea',
+      'aria-describedby': 'mod-checkin-help',
+    });
+    this.checkinBody.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        this.sendCheckin();
+      } else if (event.key === 'Escape') {
+        this.closeCheckin();
+      }
+    });
+    this.checkinOpen = false;
+    this.checkinSent = null; // {at}: the last check-in this screen sent
+    this.checkinClientId = null; // kept across retries of the same words
+    this.flagWas = null;
     this.nextSelect = h('select', { id: 'mod-next-step', testid: 'mod-next-step' });
     this.revisitSelect = h('select', { id: 'mod-revisit-step', testid: 'mod-revisit-step' });
     this.dialog = null;
     this.controlsEl = h('div', { class: 'mod-controls' });
     this.notesEl = h('div', { class: 'mod-notes' });
+    this.bannerEl = h('div', { class: 'mod-banner-area' });
+    this.checkinEl = h('div', { class: 'mod-checkin' });
     this.el = h('section', { class: 'card moderation-panel', testid: 'moderation-panel', 'aria-labelledby': 'moderation-title' },
       h('h2', { id: 'moderation-title' }, 'Your controls'),
       h('p', { class: 'muted small' }, 'The partners see what you do here listed under Activity (never your notes).'),
-      this.controlsEl, this.notesEl);
+      this.bannerEl, this.controlsEl, this.checkinEl, this.notesEl);
   }
 
   get state() { return this.ctrl.state; }
@@ -567,11 +613,14 @@ class ModerationPanel {
     const state = this.state;
     // Not the version: a change the panel doesn't show (a draft saved) leaves it alone.
     const signature = JSON.stringify([{ ...state.session, version: null }, state.steps.map((s) => [s.id, s.title, s.status, s.held, s.submitted, s.kind]),
-      state.moderation, state.participants, state.notes, this.pending, this.error, this.confirmingEnd, this.cardKind]);
+      state.moderation, state.participants, state.notes, state.check || null, this.pending, this.error, this.confirmingEnd, this.cardKind,
+      this.checkinOpen, this.checkinSent]);
     if (!force && signature === this.signature) return;
     this.signature = signature;
     const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    this.renderBanner();
     this.renderControls();
+    this.renderCheckin();
     this.renderNotes();
     if (focused) {
       const again = this.el.querySelector(`[data-testid="${focused}"]`);
@@ -781,29 +830,152 @@ class ModerationPanel {
   renderNotes() {
     const state = this.state;
     const partners = state.participants.filter((p) => p.role === 'partner');
+    const flagged = isFlagged(state);
     const to = this.noteTo.value;
+    // While a safety flag is up, a message to one partner would point at a person: the
+    // server refuses it, and the choice is not offered here.
     replaceChildren(this.noteTo, h('option', { value: '' }, 'Only me (a private note)'),
-      partners.map((p) => h('option', { value: p.user_id }, `${p.display_name} (a private message only they see)`)));
-    if (partners.some((p) => p.user_id === to)) this.noteTo.value = to;
-    const notes = state.notes || [];
+      partners.map((p) => h('option', { value: p.user_id, disabled: flagged }, `${p.display_name} (a private message only they see)`)));
+    if (!flagged && partners.some((p) => p.user_id === to)) this.noteTo.value = to;
+    else this.noteTo.value = '';
     const form = h('form', { class: 'mod-note-form', novalidate: true, 'aria-labelledby': 'mod-notes-title' },
       h('label', { for: 'mod-note-body' }, 'Write'), this.noteBody,
       h('div', { class: 'mod-row' },
         h('label', { for: 'mod-note-to' }, 'Who sees it'), this.noteTo,
         h('button', { type: 'submit', class: 'secondary', testid: 'mod-note-send', disabled: Boolean(this.pending) }, 'Save')),
+      flagged ? h('p', { class: 'muted small', testid: 'mod-note-flag-hint' },
+        'While the private check suggests it, write to both at once with a check-in, not to one of them.') : null,
       this.errorLine('note'));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.addNote();
     });
+    // A check-in's copies (one per partner, the same words) are one line here.
+    const notes = [];
+    const groups = new Set();
+    for (const n of state.notes || []) {
+      if (!isCheckin(n)) notes.push(n);
+      else if (!groups.has(checkinGroup(n))) {
+        groups.add(checkinGroup(n));
+        notes.push(n);
+      }
+    }
+    const meta = (n) => {
+      if (n.private) return `Private note · ${formatTime(n.at)}`;
+      if (isCheckin(n)) return `Check-in with each partner, privately · ${formatTime(n.at)}`;
+      return `To ${this.ctrl.nameOf(n.to_user_id)} · ${formatTime(n.at)}`;
+    };
     replaceChildren(this.notesEl,
       h('h3', { id: 'mod-notes-title' }, 'Notes and private messages'),
       h('p', { class: 'muted small' }, 'Notes are yours alone: never shown to the partners, in their summaries or exports. A message goes to one partner only.'),
-      notes.length ? h('ul', { class: 'note-list', testid: 'mod-notes' }, notes.map((n) => h('li', { class: 'note', testid: 'mod-note', 'data-private': String(n.private) },
-        h('p', { class: 'note-meta' }, `${n.private ? 'Private note' : `To ${this.ctrl.nameOf(n.to_user_id)}`} · ${formatTime(n.at)}`),
-        h('p', { class: 'note-body' }, n.body))))
+      notes.length ? h('ul', { class: 'note-list', testid: 'mod-notes' }, notes.map((n) => h('li', {
+        class: 'note', testid: 'mod-note', 'data-private': String(n.private), 'data-checkin': String(isCheckin(n)),
+      },
+      h('p', { class: 'note-meta' }, meta(n)),
+      h('p', { class: 'note-body' }, n.body))))
         : h('p', { class: 'muted small', testid: 'mod-notes-empty' }, 'No notes yet.'),
       form);
+  }
+
+  /** A safety flag: "check in with each partner privately" (never who), with the way to. */
+  renderBanner() {
+    const flagged = isFlagged(this.state);
+    if (this.flagWas === false && flagged) announce('Check in with each partner privately.');
+    this.flagWas = flagged;
+    if (!flagged) {
+      replaceChildren(this.bannerEl);
+      return;
+    }
+    replaceChildren(this.bannerEl, h('section', { class: 'checkin-banner', testid: 'checkin-banner', 'aria-labelledby': 'checkin-banner-title' },
+      h('h3', { id: 'checkin-banner-title' }, 'Check in with each partner privately'),
+      h('p', null, 'The private check suggests a quiet word with each of them. Mend doesn’t say who or why. A check-in sends the same words to both at once, and each reads their own copy privately, so no one is singled out.'),
+      h('button', {
+        type: 'button', class: 'primary', testid: 'checkin-banner-open', 'aria-controls': 'mod-checkin',
+        onclick: () => this.openCheckin(),
+      }, 'Write a check-in to both')));
+  }
+
+  /** The check-in with each partner: the same words to both, privately (also after the end). */
+  renderCheckin() {
+    const state = this.state;
+    const names = state.participants.filter((p) => p.role === 'partner').map((p) => p.display_name);
+    const both = names.length === 2 ? `${names[0]} and ${names[1]}` : 'each partner';
+    const status = this.checkinSent
+      ? h('p', { class: 'checkin-status', role: 'status', testid: 'mod-checkin-status' },
+        `Sent to ${both}, each privately, at ${formatTime(this.checkinSent.at)}.`)
+      : h('p', { class: 'visually-hidden', role: 'status', testid: 'mod-checkin-status' });
+    const children = [h('h3', { id: 'mod-checkin-title' }, 'Check in with each partner'),
+      h('p', { class: 'muted small', id: 'mod-checkin-help' },
+        `The same words go to ${both} at once; each sees only their own copy. Their Activity reads “checked in with each of you privately”.`)];
+    if (!this.checkinOpen) {
+      children.push(h('button', {
+        type: 'button', class: 'secondary', testid: 'mod-checkin-open', 'aria-expanded': 'false', 'aria-controls': 'mod-checkin',
+        onclick: () => this.openCheckin(),
+      }, 'Check in with each partner privately'), status);
+      replaceChildren(this.checkinEl, h('div', { class: 'mod-group', role: 'group', id: 'mod-checkin', 'aria-labelledby': 'mod-checkin-title' }, children));
+      return;
+    }
+    const sending = this.pending === 'checkin';
+    const form = h('form', { class: 'mod-checkin-form', id: 'mod-checkin-form', novalidate: true, 'aria-labelledby': 'mod-checkin-title', testid: 'mod-checkin-form' },
+      h('label', { for: 'mod-checkin-body' }, 'Your words to each of them'),
+      this.checkinBody,
+      this.errorLine('checkin'),
+      h('div', { class: 'mod-row' },
+        h('button', { type: 'submit', class: 'primary', testid: 'mod-checkin-send', disabled: Boolean(this.pending) },
+          sending ? 'Sending…' : 'Send to both privately'),
+        h('button', { type: 'button', class: 'link-button', testid: 'mod-checkin-cancel', onclick: () => this.closeCheckin() }, 'Cancel')),
+      status);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.sendCheckin();
+    });
+    children.push(form);
+    replaceChildren(this.checkinEl, h('div', { class: 'mod-group', role: 'group', id: 'mod-checkin', 'aria-labelledby': 'mod-checkin-title' }, children));
+  }
+
+  openCheckin() {
+    this.checkinOpen = true;
+    if (this.errorFor === 'checkin') this.error = null;
+    this.render(true);
+    this.checkinBody.focus();
+  }
+
+  closeCheckin() {
+    this.checkinOpen = false;
+    if (this.errorFor === 'checkin') this.error = null;
+    this.render(true);
+    this.el.querySelector('[data-testid="mod-checkin-open"]')?.focus();
+  }
+
+  async sendCheckin() {
+    if (this.pending) return;
+    const body = this.checkinBody.value.trim();
+    if (!body) {
+      this.error = 'Write the check-in first.';
+      this.errorFor = 'checkin';
+      this.render(true);
+      this.checkinBody.focus();
+      return;
+    }
+    // The same words keep their client_id: a retry after a lost answer sends nothing twice.
+    if (!this.checkinClientId || this.checkinClientId.body !== body) this.checkinClientId = { id: newClientId(), body };
+    const payload = { client_id: this.checkinClientId.id, body };
+    let result = null;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      this.pending = null;
+      result = await this.act('checkin', 'checkin:private', payload, { part: 'checkin', done: 'Check-in sent to both, privately.' });
+      if (!result || result.ok || !isTransient(result.error)) break;
+    }
+    if (!result || !result.ok || this.ctrl.destroyed) {
+      if (result && !result.ok) this.checkinBody.focus();
+      return;
+    }
+    this.checkinBody.value = '';
+    this.checkinClientId = null;
+    this.checkinSent = { at: result.checkin.at };
+    this.checkinOpen = false;
+    this.render(true);
+    this.el.querySelector('[data-testid="mod-checkin-open"]')?.focus();
   }
 
   async addNote() {
