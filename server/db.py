@@ -30,8 +30,11 @@ log = logging.getLogger("mend.db")
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
-# How long a PostgreSQL connection attempt may take before it counts as unreachable.
-CONNECT_TIMEOUT_SECONDS = 10
+# How long a PostgreSQL connection attempt may take before it counts as unreachable, and
+# how long a statement may run (or the server stay silent) before it counts as unavailable
+# (MEND_DB_CONNECT_TIMEOUT, MEND_DB_STATEMENT_TIMEOUT; server/postgres.py says how).
+CONNECT_TIMEOUT_SECONDS = 5.0
+STATEMENT_TIMEOUT_SECONDS = 5.0
 # How long a unit of work waits for a free pooled connection before it is answered
 # `unavailable` (SQLAlchemy's own default is 30 s, longer than a client waits for an ack).
 POOL_TIMEOUT_SECONDS = 10.0
@@ -63,8 +66,9 @@ UNAVAILABLE_MESSAGES = (
     "disk i/o error",
 )
 # SQLSTATEs of the same: class 08 (connection exception), 57P01-57P03 (the server is
-# shutting down, crashed, or can't take connections yet), 53300 (too many connections).
-UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+# shutting down, crashed, or can't take connections yet), 53300 (too many connections),
+# 57014 (a statement cancelled: statement_timeout, the server too slow to answer).
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300", "57014")
 # What the person is told (HTTP 503 and socket acks, code `unavailable`): the unit of work
 # was rolled back, so nothing of the request was stored.
 UNAVAILABLE_MESSAGE = ("Mend can't reach its database right now, so nothing was saved. "
@@ -133,9 +137,13 @@ def protect_sqlite_files(path: Path) -> None:
 
 
 def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
-                pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
+                pool_size: int | None = None, max_overflow: int | None = None,
+                connect_timeout: float | None = CONNECT_TIMEOUT_SECONDS,
+                statement_timeout: float | None = None) -> Engine:
     """The engine for a database URL. pool_size/max_overflow: None keeps SQLAlchemy's
-    (5 + 10); pool_timeout: how long a checkout waits for a free connection."""
+    (5 + 10); pool_timeout: how long a checkout waits for a free connection;
+    connect_timeout/statement_timeout (PostgreSQL; None: no limit): see server/postgres.py.
+    Migrations run without a statement timeout (they may wait for another worker's)."""
     # hide_parameters: a failed statement's error (and so any log line with it) names the
     # SQL but never the values: no answer text, e-mail or password hash reaches a log.
     # LIFO: the connection used last is handed out next. SQLite empties a connection's page
@@ -159,17 +167,24 @@ def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
                                hide_parameters=True, **(pool if path is not None else {}))
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if "psycopg2" in url else {}
+    connect_args = {}
+    if "psycopg2" in url:
+        from server.postgres import connect_args as postgres_args
+
+        connect_args = postgres_args(connect_timeout, statement_timeout)
     return create_engine(url, pool_pre_ping=True, hide_parameters=True,
                          connect_args=connect_args, **pool)
 
 
 class Database:
     def __init__(self, url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS,
-                 pool_size: int | None = None, max_overflow: int | None = None) -> None:
+                 pool_size: int | None = None, max_overflow: int | None = None,
+                 connect_timeout: float | None = CONNECT_TIMEOUT_SECONDS,
+                 statement_timeout: float | None = STATEMENT_TIMEOUT_SECONDS) -> None:
         self.url = url
         self.engine = make_engine(url, pool_timeout=pool_timeout, pool_size=pool_size,
-                                  max_overflow=max_overflow)
+                                  max_overflow=max_overflow, connect_timeout=connect_timeout,
+                                  statement_timeout=statement_timeout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Set by dispose(): background loops stop instead of opening a new pool on an engine
         # that was closed (tests build many apps in one process; each pool holds connections).
