@@ -31,7 +31,6 @@ def _patch_for(async_mode: str) -> None:
         from gevent import monkey
 
         monkey.patch_all()
-        _green_postgres()  # (eventlet.monkey_patch() does the same by itself)
     elif async_mode == "eventlet":
         try:
             import eventlet
@@ -39,32 +38,13 @@ def _patch_for(async_mode: str) -> None:
             raise SystemExit("mend: MEND_ASYNC_MODE=eventlet needs eventlet, which is an extra: "
                              "pip install 'mend[eventlet]'.") from None
         eventlet.monkey_patch()
+    # psycopg2 talks to PostgreSQL from C, where monkey-patching doesn't reach: without a
+    # wait callback every round trip would block every other greenlet of the worker; and
+    # the callback bounds each wait, so a server that never answers is `unavailable`
+    # after the worker's timeouts (server/postgres.py), in every async mode.
+    from server.postgres import install_wait_callback
 
-
-def _green_postgres() -> None:
-    """Let a PostgreSQL query wait without stopping the worker. psycopg2 talks to the server
-    from C, where monkey-patching doesn't reach: without a wait callback every round trip
-    blocks every other greenlet of the worker (each worker then serves one query at a time
-    and sits idle while PostgreSQL answers)."""
-    try:
-        from psycopg2 import extensions
-    except ImportError:  # no PostgreSQL driver installed: nothing to make cooperative
-        return
-    from gevent.socket import wait_read, wait_write
-
-    def wait(conn, timeout=None):
-        while True:
-            state = conn.poll()
-            if state == extensions.POLL_OK:
-                return
-            if state == extensions.POLL_READ:
-                wait_read(conn.fileno(), timeout=timeout)
-            elif state == extensions.POLL_WRITE:
-                wait_write(conn.fileno(), timeout=timeout)
-            else:
-                raise extensions.OperationalError(f"unexpected poll state {state!r}")
-
-    extensions.set_wait_callback(wait)
+    install_wait_callback(async_mode)
 
 
 def _config() -> Config:
@@ -261,6 +241,8 @@ def cmd_db_scrub(_args: argparse.Namespace) -> int:
         database.dispose()
     for line in scrubbed.done:
         print(f"Done: {line}.")
+    for line in scrubbed.remains:  # the database's configuration, not a failure
+        print(f"Remains: {line}.")
     for line in scrubbed.not_done:
         print(f"mend: not done: {line}.", file=sys.stderr)
     return 1 if scrubbed.not_done else 0

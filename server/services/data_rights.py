@@ -491,10 +491,17 @@ def scrub_after_erasure(bind: Engine) -> None:
 
 @dataclass(frozen=True)
 class Scrubbed:
-    """What `mend db scrub` did, and what it could not do (with why)."""
+    """What `mend db scrub` did, what it could not do (with why), and what the database's
+    own configuration keeps regardless (WAL recycling, archives, replication)."""
 
     done: tuple[str, ...]
     not_done: tuple[str, ...]
+    remains: tuple[str, ...] = ()
+
+
+# How long the scrub waits for a table's lock before it leaves that table for the next run:
+# a rewrite queued behind a long transaction would make every request queue behind it.
+SCRUB_LOCK_TIMEOUT = "5s"
 
 
 def scrub_database(bind: Engine) -> Scrubbed:
@@ -513,6 +520,29 @@ def _superuser(conn) -> bool:
         "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar())
 
 
+def _wal_remains(conn) -> list[str]:
+    """Where this server's configuration keeps WAL (and so erased words) after the scrub."""
+    setting = {name: value for name, value in conn.exec_driver_sql(
+        "SELECT name, setting FROM pg_settings WHERE name IN "
+        "('wal_recycle', 'archive_mode', 'wal_keep_size')")}
+    remains = []
+    if setting.get("wal_recycle") == "on":
+        remains.append("wal_recycle is on: WAL segments written before the scrub are renamed "
+                       "for reuse and keep their bytes until new WAL overwrites them; set "
+                       "wal_recycle = off so the checkpoint deletes them")
+    if setting.get("archive_mode", "off") != "off":
+        remains.append("archive_mode is on: archived WAL keeps erased words for as long as "
+                       "the archive is kept")
+    if setting.get("wal_keep_size", "0") != "0":
+        remains.append(f"wal_keep_size is {setting['wal_keep_size']} MB: that much WAL is "
+                       f"kept past the checkpoint")
+    slots = conn.exec_driver_sql("SELECT count(*) FROM pg_replication_slots").scalar()
+    if slots:
+        remains.append(f"{slots} replication slot(s): WAL is kept until each slot's consumer "
+                       f"has read it, and replicas hold their own copies (scrub them too)")
+    return remains
+
+
 def scrub_postgres(bind: Engine) -> Scrubbed:
     """Rewrite Mend's tables so no dead row version keeps an erased person's words.
 
@@ -522,11 +552,13 @@ def scrub_postgres(bind: Engine) -> Scrubbed:
     unlinked at the CHECKPOINT that follows. ANALYZE replaces the planner's statistics,
     which hold sample values of text columns, and `VACUUM FULL pg_statistic` drops the old
     ones' dead rows (superuser only). Each table is locked (ACCESS EXCLUSIVE) while it is
-    rewritten: requests that touch it wait, for well under a second on a small database.
+    rewritten: requests that touch it wait, for well under a second on a small database; a
+    table whose lock isn't free within SCRUB_LOCK_TIMEOUT is left for the next run.
 
-    Not reached: WAL segments written before (recycled segments keep old bytes until
-    overwritten; with `wal_recycle = off` the CHECKPOINT after `pg_switch_wal()` deletes
-    them instead), WAL archives, replicas' files and backups: the operator's retention.
+    `pg_switch_wal()` then CHECKPOINT make every WAL segment written before removable.
+    PostgreSQL deletes them only with `wal_recycle = off`; otherwise it renames them for
+    reuse with their old bytes. WAL archives, replicas and backups are the operator's
+    retention. `remains` says which of these this server's settings keep.
     """
     done: list[str] = []
     not_done: list[str] = []
@@ -534,11 +566,23 @@ def scrub_postgres(bind: Engine) -> Scrubbed:
     with bind.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM can't be in one
         quote = conn.dialect.identifier_preparer.quote
+        # A rewrite takes as long as the table needs (no statement timeout the pool may set),
+        # but waits only briefly for a table's lock.
+        conn.exec_driver_sql("SET statement_timeout = 0")
+        conn.exec_driver_sql(f"SET lock_timeout = '{SCRUB_LOCK_TIMEOUT}'")
+        skipped = []
         for table in tables:
-            conn.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {quote(table)}")
-        done.append(f"rewrote and analysed {len(tables)} tables")
-        superuser = _superuser(conn)
-        if superuser:
+            try:
+                conn.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {quote(table)}")
+            except DBAPIError as error:
+                if getattr(error.orig, "pgcode", None) != "55P03":  # lock_not_available
+                    raise
+                skipped.append(table)
+        done.append(f"rewrote and analysed {len(tables) - len(skipped)} tables")
+        if skipped:
+            not_done.append(f"{', '.join(skipped)}: busy for {SCRUB_LOCK_TIMEOUT} (a long "
+                            f"transaction held a lock); run it again")
+        if _superuser(conn):
             conn.exec_driver_sql("VACUUM FULL pg_catalog.pg_statistic")
             done.append("rewrote the planner's statistics (pg_statistic)")
             conn.exec_driver_sql("SELECT pg_switch_wal()")
@@ -548,9 +592,10 @@ def scrub_postgres(bind: Engine) -> Scrubbed:
                             "switched: they need a superuser")
         try:
             conn.exec_driver_sql("CHECKPOINT")
-            done.append("checkpoint: the old table files are unlinked")
+            done.append("checkpoint: the old table files and WAL segments are released")
         except DBAPIError as error:  # needs superuser or pg_checkpoint (PostgreSQL 15+)
             not_done.append("CHECKPOINT was refused (it needs a superuser or pg_checkpoint): "
                             "the old table files stay (empty) until the next automatic "
                             f"checkpoint ({error.orig.__class__.__name__})")
-    return Scrubbed(tuple(done), tuple(not_done))
+        remains = _wal_remains(conn)
+    return Scrubbed(tuple(done), tuple(not_done), tuple(remains))

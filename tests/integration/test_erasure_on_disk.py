@@ -431,7 +431,28 @@ def test_after_erasure_and_mend_db_scrub_no_postgresql_table_file_holds_a_word_s
     scrubbed = mend_db_scrub(data_dir, database_url)
     assert scrubbed.returncode == 0, scrubbed.stderr
     assert "rewrote the planner's statistics" in scrubbed.stdout, scrubbed.stdout
+    with app.extensions["mend"].database.engine.connect() as conn:
+        recycled = conn.exec_driver_sql("SHOW wal_recycle").scalar() == "on"
+    # What stays in pg_wal is named to the operator (the docstring above says why).
+    assert ("Remains: wal_recycle is on" in scrubbed.stdout) is recycled, scrubbed.stdout
     files = _database_files(app)
     assert found_in(files, words) == {}
     others = {k: m[k].encode() for k in ("b_answer", "b_share", "b_promise", "dr_to_b")}
     assert {k for keys in found_in(files, others).values() for k in keys} == set(others)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_scrub_leaves_a_table_busy_with_a_long_transaction_for_the_next_run(
+        app, database_url, monkeypatch):
+    """A rewrite queued behind a long transaction would hold every request behind it: the
+    scrub waits SCRUB_LOCK_TIMEOUT for a table's lock, then leaves that table and says so."""
+    from server.services import data_rights
+
+    monkeypatch.setattr(data_rights, "SCRUB_LOCK_TIMEOUT", "200ms")
+    engine = app.extensions["mend"].database.engine
+    with engine.connect() as holder:
+        holder.exec_driver_sql("LOCK TABLE users IN ACCESS SHARE MODE")  # until rollback
+        scrubbed = data_rights.scrub_database(engine)
+        holder.rollback()
+    assert [line for line in scrubbed.not_done if line.startswith("users:")], scrubbed
+    assert any(line.startswith("rewrote and analysed") for line in scrubbed.done)
