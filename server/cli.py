@@ -233,8 +233,10 @@ def cmd_db_scrub(_args: argparse.Namespace) -> int:
     from server.db import Database
     from server.services.data_rights import scrub_database
 
-    config = _config()
-    database = Database(config.database_url)
+    # Only the database is needed: a PostgreSQL superuser (`sudo -u postgres`) may run it
+    # with MEND_DATABASE_URL alone, without the data directory or the secret key.
+    url = os.environ.get("MEND_DATABASE_URL") or _config().database_url
+    database = Database(url)
     try:
         scrubbed = scrub_database(database.engine)
     finally:

@@ -78,6 +78,8 @@ _NUMBERS = (
     ("max_login_days", "MEND_MAX_LOGIN_DAYS", float),
     ("recheck_hours", "MEND_RECHECK_HOURS", float),
     ("trusted_proxies", "MEND_TRUSTED_PROXIES", int),
+    ("db_connect_timeout", "MEND_DB_CONNECT_TIMEOUT", float),
+    ("db_statement_timeout", "MEND_DB_STATEMENT_TIMEOUT", float),
 )
 _KIND_WORDS = {int: "whole number", float: "number"}
 _FLAGS = {"1": True, "true": True, "yes": True, "on": True,
@@ -105,6 +107,10 @@ class Config:
     mail_from: str = "Mend <no-reply@localhost>"
     # The address people use to reach Mend, for links in e-mails (e.g. https://mend.example).
     public_url: str | None = None
+    # PostgreSQL: seconds a connection attempt, and a statement (or a server that doesn't
+    # answer), may take before the request is answered `unavailable`; 0 is no limit.
+    db_connect_timeout: float = 5.0
+    db_statement_timeout: float = 5.0
     # How often each worker sweeps for due deadlines (breaks, turn timers); 0 turns it off.
     tick_seconds: float = 5.0
     # A fair share (server.realtime.limits): each socket's event budget (a token bucket:
