@@ -871,7 +871,8 @@ def apply_tick(db: DbSession, library: TrackLibrary, session_id: str) -> Outcome
         db.execute(update(Session).where(Session.id == session_id)
                    .values(next_deadline_at=engine.next_deadline(transition.state)))
         db.commit()
-    return Outcome(transition.state, transition.visible, {})
+    # The clock can stop a session (a check left unresolved): the homes change too.
+    return Outcome(transition.state, transition.visible, {}, home_changed=_finished(transition))
 
 
 def submit_check(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
