@@ -236,7 +236,8 @@ def cmd_db_scrub(_args: argparse.Namespace) -> int:
     # Only the database is needed: a PostgreSQL superuser (`sudo -u postgres`) may run it
     # with MEND_DATABASE_URL alone, without the data directory or the secret key.
     url = os.environ.get("MEND_DATABASE_URL") or _config().database_url
-    database = Database(url)
+    # A table's rewrite takes as long as it takes (the scrub bounds its lock waits itself).
+    database = Database(url, statement_timeout=None)
     try:
         scrubbed = scrub_database(database.engine)
     finally:
