@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 
 from server.content import TrackLibrary
@@ -480,7 +480,13 @@ def scrub_after_erasure(bind: Engine) -> None:
     if bind.dialect.name == "sqlite":
         if bind.url.database in (None, "", ":memory:"):
             return  # nothing on disk
-        if not checkpoint_sqlite(bind):
+        try:
+            emptied = checkpoint_sqlite(bind)
+        except SQLAlchemyError as error:  # the erasure is committed: answer it, say this
+            log.warning("an account was erased, but SQLite's write-ahead log could not be "
+                        "checkpointed (%s): run `mend db scrub`", type(error).__name__)
+            return
+        if not emptied:
             log.warning("an account was erased, but other connections kept SQLite's write-"
                         "ahead log busy, so its words remain in the -wal file until a "
                         "complete checkpoint: run `mend db scrub`")
