@@ -85,7 +85,9 @@ def create_app(config: Config | None = None) -> Flask:
     protect_data_dir(config.data_dir)
     app.extensions["mend"] = Mend(
         config=config,
-        database=Database(config.database_url),
+        database=Database(config.database_url,
+                          connect_timeout=config.db_connect_timeout or None,
+                          statement_timeout=config.db_statement_timeout or None),
         library=dataclasses.replace(load_library(config.content_dir),
                         recheck_after=timedelta(hours=config.recheck_hours)),
         presence=make_presence(config.redis_url),
