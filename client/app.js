@@ -10,9 +10,16 @@
 //   anything else    "Page not found"
 // One Socket.IO connection (js/socket.js `appSocket`) serves every screen: it is opened
 // once someone is logged in and closed on log-out, when the log-in ends, or on Leave quickly.
+//
+// After "Leave quickly" there must be no way back in (issue 15):
+// * moving between screens never adds a history entry (replaceState): Back leaves Mend;
+// * the log-in is locked on the server (js/help.js sends the lock as the page goes), so any
+//   tab of it, and this address reopened, shows only "Enter your password to continue";
+// * every tab title is just "Mend" (no track, no name);
+// * a page the browser brings back from its back/forward cache is loaded afresh.
 
 import { h, replaceChildren, announce } from './js/dom.js';
-import { api, fetchMe, fetchInvite, logOut, ApiError } from './js/api.js';
+import { api, fetchMe, fetchInvite, logOut, ApiError, isLocked } from './js/api.js';
 import { appSocket } from './js/socket.js';
 import { renderAuth } from './js/views/auth.js';
 import { renderHome } from './js/views/home.js';
@@ -21,6 +28,7 @@ import { renderSummary } from './js/views/summary.js';
 import { renderInvite, inviteProblem } from './js/views/invite.js';
 import { renderNotFound } from './js/views/notfound.js';
 import { renderReset } from './js/views/reset.js';
+import { renderLock } from './js/views/lock.js';
 import { renderAccount } from './js/views/account.js';
 import { renderCounsellorDashboard, renderCounsellorJoin, isCounsellor } from './js/views/counsellor.js';
 
@@ -57,8 +65,10 @@ export function navigate(path, { replace = false } = {}) {
       && !window.confirm('Your answer is still being sent. If you leave now it may not arrive. Leave anyway?')) {
     return;
   }
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
+  // Always replaced, never pushed: the tab's history holds one entry for Mend, whatever was
+  // visited, so once Leave quickly replaces it with another site, Back never reaches Mend.
+  // The address still follows the screen, so reloading and deep links work.
+  history.replaceState(null, '', path);
   route();
 }
 
@@ -103,7 +113,48 @@ function setBusy(busy) {
 function focusTitle() {
   const title = root.querySelector('.view-title');
   if (title) title.focus({ preventScroll: true });
+  // A new screen: the next Tab goes to Leave quickly first (js/help.js).
+  window.dispatchEvent(new Event('mend:view'));
 }
+
+/** Only "Enter your password to continue": Leave quickly locked this log-in. */
+function showLock() {
+  if (app.view && app.view.isLock) return;
+  app.routeToken += 1; // whatever was loading is dropped
+  destroyView();
+  appSocket.close();
+  app.me = null;
+  app.notice = null;
+  renderTopbar();
+  document.title = 'Mend';
+  app.view = renderLock(root, {
+    onUnlocked: async () => {
+      appSocket.close(); // the next connection carries the new cookie
+      app.view = null;
+      app.me = await fetchMe();
+      route(); // where the person was: the address was kept
+    },
+    onLoggedOut: () => {
+      app.view = null;
+      app.me = null;
+      navigate('/', { replace: true });
+    },
+  });
+  app.view.isLock = true;
+  setBusy(false);
+  focusTitle();
+}
+
+// Any answer saying the log-in is locked, from whichever screen asked.
+window.addEventListener('mend:locked', () => showLock());
+
+// Back/forward cache: a Mend page the browser kept is loaded afresh (it may be locked now).
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) {
+    document.body.hidden = true;
+    location.reload();
+  }
+});
 
 async function route({ focus = true } = {}) {
   const token = ++app.routeToken;
@@ -152,6 +203,10 @@ async function route({ focus = true } = {}) {
     }
   }
   if (token !== app.routeToken) return;
+  if (!app.me && isLocked()) {
+    showLock();
+    return;
+  }
   renderTopbar();
 
   const onAuthed = async () => {
@@ -165,7 +220,7 @@ async function route({ focus = true } = {}) {
     const notice = app.notice && app.notice.text;
     app.notice = null;
     if (where.name === 'join') {
-      document.title = 'Join your partner · Mend';
+      document.title = 'Mend';
       app.view = renderInvite(root, { code: where.code, notice, onAuthed });
       await app.view.ready;
       if (token !== app.routeToken) return;
@@ -199,10 +254,10 @@ async function route({ focus = true } = {}) {
       // Keep the log-in we know; the page itself reports a network problem.
     }
     if (where.name === 'counsellor') {
-      document.title = 'Your sessions · Mend';
+      document.title = 'Mend';
       app.view = renderCounsellorDashboard(root, { me: app.me, navigate, onAuthLost: () => handleAuthLost() });
     } else {
-      document.title = 'Join a session · Mend';
+      document.title = 'Mend';
       app.view = renderCounsellorJoin(root, { code: where.code, me: app.me, navigate });
     }
     setBusy(false);
@@ -211,7 +266,7 @@ async function route({ focus = true } = {}) {
   }
 
   if (where.name === 'account') {
-    document.title = 'Your account · Mend';
+    document.title = 'Mend';
     app.view = renderAccount(root, {
       me: app.me,
       onDeleted: (text) => {
@@ -228,7 +283,7 @@ async function route({ focus = true } = {}) {
   }
 
   if (where.name === 'summary') {
-    document.title = 'Summary · Mend';
+    document.title = 'Mend';
     app.view = renderSummary(root, {
       sessionId: where.sessionId,
       user: app.me.user,
@@ -241,7 +296,7 @@ async function route({ focus = true } = {}) {
   }
 
   if (where.name === 'session') {
-    document.title = 'Session · Mend';
+    document.title = 'Mend';
     app.view = renderSession(root, {
       sessionId: where.sessionId,
       user: app.me.user,
@@ -276,7 +331,7 @@ async function route({ focus = true } = {}) {
       navigate('/counsellor', { replace: true });
       return;
     }
-    document.title = 'Home · Mend';
+    document.title = 'Mend';
     const notice = app.notice;
     app.notice = null;
     app.view = renderHome(root, {
@@ -343,6 +398,10 @@ async function handleAuthLost(error, resume) {
       app.notice = { kind: 'error', text: error.message };
       route({ focus: true });
     }
+    return;
+  }
+  if (isLocked()) {
+    showLock();
     return;
   }
   if (!app.me) return; // another report of the same loss already handled it

@@ -5,12 +5,21 @@ const BASE = '/api/v1';
 let csrfToken = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') || null;
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, locked = false) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.locked = locked; // "Leave quickly" locked this log-in: only the password opens it
   }
+}
+
+// Whether the last answer about the log-in said it is locked. Any 401 marked `locked`
+// (from whichever screen asked) also fires `mend:locked` on window: the app then shows
+// only "Enter your password to continue".
+let locked = false;
+export function isLocked() {
+  return locked;
 }
 
 const NETWORK_MESSAGE = "We couldn't reach Mend. Check your connection and try again.";
@@ -40,11 +49,16 @@ async function send(method, path, body) {
   }
   if (!response.ok || !data || data.ok === false) {
     const error = (data && data.error) || {};
+    if (response.status === 401) {
+      locked = error.locked === true;
+      if (locked) window.dispatchEvent(new Event('mend:locked'));
+    }
     throw new ApiError(
       response.status,
       error.code || (response.status === 401 ? 'unauthenticated' : 'internal'),
       error.message || (response.ok ? 'Mend sent an answer we could not read.'
         : `Something went wrong (${response.status}). Please try again.`),
+      error.locked === true,
     );
   }
   return data;
@@ -67,6 +81,8 @@ async function request(method, path, body) {
 export async function refreshCsrf() {
   const data = await send('GET', '/csrf');
   csrfToken = data.csrf_token;
+  // Kept in the page too: Leave quickly (js/help.js, its own module) sends it on the way out.
+  document.querySelector('meta[name="csrf-token"]')?.setAttribute('content', csrfToken);
   return csrfToken;
 }
 
@@ -80,7 +96,9 @@ export const api = {
 
 export async function fetchMe() {
   try {
-    return await api.get('/me');
+    const me = await api.get('/me');
+    locked = false;
+    return me;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return null;
     throw error;
@@ -93,8 +111,17 @@ export async function logIn({ email, password }) {
   return data.user;
 }
 
+/** Open a log-in that "Leave quickly" locked: the password only (the screen shows no e-mail). */
+export async function unlock(password) {
+  const data = await api.post('/auth/unlock', { password });
+  locked = false;
+  await refreshCsrf(); // a fresh log-in session: a new token
+  return data.user;
+}
+
 export async function logOut() {
   await api.post('/auth/logout');
+  locked = false;
   await refreshCsrf().catch(() => {});
 }
 

@@ -170,10 +170,12 @@ function buildDialog() {
     h('h3', null, 'Leave quickly'),
     h('p', null, '“Leave quickly” at the top of every page — or pressing Shift three times in a row — '
       + 'blanks this page at once and opens an ordinary news site in its place, so Back does not return to it.'),
+    h('p', null, 'It also locks Mend, in every tab and on every device where you are logged in. '
+      + 'Coming back shows only a box for your password: no name, no answers.'),
     h('p', null, 'What it cannot hide:'),
     h('ul', { class: 'help-limits' },
-      h('li', null, 'Your browser history: Mend pages you opened earlier may still be listed, and Back may reach them. A private window keeps none.'),
-      h('li', null, 'You stay logged in to Mend on this device. Log out when it is safe to.'),
+      h('li', null, 'Your browser history: the list of sites you visited may still show Mend. A private window keeps none.'),
+      h('li', null, 'That you have a Mend account. The lock hides what is inside, not that Mend is there.'),
       h('li', null, 'What your partner already sees on their own device, and what Mend keeps: your account, the answers you sent and drafts already saved.'),
       h('li', null, 'Calls, texts and websites you open from this list: they appear in your phone’s call log, messages and browser history.'),
       h('li', null, 'Passwords or form entries the browser saved.')),
@@ -229,7 +231,28 @@ function leaveUrl() {
   return DEFAULT_LEAVE_URL;
 }
 
-/** Blank the page, close the socket and replace this history entry with a neutral site. */
+/** Lock this log-in on the server, for every tab and device of it at once: coming back
+ *  (Back, the address again, another tab) shows only "Enter your password to continue".
+ *  A keepalive request outlives the page; sendBeacon if fetch cannot be made. The server
+ *  needs no CSRF token for it (it may be stale), but it is sent when the page has one. */
+function lockLogIn() {
+  const token = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content');
+  try {
+    fetch('/api/v1/auth/lock', {
+      method: 'POST', keepalive: true, credentials: 'same-origin', cache: 'no-store',
+      headers: token ? { 'X-CSRFToken': token } : {},
+    }).catch(() => {});
+  } catch {
+    try {
+      navigator.sendBeacon('/api/v1/auth/lock');
+    } catch {
+      // Nothing must stop the navigation.
+    }
+  }
+}
+
+/** Blank the page, lock the log-in, close the socket and replace this history entry with a
+ *  neutral site. */
 export function leaveQuickly() {
   if (state.leaving) return;
   state.leaving = true;
@@ -239,6 +262,7 @@ export function leaveQuickly() {
   const blank = document.createElement('body');
   blank.className = 'left-quickly';
   document.body.replaceWith(blank);
+  lockLogIn();
   // The app closes its socket on this event; the socket is also closed directly if the app
   // exposes it, and the browser closes anything left when the page goes.
   try {
@@ -307,6 +331,37 @@ window.addEventListener('blur', () => {
   shift.down = false;
   shift.taps = [];
 });
+
+// ---- the first Tab stop --------------------------------------------------------------------
+// Leave quickly is the first control in the page (index.html), so on a fresh page the first
+// Tab reaches it. Each new screen moves focus to its heading, or into its content (an
+// answer box), for screen readers and for typing; from there the next Tab would skip the
+// top bar. So the first Tab after a screen loads (app.js fires `mend:view`) goes to Leave
+// quickly, wherever focus was put; Tab then carries on in page order (Get help, the top
+// bar, the screen). It stops applying as soon as the person does anything else: a click
+// or tap, any other key (typing, arrows), or Shift+Tab, which moves back as usual.
+let firstTabPending = true;
+
+window.addEventListener('mend:view', () => {
+  firstTabPending = true;
+});
+
+window.addEventListener('keydown', (event) => {
+  if (event.key === 'Shift') return; // Shift taps are Leave quickly's own gesture
+  const pending = firstTabPending;
+  firstTabPending = false;
+  if (!pending || event.key !== 'Tab' || event.shiftKey || event.altKey || event.ctrlKey
+      || event.metaKey || event.defaultPrevented) return;
+  const leave = document.getElementById('leave-quickly');
+  const active = document.activeElement;
+  if (!leave || active === leave || (active && active.closest && active.closest('dialog'))) return;
+  event.preventDefault();
+  leave.focus();
+}, { capture: true });
+
+window.addEventListener('pointerdown', () => {
+  firstTabPending = false;
+}, { capture: true });
 
 // ---- wiring -------------------------------------------------------------------------------
 

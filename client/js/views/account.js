@@ -9,6 +9,7 @@ import { h, replaceChildren, announce, nextId } from '../dom.js';
 import { api, refreshCsrf, ApiError } from '../api.js';
 import { appSocket } from '../socket.js';
 import { formError, showError, runForm } from './auth.js';
+import { deviceNote } from './privacy.js';
 
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 200;
@@ -53,13 +54,14 @@ function done(form, button, label) {
  * is gone (the app forgets the log-in and shows `text` on the signed-out screen).
  */
 export function renderAccount(root, { me, onDeleted }) {
-  document.title = 'Your account · Mend';
+  document.title = 'Mend'; // neutral: no track, no name (issue 15)
   const user = (me && me.user) || {};
 
   replaceChildren(root, h('div', { class: 'account-page', testid: 'account-page' },
     h('h1', { class: 'view-title', tabIndex: -1 }, 'Your account'),
     h('p', null, 'Logged in as ', h('strong', null, user.display_name || ''),
       user.email ? ` (${user.email})` : '', '.'),
+    deviceNote({ id: 'account-device-note', testid: 'account-device-note' }),
     passwordCard(),
     exportCard(),
     deleteCard(onDeleted),

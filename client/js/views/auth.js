@@ -6,6 +6,7 @@
 
 import { h, replaceChildren, announce } from '../dom.js';
 import { api, logIn, requestPasswordReset, ApiError } from '../api.js';
+import { deviceNote } from './privacy.js';
 
 const TABS = [
   { id: 'signup', label: 'Create an account' },
@@ -177,7 +178,10 @@ function signupPanel(onAuthed, toLogin, toLoginWith) {
   });
   return h('div', { id: 'panel-signup', role: 'tabpanel', 'aria-labelledby': 'tab-signup', class: 'tab-panel' },
     form,
-    switchLine(null, 'I already have an account', 'switch-to-login', toLogin));
+    switchLine(null, 'I already have an account', 'switch-to-login', toLogin),
+    // Before first use: what Mend can and cannot hide on a shared or watched device (after
+    // the form, so the tab list's next Tab stop is still the first field).
+    deviceNote({ id: 'signup-device-note', testid: 'signup-device-note' }));
 }
 
 function loginPanel(onAuthed, toSignup) {

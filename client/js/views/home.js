@@ -8,6 +8,7 @@
 
 import { h, replaceChildren, announce, formatDate, copyText } from '../dom.js';
 import { api, fetchMe } from '../api.js';
+import { deviceNote } from './privacy.js';
 import { appSocket } from '../socket.js';
 import { checkinsCard } from './checkins.js';
 
@@ -142,6 +143,8 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       counsellorCard(user),
       partnerStarted(active),
       coupleCard({ complete, waiting, expired, partner }),
+      // First use, while the couple space is set up: what Mend can and cannot hide.
+      complete ? null : deviceNote({ id: 'home-device-note', testid: 'home-device-note' }),
       complete && active.length ? activeCard(active) : null,
       complete ? trackCard(complete, active) : null,
       complete ? checkinsCard(complete.id, data) : null,

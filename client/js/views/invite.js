@@ -39,7 +39,7 @@ export function renderInvite(root, { code, notice = null, onAuthed }) {
   }
 
   function problem(reason, { title, text }) {
-    document.title = `${title} · Mend`;
+    document.title = 'Mend'; // neutral: no track, no name (issue 15)
     replaceChildren(root, h('div', { class: 'card invite-page', testid: 'invite-problem', 'data-reason': reason },
       h('h1', { class: 'view-title', tabIndex: -1 }, title),
       h('p', { role: 'alert', testid: 'invite-problem-text' }, text),
@@ -56,7 +56,7 @@ export function renderInvite(root, { code, notice = null, onAuthed }) {
 
   function open(invite) {
     const name = (invite.inviter && invite.inviter.display_name) || 'Your partner';
-    document.title = `${name} invited you · Mend`;
+    document.title = 'Mend'; // neutral: no track, no name (issue 15)
     const banner = h('div', { class: 'invite-banner', testid: 'invite-banner' },
       h('h1', { class: 'view-title', tabIndex: -1, testid: 'invite-title' },
         h('span', { testid: 'invite-inviter' }, name), ' invited you to Mend'),

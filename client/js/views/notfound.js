@@ -3,7 +3,7 @@
 import { h, replaceChildren } from '../dom.js';
 
 export function renderNotFound(root) {
-  document.title = 'Page not found · Mend';
+  document.title = 'Mend'; // neutral: no track, no name (issue 15)
   replaceChildren(root, h('div', { class: 'card not-found', testid: 'not-found' },
     h('h1', { class: 'view-title', tabIndex: -1 }, 'Page not found'),
     h('p', null, "There's no page at this address. The link may be mistyped or out of date."),

@@ -9,7 +9,7 @@ const MIN_LENGTH = 8;
 const MAX_LENGTH = 200;
 
 export function renderReset(root, { token, onDone }) {
-  document.title = 'Choose a new password · Mend';
+  document.title = 'Mend'; // neutral: no track, no name (issue 15)
   const input = (id, label, testid, hint) => {
     const hintId = hint ? nextId('hint') : null;
     const el = h('input', {

@@ -43,7 +43,7 @@ class SummaryPage {
 
   async load() {
     const token = ++this.loadToken;
-    document.title = 'Summary · Mend';
+    document.title = 'Mend'; // neutral: no track, no name (issue 15)
     replaceChildren(this.bodyEl, h('p', { class: 'loading', role: 'status', testid: 'summary-loading' }, 'Loading your summary…'));
     let data;
     try {
@@ -83,7 +83,7 @@ class SummaryPage {
     const { session } = summary;
     const title = session.track.title;
     this.titleEl.textContent = title;
-    document.title = `Summary: ${title} · Mend`;
+    document.title = 'Mend'; // neutral: no track, no name (issue 15)
     const counsellor = summary.participants.some((p) => p.role === 'counsellor');
     const when = [`Started ${formatDate(session.created_at)}`];
     if (session.finished_at) when.push(`finished ${formatDate(session.finished_at)}`);
