@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,12 @@ STATEMENT_TIMEOUT_SECONDS = 5.0
 # `unavailable` (SQLAlchemy's own default is 30 s, longer than a client waits for an ack).
 POOL_TIMEOUT_SECONDS = 10.0
 
+# A full disk: Mend can't save until an operator makes room (the same request works then).
+DISK_FULL_MESSAGES = (
+    "database or disk is full",  # SQLite: SQLITE_FULL (ENOSPC, or max_page_count)
+    "could not extend file",  # PostgreSQL: a table or index file can't grow
+    "no space left on device",  # PostgreSQL (WAL, temporary files), any OS write
+)
 # The driver's words for "the database can't be reached or used right now" (matched in the
 # first line of its message, lower-cased). PostgreSQL (libpq/psycopg2): connecting failed,
 # or the server went away under an open connection. SQLite: the file can't be opened, or
@@ -64,11 +71,22 @@ UNAVAILABLE_MESSAGES = (
     "unable to open database file",
     "database is locked",
     "disk i/o error",
+    *DISK_FULL_MESSAGES,
 )
 # SQLSTATEs of the same: class 08 (connection exception), 57P01-57P03 (the server is
 # shutting down, crashed, or can't take connections yet), 53300 (too many connections),
-# 57014 (a statement cancelled: statement_timeout, the server too slow to answer).
-UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300", "57014")
+# 57014 (a statement cancelled: statement_timeout, the server too slow to answer), 53100
+# (disk full).
+DISK_FULL_SQLSTATE = "53100"
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300", "57014", DISK_FULL_SQLSTATE)
+# /healthz answers 503 for this long after a write failed on a full disk. A read-only
+# health check can't see a full disk (SELECT 1 still works), and a probe write can't either
+# (SQLite reuses WAL space; a rolled-back write touches no disk): the failures themselves
+# are the evidence. While the disk stays full each write renews it; on SQLite it ends as
+# soon as the database's file system has room again (DISK_ROOM_BYTES free), elsewhere after
+# the hold, and a load balancer then tries the worker again.
+DISK_FULL_HOLD_SECONDS = 30.0
+DISK_ROOM_BYTES = 1024 * 1024
 # What the person is told (HTTP 503 and socket acks, code `unavailable`): the unit of work
 # was rolled back, so nothing of the request was stored.
 UNAVAILABLE_MESSAGE = ("Mend can't reach its database right now, so nothing was saved. "
@@ -189,6 +207,35 @@ class Database:
         # Set by dispose(): background loops stop instead of opening a new pool on an engine
         # that was closed (tests build many apps in one process; each pool holds connections).
         self.closed = False
+        # When a statement last failed on a full disk (monotonic seconds), for /healthz;
+        # the listener runs on errors only: nothing is added to a statement that works.
+        self.disk_full_at: float | None = None
+        event.listen(self.engine, "handle_error", self._note_error)
+
+    def _note_error(self, context) -> None:
+        if disk_full(context.original_exception):
+            self.disk_full_at = time.monotonic()
+
+    def disk_full(self) -> bool:
+        """Whether a write failed on a full disk lately (DISK_FULL_HOLD_SECONDS says how
+        long that counts)."""
+        at = self.disk_full_at
+        if at is None:
+            return False
+        if time.monotonic() - at < DISK_FULL_HOLD_SECONDS and not self._room_again():
+            return True
+        self.disk_full_at = None
+        return False
+
+    def _room_again(self) -> bool:
+        path = sqlite_path(self.url)
+        if path is None:
+            return False
+        try:
+            found = os.statvfs(path.parent)
+        except OSError:
+            return False
+        return found.f_bavail * found.f_frsize >= DISK_ROOM_BYTES
 
     @contextmanager
     def session(self) -> Iterator[DbSession]:
@@ -216,6 +263,17 @@ class Database:
     def dispose(self) -> None:
         self.closed = True
         self.engine.dispose()
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """Whether a driver's (or SQLAlchemy's) error says the disk is full."""
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    if cause is None:
+        return False
+    if getattr(cause, "pgcode", None) == DISK_FULL_SQLSTATE:
+        return True
+    first_line = str(cause).strip().partition("\n")[0].lower()
+    return any(message in first_line for message in DISK_FULL_MESSAGES)
 
 
 def database_unavailable(error: BaseException) -> bool:

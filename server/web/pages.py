@@ -74,8 +74,14 @@ def app_shell_response(status: int):
 @bp.get("/healthz")
 def health():
     """200 while the database answers; 503 (and the contract's error shape) when it doesn't,
-    so a load balancer stops sending people to a worker that can't save their words."""
-    if not mend().database.ping():
+    so a load balancer stops sending people to a worker that can't save their words. A
+    full disk counts too: reads still work then, so a write that failed on it is the sign
+    (server.db.DISK_FULL_HOLD_SECONDS)."""
+    database = mend().database
+    if database.disk_full():
+        return jsonify({"ok": False, "error": {
+            "code": "unavailable", "message": "The database's disk is full."}}), 503
+    if not database.ping():
         return jsonify({"ok": False, "error": {
             "code": "unavailable", "message": "The database can't be reached."}}), 503
     return jsonify({"ok": True})

@@ -7,15 +7,25 @@ connection, an exhausted pool, a SQLite file that can't be opened, a locked SQLi
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from server.db import database_unavailable, make_engine, unavailable_reason
+from server.db import (
+    DISK_FULL_HOLD_SECONDS,
+    Database,
+    database_unavailable,
+    disk_full,
+    make_engine,
+    unavailable_reason,
+)
+from tests.conftest import require
 
 
 def raised_by(action) -> BaseException:
@@ -131,3 +141,65 @@ def test_the_background_loops_log_a_database_away_as_one_line_and_a_bug_with_its
     assert first.getMessage().startswith("log-in guard skipped: database unavailable (Timeout")
     assert second.levelname == "ERROR" and second.exc_info is not None
     assert second.getMessage() == "deadline sweep failed"
+
+
+# --- a full disk, and a PostgreSQL too slow to answer ----------------------------------------
+
+
+def test_a_full_sqlite_database_is_unavailable_and_remembered_for_healthz(tmp_path: Path):
+    """SQLITE_FULL raised for real (max_page_count: the file may not grow; tests/live/
+    test_disk_full.py fills a real file system)."""
+    database = Database(f"sqlite:///{tmp_path / 'full.sqlite3'}")
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x)"))
+        assert not database.disk_full()
+        with database.engine.connect() as conn:
+            pages = conn.execute(text("PRAGMA page_count")).scalar()
+            conn.execute(text(f"PRAGMA max_page_count = {pages}"))
+            error = raised_by(lambda: conn.execute(text("INSERT INTO t VALUES (:x)"),
+                                                   {"x": "x" * 100_000}))
+    finally:
+        database.dispose()
+    assert "database or disk is full" in str(error)
+    assert database_unavailable(error) and disk_full(error)
+    # The file system itself has room, so /healthz would let it go at once; without room,
+    # it counts for DISK_FULL_HOLD_SECONDS.
+    assert database.disk_full_at is not None
+    assert not database.disk_full()
+    database.disk_full_at = time.monotonic()
+    database._room_again = lambda: False
+    assert database.disk_full()
+    database.disk_full_at = time.monotonic() - DISK_FULL_HOLD_SECONDS
+    assert not database.disk_full()
+
+
+@pytest.mark.parametrize("message,sqlstate", [
+    ('could not extend file "base/16384/16385": No space left on device', "53100"),
+    ('could not write to file "pg_wal/xlogtemp.1": No space left on device', None),
+    ("canceling statement due to statement timeout", "57014"),
+])
+def test_postgresql_out_of_disk_or_cancelled_for_time_is_unavailable(message, sqlstate):
+    import psycopg2
+
+    class Driver(psycopg2.OperationalError):
+        pgcode = sqlstate
+
+    error = OperationalError("INSERT INTO t VALUES (%s)", None, Driver(message))
+    assert database_unavailable(error)
+    assert disk_full(error) is ("No space" in message)
+
+
+def test_a_postgresql_statement_past_the_statement_timeout_is_unavailable():
+    url = os.environ.get("MEND_TEST_POSTGRES_URL")
+    require(bool(url), "MEND_TEST_POSTGRES_URL is not set")
+    database = Database(url, statement_timeout=0.2)
+    started = time.monotonic()
+    try:
+        with database.session() as db:
+            assert db.execute(text("SHOW statement_timeout")).scalar() == "200ms"
+            error = raised_by(lambda: db.execute(text("SELECT pg_sleep(5)")))
+    finally:
+        database.dispose()
+    assert time.monotonic() - started < 3
+    assert database_unavailable(error), error
