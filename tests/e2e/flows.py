@@ -118,13 +118,40 @@ def answer_check(page, answers: dict[str, str] | None = None) -> None:
     panel.get_by_test_id("check-submit").click()
 
 
-def pass_checks(*people) -> None:
-    """Each partner answers the check clear on their own screen; the steps then show."""
+def pass_checks(*people, answers: dict[str, str] | None = None) -> None:
+    """Each partner answers the check clear on their own screen; the steps then show.
+    `answers`: for a track's own check step (its questions), clear answers to them."""
     for person in people:
-        answer_check(person.page)
+        answer_check(person.page, answers)
     for person in people:
         expect(person.page.get_by_test_id("check")).to_be_hidden()
         expect(person.page.get_by_test_id("steps")).to_be_visible()
+
+
+def stopped_words() -> tuple[str, str]:
+    """The title and text of the card a session that stopped early shows to everyone
+    (content/check.yaml settings.stopped_title and stopped_text)."""
+    import yaml
+
+    from tests.checking import CHECK_FILE
+
+    settings = yaml.safe_load(CHECK_FILE.read_text(encoding="utf-8"))["settings"]
+    return settings["stopped_title"], " ".join(settings["stopped_text"].split())
+
+
+def expect_stopped(page, *, help_list: bool = True) -> None:
+    """The session stopped for today: the neutral card, in content/check.yaml's words,
+    credited to nobody; a partner (`help_list`) sees the help list in it."""
+    title, text = stopped_words()
+    banner = page.get_by_test_id("finished-banner")
+    expect(banner.locator("#finished-title")).to_have_text(title)
+    expect(banner.get_by_test_id("ended-text")).to_have_text(text)
+    expect(banner).not_to_have_attribute("data-ended-by", re.compile(".*"))
+    if help_list:
+        expect(banner.get_by_test_id("ended-help")).to_be_visible()
+        expect(banner.get_by_test_id("ended-help-resource").first).to_be_visible()
+    else:
+        expect(banner.get_by_test_id("ended-help")).to_have_count(0)
 
 
 def pass_info_card(alex, sam) -> None:

@@ -34,7 +34,8 @@ NEXT_TRACK = "small-steps-of-appreciation"
 CHECKLIST_NONE = 11  # "None of these right now", the exclusive option of signs-i-notice
 SCREENS = {
     "create account", "home: no couple yet", "home: waiting for partner", "invite",
-    "home: couple complete", "home: partner started a session", "session: info card",
+    "home: couple complete", "home: partner started a session", "session: the private check",
+    "session: info card",
     "session: prompt (writing)", "session: submitted, waiting", "session: reveal",
     "session: scale", "session: checklist", "session: skip confirmation",
     "session: reveal with a skip", "session: closing", "session: closing reveal",
@@ -210,6 +211,13 @@ def test_two_partners_walk_the_trust_track_to_the_summary(people, viewport):
     b.wait_for_url(re.compile(rf"/s/{session_id}$"))
     for page in (a, b):
         flows.expect_session_open(page)
+
+    # --- The private check, each on their own screen, before any step ----------------------
+    for page in (a, b):
+        expect(page.get_by_test_id("check")).to_be_visible()
+        expect(page.get_by_test_id("steps")).to_be_hidden()
+    walk.scan(sam, "session: the private check")
+    flows.pass_checks(alex, sam)
 
     # --- Step 1: the welcome card ----------------------------------------------------------
     expect(flows.step(a, "welcome").get_by_test_id("info-body")).to_contain_text(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.checking import clear_answers
 from tests.conftest import unique_marker
 from tests.e2e import flows
 from tests.e2e.flows import expect
@@ -86,6 +87,33 @@ def test_sign_up_and_answer_steps_with_the_keyboard_only(partners):
     flows.open_session(sam, session_id)
     for page in (a, b):
         flows.expect_session_open(page)
+
+    # The private check: each question is a radio group, one Tab stop; the arrows move to
+    # the answer, Space picks it, Enter on Done sends. Sam answers with the mouse.
+    check = a.get_by_test_id("check")
+    expect(check).to_be_visible()
+    for index, (question, option) in enumerate(clear_answers().items()):
+        group = check.get_by_test_id(f"check-q-{question}")
+        answer = check.get_by_test_id(f"check-{question}-{option}")
+        if index == 0:
+            tab_to(a, group.locator("input").first)
+        else:
+            key.press("Tab")
+        assert group.evaluate("el => el.contains(document.activeElement)"), question
+        for _ in range(group.locator("input").count()):
+            if is_focused(answer):
+                break
+            key.press("ArrowDown")
+        expect(answer).to_be_focused()
+        key.press("Space")
+        expect(answer).to_be_checked()
+    tab_once_to(a, check.get_by_test_id("check-submit"))
+    key.press("Enter")
+    expect(check.get_by_test_id("check-thanks")).to_be_visible()
+    flows.answer_check(b)
+    for page in (a, b):
+        expect(page.get_by_test_id("check")).to_be_hidden()
+        expect(page.get_by_test_id("steps")).to_be_visible()
 
     # The info card: Continue with Enter.
     tab_to(a, a.get_by_test_id("continue-button"))

@@ -31,6 +31,7 @@ def start(alex, sam) -> str:
     flows.open_session(sam, session_id)
     for page in (a, sam.page):
         expect(page.get_by_test_id("connection-status")).to_have_text("Connected")
+    flows.pass_checks(alex, sam)
     return session_id
 
 

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import unique_marker
 from tests.e2e import axe
 from tests.e2e.conftest import people_with_track
-from tests.e2e.flows import open_session, pair_up, session_state
+from tests.e2e.flows import open_session, pair_up, pass_checks, session_state
 from tests.integration.test_kind_listening import TRACK_ID, TRACK_YAML
 
 try:
@@ -63,6 +63,7 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)
+    pass_checks(alex, sam)
 
     # Opening: Alex asks to speak first; Sam is asked whether now is a good time.
     expect(now_line(b)).to_contain_text("Who would like to speak first?")
