@@ -197,6 +197,14 @@ def _records(db: DbSession, library: TrackLibrary, couple_ids: Iterable[str],
     return out
 
 
+# What an export can't hold because Mend does not keep it (the export says so).
+NOT_KEPT = [
+    "Your answers to the private check at the start of a session: they are kept only "
+    "while the check is open and deleted as soon as it passes or the session stops. Mend "
+    "keeps only whether the check was passed.",
+]
+
+
 def export_user_data(db: DbSession, library: TrackLibrary, user_id: str) -> dict[str, Any]:
     """Everything Mend keeps that is this person's, as of one moment (GET /me/export)."""
     _snapshot(db, user_id)
@@ -216,6 +224,7 @@ def export_user_data(db: DbSession, library: TrackLibrary, user_id: str) -> dict
         "sessions": [_session_export(db, library, row, user_id)
                      for row in _participations(db, user_id)],
         "records": _records(db, library, [c.id for c in couples], user_id),
+        "not_kept": NOT_KEPT,
     }
     db.rollback()  # read only: release the lock
     return data
