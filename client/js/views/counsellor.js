@@ -1,6 +1,6 @@
 // The counsellor's own pages:
 //   /counsellor              the dashboard: every session they joined, live (who is online,
-//                            the step, who has submitted, breaks, safety flags)
+//                            the step, who has submitted, breaks, the check's flag)
 //   /counsellor/join/<code>  join a couple's session with the code they sent
 // Both say plainly what an account that isn't (yet) a counsellor can and can't do here.
 //
@@ -51,7 +51,8 @@ export function rowFromView(view) {
       submitted: current.submitted ?? null, held: Boolean(current.held),
     },
     break: view.session.break || null,
-    flags: (view.steps || []).flatMap((s) => s.flags || []),
+    // The private check's flag names nobody (server/engine/check.py): one line per session.
+    flags: view.check && view.check.flag ? [{ message: view.check.message }] : [],
     moderation: view.moderation || {},
   };
 }
@@ -88,10 +89,10 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
 
   function announceNewFlags(before, after) {
     if (!before) return;
-    const known = new Set(before.flatMap((r) => r.flags.map((f) => `${r.session.id}:${f.user_id}`)));
+    const known = new Set(before.filter((r) => r.flags.length).map((r) => r.session.id));
     for (const row of after) {
-      for (const flag of row.flags) {
-        if (!known.has(`${row.session.id}:${flag.user_id}`)) announce(`${flag.display_name}: check in privately.`);
+      if (row.flags.length && !known.has(row.session.id)) {
+        announce(`${row.partners.map((p) => p.display_name).join(' and ')}: check in with each partner privately.`);
       }
     }
   }
@@ -224,8 +225,8 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
     }
     for (const flag of row.flags || []) {
       lines.push(h('p', { class: 'dash-flag', testid: 'dash-flag' },
-        h('strong', null, `${flag.display_name}: `), `${flag.message || 'Check in privately'}.`,
-        ' Their safety check suggests talking with them on their own; nothing of it is shared with their partner.'));
+        h('strong', null, `${flag.message || 'Check in with each partner privately'}.`),
+        " Someone's answers at the private check suggest it. Mend doesn't say who, and nothing of it reaches either partner."));
     }
     return h('li', { class: ['dashboard-row', (row.flags || []).length && 'flagged'], testid: `dash-row-${id}` },
       h('div', { class: 'dash-head' },
