@@ -153,3 +153,32 @@ def test_leave_quickly_locks_the_log_in_and_back_never_returns(person, width):
     expect_lock_screen(reopened, alex, email)
     expect_neutral_screen(reopened)
     assert alex.exceptions == [] and sam.exceptions == []
+
+
+NOTE_PARTS = ("only you use", "cannot hide", "keyloggers", "e-mail", "private window")
+
+
+def expect_device_note(page, testid: str) -> None:
+    note = page.get_by_test_id(testid)
+    expect(note).to_be_visible()
+    for words in NOTE_PARTS:
+        expect(note).to_contain_text(words)
+    note.get_by_test_id(f"{testid}-help").click()
+    dialog = page.get_by_test_id("help-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_test_id("help-close").click()
+    expect(dialog).to_be_hidden()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_device_note_comes_before_first_use_and_stays_in_the_account(person, width):
+    robin = person("Robin", width=width)
+    page = robin.page
+    page.goto("/")
+    expect_device_note(page, "signup-device-note")  # before the account exists
+    flows.sign_up(page, "Robin", flows.email_for("Robin", flows.new_suffix()))
+    expect(page.get_by_test_id("greeting")).to_contain_text("Robin")
+    expect_device_note(page, "home-device-note")  # first use: no couple yet
+    page.get_by_test_id("account-link").click()
+    expect_device_note(page, "account-device-note")
+    assert robin.exceptions == []
