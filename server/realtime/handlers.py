@@ -25,7 +25,7 @@ from server.engine import MendError
 from server.engine.session import COUNSELLOR
 from server.engine.visibility import view_for
 from server.extensions import socketio
-from server.realtime import limits, scheduler, schemas
+from server.realtime import limits, logins, scheduler, schemas
 from server.realtime.publish import (
     broadcast_presence,
     publish,
@@ -102,13 +102,14 @@ def unit_of_work() -> Iterator[DbSession]:
 
 
 def disconnect_user(user_id: str) -> None:
-    """Close every socket of a user in this process (after log-out or account erasure)."""
-    for sid in mend().presence.sids_of(user_id):
-        socketio.server.disconnect(sid, namespace="/")
+    """Close every socket of a user on every worker, before returning (after a log-out, a
+    password change or reset, an erasure): nothing pushed afterwards reaches them."""
+    logins.end_everywhere(user_id)
 
 
 @socketio.on("connect")
 def on_connect(_auth: Any = None) -> None:
+    opened = time.monotonic()  # before the cookie's user is loaded
     if not current_user.is_authenticated:
         message = "Log in to Mend to connect."
         # The client sees {message, data: {code, message}} in its connect_error handler.
@@ -119,6 +120,11 @@ def on_connect(_auth: Any = None) -> None:
         raise ConnectionRefusedError(error.message, error.to_dict()["error"]) from None
     auth.remember_socket_user(request.environ, current_user._get_current_object())
     join_room(user_room(current_user.id))
+    if logins.dropped_since(current_user.id, opened):
+        # Its log-in ended while this handshake was on its way (after the user was loaded).
+        limits.forget(request.sid)
+        message = accounts.LOGIN_ENDED
+        raise ConnectionRefusedError(message, {"code": "unauthenticated", "message": message})
     mend().presence.connect(request.sid, current_user.id)
     if current_user.role == COUNSELLOR:
         watch_sessions(request.sid, current_user.id)  # their dashboard hears presence

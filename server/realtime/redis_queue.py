@@ -6,11 +6,17 @@ listener subscribes again after losing its connection, this worker tells each of
 sockets `resync`, and the clients catch up as after a reconnect (`session:join`, whose ack
 is the whole view, and a fresh home). The hint goes to this worker's sockets only, never
 through Redis: every worker's listener reconnects on its own and tells its own sockets.
+
+It also carries "this user's log-ins ended" (server.realtime.logins): a `close_room` of the
+user's room with an END_LOGINS field, which every worker's listener — this one's too —
+answers by dropping that user's sockets and pushing its host id onto the request's reply
+list; the request waits for as many answers as Redis counted listeners.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
 from socketio import RedisManager
@@ -19,6 +25,10 @@ from socketio import RedisManager
 # and the docs' `redis-cli pubsub numsub flask-socketio` check stay right.
 CHANNEL = "flask-socketio"
 RESYNC_EVENT = "resync"
+END_LOGINS = "mend_end_logins"
+# Not any worker's host id: every listener handles the message, the sender's own included.
+END_LOGINS_HOST = "mend-end-logins"
+REPLY_TTL = 60  # seconds a reply list outlives an answer nobody waits for any more
 
 
 class ResyncRedisManager(RedisManager):
@@ -56,6 +66,48 @@ class ResyncRedisManager(RedisManager):
             self.emit(RESYNC_EVENT, {}, namespace="/", ignore_queue=True)
         except Exception:
             self._get_logger().exception("could not tell the sockets to resync")
+
+
+    def end_logins(self, user_id: str, timeout: float) -> int:
+        """Have every worker drop `user_id`'s sockets; wait until each listener says it did
+        (at most `timeout` seconds). Returns how many answered."""
+        reply = f"mend:logins-ended:{uuid.uuid4().hex}"
+        message = {"method": "close_room", "room": f"user:{user_id}", "namespace": "/",
+                   "host_id": END_LOGINS_HOST,
+                   END_LOGINS: {"user_id": user_id, "reply": reply}}
+        listeners = self._publish(message) or 0
+        answered = 0
+        deadline = time.monotonic() + timeout
+        try:
+            while answered < listeners:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.redis.blpop([reply], timeout=max(left, 0.01)):
+                    break
+                answered += 1
+        except Exception as exc:
+            self._get_logger().warning("could not hear the workers drop a user's sockets: %s",
+                                       exc)
+        if answered < listeners:
+            self._get_logger().warning(
+                "%d of %d workers confirmed dropping a logged-out user's sockets within %.1f s"
+                " (their guards close them within seconds)", answered, listeners, timeout)
+        return answered
+
+    def _handle_close_room(self, message: dict) -> None:
+        ended = message.get(END_LOGINS)
+        if not isinstance(ended, dict):
+            return super()._handle_close_room(message)
+        from server.realtime.logins import drop_here
+
+        try:
+            drop_here(self.server, str(ended.get("user_id")))
+        finally:
+            reply = ended.get("reply")
+            if isinstance(reply, str) and reply.startswith("mend:logins-ended:"):
+                with self.redis.pipeline() as pipe:
+                    pipe.rpush(reply, self.host_id)
+                    pipe.expire(reply, REPLY_TTL)
+                    pipe.execute()
 
 
 def make_client_manager(redis_url: str | None) -> ResyncRedisManager | None:

@@ -299,3 +299,52 @@ def test_a_socket_is_closed_when_its_log_in_reaches_its_lifetime(app, quiet_guar
 def test_flask_refuses_a_session_cookie_older_than_the_longest_log_in(app):
     lifetime = app.permanent_session_lifetime.total_seconds()
     assert lifetime == app.extensions["mend"].config.max_login_days * 86400
+
+
+# ---- nothing reaches a socket after the log-out returns --------------------------------
+
+
+def test_after_logout_returns_a_reveal_reaches_no_socket_of_that_user(app, quiet_guard,
+                                                                      partners):
+    """Ana answers, logs out; Ben's answer then reveals both. None of Ana's sockets (the
+    one in the session, another on her home) gets anything after the log-out's answer."""
+    from tests.integration.test_session_arc import walk_to
+
+    live = partners
+    other = live.a.socket(app)
+    walk_to(live, "what-trust-means")
+    assert live.emit(live.sock_a, "entry:submit", step_id="what-trust-means",
+                     client_id="a-out-0001", body="Ana's words")["ok"]
+    assert live.a.post("/auth/logout").status_code == 200
+    for sock in (live.sock_a, other):
+        assert not sock.is_connected()
+    assert live.emit(live.sock_b, "entry:submit", step_id="what-trust-means",
+                     client_id="b-out-0001", body="Ben's words after the log-out")["ok"]
+    revealed = [args[0] for push in live.sock_b.get_received() if push["name"] ==
+                "session:state" for args in [push["args"]]]
+    assert any("Ben's words after the log-out" in repr(state) for state in revealed)
+    for sock in (live.sock_a, other):
+        with pytest.raises(RuntimeError):
+            sock.get_received()  # closed: nothing more is delivered to it
+
+
+def test_a_handshake_on_its_way_when_its_log_in_ends_is_refused(app, quiet_guard, partners,
+                                                                 monkeypatch):
+    """The handshake loaded Ana's user (the old log-in still valid), then her log-out
+    dropped her sockets before this one joined her room: it is refused, not left in the
+    room to hear pushes until the guard's next round."""
+    from server.realtime import handlers, limits
+
+    real_connect = limits.connect
+
+    def log_out_meanwhile(sid: str, user_id: str) -> None:
+        with app.extensions["mend"].database.session() as db:
+            accounts.end_logins(db, user_id)
+        handlers.disconnect_user(user_id)  # what the log-out does, on this worker
+        real_connect(sid, user_id)
+
+    monkeypatch.setattr(limits, "connect", log_out_meanwhile)
+    assert not handshake_accepted(app, live_client := partners.a.client)
+    monkeypatch.setattr(limits, "connect", real_connect)
+    assert not handshake_accepted(app, live_client)  # and the cookie is dead now anyway
+    assert partners.sock_b.is_connected()

@@ -120,3 +120,47 @@ def test_an_idle_socket_is_closed_and_its_cookie_refused(data_dir):
         ana.close()
     finally:
         server.stop()
+
+
+def test_after_logout_returns_a_reveal_reaches_no_socket_of_that_user_on_any_worker(
+        two_workers):
+    """Ana has a socket on each worker, Ben his on worker two. Ana logs out on worker one;
+    the moment the answer is back, Ben's submit on worker two reveals both answers. Ben's
+    push leaves worker two without Redis (a worker's own emits skip its listener), so only
+    a log-out that waits until every worker has dropped Ana's sockets keeps it from her."""
+    from tests.conftest import unique_marker
+    from tests.live.conftest import Inbox
+
+    one, two = two_workers
+    ana, ben, session_id = make_couple_session(one.url)
+    near, far, bens = ana.connect(one.url), ana.connect(two.url), ben.connect(two.url)
+    inboxes = {"near": Inbox(near), "far": Inbox(far)}
+    inbox_b = Inbox(bens)
+    for sock in (near, far, bens):
+        assert sock.call("session:join", {"session_id": session_id}, timeout=10)["ok"]
+    for sock in (near, bens):
+        assert sock.call("step:ready", {"session_id": session_id, "step_id": "welcome"},
+                         timeout=10)["ok"]
+    state = bens.call("session:join", {"session_id": session_id}, timeout=10)["state"]
+    step = state["session"]["current_step_id"]
+    ack = near.call("entry:submit", {"session_id": session_id, "step_id": step,
+                                     "client_id": f"ana-{session_id[:8]}",
+                                     "body": "what Ana wrote"}, timeout=10)
+    assert ack["ok"], ack
+
+    assert ana.post("/auth/logout").status_code == 200  # on worker one
+    words = unique_marker("ben")
+    ack = bens.call("entry:submit", {"session_id": session_id, "step_id": step,
+                                     "client_id": f"ben-{session_id[:8]}", "body": words},
+                    timeout=10)
+    assert ack["ok"], ack
+    inbox_b.wait_for(lambda s: any(st["id"] == step and st["status"] == "revealed"
+                                   for st in s["steps"]))
+    # Everything a socket was sent arrives before its close: once both are closed, what
+    # they hold is all they will ever get (the guard closes them within seconds anyway).
+    for sock in (near, far):
+        closes_within(sock, WITHIN)
+    for name, inbox in inboxes.items():
+        assert words not in repr(inbox.events), f"Ana's {name} socket received the reveal"
+    assert bens.connected
+    ana.close(), ben.close()
