@@ -278,8 +278,10 @@ def check_in(db: DbSession, library: TrackLibrary, user_id: str, session_id: obj
     db.rollback()
     state = load_state(db, library, session_id)
     ids = {n.id for n in earlier}
-    return Outcome(state, False, _checkin_result(client_id,
-                                                 [n for n in state.notes if n.id in ids]))
+    order = {user_id: i for i, user_id in enumerate(state.partner_ids)}
+    copies_now = sorted((n for n in state.notes if n.id in ids),
+                        key=lambda n: order.get(n.recipient_id, len(order)))
+    return Outcome(state, False, _checkin_result(client_id, copies_now))
 
 
 def _checkin_result(client_id: str, notes: list[engine.Note]) -> dict:
