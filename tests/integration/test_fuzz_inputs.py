@@ -214,6 +214,8 @@ ENDPOINTS = [
     ("POST", "/auth/login", {"email": "nobody@example.test", "password": "wrong pass"},
      "anonymous"),
     ("POST", "/auth/logout", {}, "anonymous"),
+    ("POST", "/auth/lock", {}, "anonymous"),
+    ("POST", "/auth/unlock", {"password": "not eves password"}, "eve"),
     ("POST", "/auth/password-reset/request", {"email": "nobody@example.test"}, "anonymous"),
     ("POST", "/auth/password-reset", {"token": "not-a-token", "password": "correct horse"},
      "anonymous"),

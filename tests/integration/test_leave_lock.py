@@ -14,7 +14,32 @@ from server.realtime import schemas
 from server.services import accounts
 from server.web.limits import set_limits
 from tests.integration.conftest import TRACK_ID, Person
-from tests.integration.test_sessions_end import copy_of, handshake_accepted, quiet_guard  # noqa: F401
+
+
+def copy_of(app, person: Person):
+    """Another browser holding a copy of `person`'s cookie (another tab or device of the log-in)."""
+    copy = app.test_client()
+    copy.set_cookie("session", person.client.get_cookie("session").value)
+    return copy
+
+
+def handshake_accepted(app, client) -> bool:
+    from server.extensions import socketio
+
+    sock = socketio.test_client(app, flask_test_client=client)
+    accepted = sock.is_connected()
+    if accepted:
+        sock.disconnect()
+    return accepted
+
+
+@pytest.fixture
+def quiet_guard(monkeypatch):
+    """The guard waits an hour between rounds: the test sees the refusals before it closes
+    the socket (list it before the fixtures that connect sockets)."""
+    from server.realtime import scheduler
+
+    monkeypatch.setattr(scheduler, "GUARD_SECONDS", 3600.0)
 
 # Routes under /api/v1 that need no log-in: they answer anyone alike and name nobody.
 PUBLIC = {
@@ -106,7 +131,7 @@ def test_the_lock_closes_the_log_ins_sockets_and_refuses_their_handshake(app, pa
 
 
 def test_every_socket_event_is_refused_once_the_log_in_is_locked_elsewhere(
-        app, quiet_guard, partners):  # noqa: F811
+        app, quiet_guard, partners):
     """A lock that lands on another worker: this socket is not told, but each event's own
     transaction finds it, and from then on every event on the socket is refused alike."""
     from sqlalchemy import func, select
@@ -129,7 +154,7 @@ def test_every_socket_event_is_refused_once_the_log_in_is_locked_elsewhere(
     assert partners.emit(partners.sock_b, "session:join")["ok"]  # Ben acts as before
 
 
-def test_the_guard_closes_a_locked_log_ins_sockets_on_every_worker(app, quiet_guard, partners):  # noqa: F811
+def test_the_guard_closes_a_locked_log_ins_sockets_on_every_worker(app, quiet_guard, partners):
     from server.realtime import scheduler
 
     with app.extensions["mend"].database.session() as db:
