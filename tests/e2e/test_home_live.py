@@ -214,7 +214,9 @@ def test_a_finished_track_is_marked_done_live_and_its_summary_is_linked(browser,
         page.get_by_test_id(f"summary-link-{session_id}").click()
         page.wait_for_url(re.compile(rf"/s/{re.escape(session_id)}/summary$"))
         expect(page.get_by_test_id("summary-title")).to_be_visible()
-        page.go_back()
+        # Home by the page's own link: moving between screens adds no history entry (issue
+        # 15: Back leaves Mend), so the browser's Back is not the way.
+        page.get_by_test_id("summary-home").click()
         page.get_by_test_id(f"session-link-{session_id}").click()
         page.wait_for_url(re.compile(rf"/s/{re.escape(session_id)}$"))
         expect(page.get_by_test_id("session-title")).to_have_text(APPRECIATION_TITLE)
