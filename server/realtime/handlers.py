@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy.orm import Session as DbSession
@@ -111,8 +111,13 @@ def disconnect_user(user_id: str) -> None:
 def on_connect(_auth: Any = None) -> None:
     opened = time.monotonic()  # before the cookie's user is loaded
     if not current_user.is_authenticated:
+        # The client sees {message, data: {code, message}} in its connect_error handler; a
+        # log-in that Leave quickly locked says so (and `locked: true`, as over HTTP).
+        if g.get("mend_login_ended") == "locked":
+            message = accounts.LOGIN_LOCKED
+            raise ConnectionRefusedError(message, {"code": "unauthenticated", "message": message,
+                                                   "locked": True})
         message = "Log in to Mend to connect."
-        # The client sees {message, data: {code, message}} in its connect_error handler.
         raise ConnectionRefusedError(message, {"code": "unauthenticated", "message": message})
     try:
         limits.connect(request.sid, current_user.id)

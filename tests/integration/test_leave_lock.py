@@ -119,13 +119,27 @@ def test_every_api_route_refuses_a_locked_log_in_with_the_lock(app, couple, sess
     assert ana.get(f"/sessions/{session_id}").status_code == 200
 
 
-def test_the_lock_closes_the_log_ins_sockets_and_refuses_their_handshake(app, partners):
+def test_the_lock_closes_the_log_ins_sockets_and_refuses_their_handshake(
+        app, partners, monkeypatch):
+    from server.realtime import handlers
+
+    refusals = []
+
+    class Recorded(handlers.ConnectionRefusedError):
+        def __init__(self, *args):
+            refusals.append(args)
+            super().__init__(*args)
+
+    monkeypatch.setattr(handlers, "ConnectionRefusedError", Recorded)
     ana = partners.a
     second_tab = ana.socket(app)
     assert second_tab.is_connected() and partners.sock_a.is_connected()
     lock(ana)
     assert not partners.sock_a.is_connected() and not second_tab.is_connected()
     assert not handshake_accepted(app, ana.client)
+    # The handshake is refused with the lock's words, as over HTTP.
+    assert refusals[-1][1] == {"code": "unauthenticated", "message": accounts.LOGIN_LOCKED,
+                               "locked": True}
     assert partners.sock_b.is_connected()  # Ben's log-in is his own
     assert partners.emit(partners.sock_b, "session:join")["ok"]
 
