@@ -32,6 +32,7 @@ export class CheckPanel {
     this.el.hidden = !open;
     if (!open) {
       this.signature = null;
+      replaceChildren(this.el); // nothing of the answers or the support stays in the page
       return;
     }
     if (check.round !== this.round) { // a new round (a gap, a track's own check): start afresh
