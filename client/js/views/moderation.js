@@ -26,7 +26,7 @@ const WILL_SEE = [
 ];
 const WONT_SEE = [
   "Drafts: nothing you haven't submitted.",
-  'Your private safety-check answers. If a check suggests it, they only learn to check in with that person privately.',
+  'Your answers to the private check. If a check suggests it, they are told only to check in with each of you privately, never who.',
   'Your other sessions, your check-ins, or anything outside this session.',
 ];
 const CAN_DO = 'They can hold answers until you are ready to talk about them, give one of you the floor, add a question or a card, pause the session or end it. Everything they do is listed under Activity, and either of you can remove them at any time.';
@@ -474,14 +474,8 @@ export function stepExtras(ctrl, step) {
     else text = 'Your counsellor has given you the floor.';
     parts.push(h('p', { class: floor.lockedOut ? 'step-flag floor-note locked' : 'step-flag floor-note', testid: 'floor-note' }, text));
   }
-  if (!isPartner) {
-    // A safety check tells the counsellor only this: check in with that person privately.
-    for (const flag of step.flags || []) {
-      parts.push(h('p', { class: 'step-flag safety-flag', testid: 'safety-flag' },
-        h('strong', null, `${flag.display_name}: `), `${flag.message || 'Check in privately'}.`,
-        ' Nothing of their answers is shown to you or to their partner.'));
-    }
-  }
+  // (A private check's flag is not drawn on a step: it names nobody, and the counsellor's
+  // panel shows it as "Check in with each partner privately", with the check-in.)
   if (step.id === state.session.current_step_id) {
     for (const card of moderation.cards || []) {
       parts.push(h('aside', { class: 'reframe-card', testid: 'reframe-card', 'aria-label': 'A card from your counsellor' },
