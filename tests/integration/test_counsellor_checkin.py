@@ -221,3 +221,48 @@ def test_a_check_in_reaches_both_after_the_session_ended_and_is_the_counsellors_
     assert r.a.delete(f"/sessions/{r.session_id}/counsellor").status_code == 200
     ack = r.dr.emit("checkin:private", client_id="dr-checkin-gone", body="Still there?")
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden", ack
+
+
+@pytest.mark.real_check
+def test_a_concerning_check_answer_leads_only_to_a_check_in_with_each(r):
+    """The real private check (server.engine.check), open when the room sits down: Ana's
+    answers are not all clear. Dora is told to check in with each partner, never who; a
+    message to either partner is refused, the check-in reaches both, before and after Ana
+    stops for today; Ben's packets never change because of the flag."""
+    from tests.checking import clear_answers, concerning_answers
+
+    r.drain()
+    assert r.dr.fresh()["check"] == {"open": True, "flag": False, "message": None}
+    r.a.ok("check:submit", client_id="ana-check-0001",
+           fields={"answers": concerning_answers()})
+    seen = r.dr.fresh()["check"]
+    assert seen == {"open": True, "flag": True,
+                    "message": "Check in with each partner privately"}
+    assert r.a.name not in json.dumps(seen) and r.a.id not in json.dumps(seen)
+    for seat in (r.a, r.b):
+        ack = r.dr.emit("note:add", client_id=f"dr-point-{seat.name}", body="Just you?",
+                        user_id=seat.id)
+        assert ack["ok"] is False and ack["error"]["code"] == "conflict", ack
+    assert copies_in_db(r, "Just you?") == []
+
+    words = f"Checking in with each of you. {unique_marker('real')}"
+    r.dr.ok("checkin:private", client_id="dr-checkin-real1", body=words)
+    for seat in (r.a, r.b):
+        assert [n["to_user_id"] for n in seat.fresh()["notes"] if n["body"] == words] == \
+            [seat.id]
+    r.b.ok("check:submit", client_id="ben-check-0001", fields={"answers": clear_answers()})
+    r.a.ok("check:stop")
+    assert r.b.fresh()["session"]["status"] == "ended"
+    assert r.dr.fresh()["check"]["flag"] is True  # the flag stays with the counsellor
+    assert r.dr.emit("note:add", client_id="dr-point-after", body="Just you?",
+                     user_id=r.a.id)["error"]["code"] == "conflict"
+    after = f"After today, to each of you. {unique_marker('after')}"
+    r.dr.ok("checkin:private", client_id="dr-checkin-real2", body=after)
+    for seat in (r.a, r.b):
+        assert [n["to_user_id"] for n in seat.fresh()["notes"] if n["body"] == after] == \
+            [seat.id]
+    # Nothing of the flag, or of Ana's answers, reached Ben or the outsiders.
+    for seat in (r.b, r.uma, r.rita):
+        received = seat.received()
+        assert "Check in with each partner privately" not in received, seat.name
+        assert '"flag": true' not in received and '"flag":true' not in received, seat.name
