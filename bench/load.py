@@ -15,6 +15,15 @@ sessions with drafts, typing, submits and readies, swept over --couples.
 
 `--mode human --workers 2 --database-url postgresql://… --redis-url redis://…` runs it against
 two workers on PostgreSQL + Redis behind nginx (bench/cluster.py, docs/benchmarks.md).
+
+`--mode reconnect-flood` measures what one flooder who reconnects after every cut-off costs
+everyone else: --rooms other couples draft at --rate for --duration seconds on a quiet
+worker, then for as long again while one user floods drafts at 1,000 a second and connects
+again at once whenever the server cuts it off (tests/live/test_fair_share.py's flooder, in
+its own process). Same server, same couples: the other couples' draft ack percentiles with
+and without the attack, and what the flooder got accepted.
+
+    .venv/bin/python bench/load.py --mode reconnect-flood --rooms 10 --rate 2 --duration 20
 """
 
 from __future__ import annotations
@@ -123,14 +132,19 @@ def drive(sock, session_id, step_id, rate, stop_at, latencies, errors, lock):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", default="drafts", choices=["drafts", "human"],
-                        help="drafts: fixed-rate autosaves (below); human: see bench/human.py")
+    parser.add_argument("--mode", default="drafts",
+                        choices=["drafts", "human", "reconnect-flood"],
+                        help="drafts: fixed-rate autosaves (below); human: see bench/human.py;"
+                             " reconnect-flood: other couples' drafts with and without a "
+                             "reconnecting flooder")
     parser.add_argument("--rooms", type=int, default=25)
     parser.add_argument("--rate", type=float, default=2.0, help="drafts per second per client")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     parser.add_argument("--async-mode", default="gevent", choices=["gevent", "eventlet"])
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args()
+    if args.mode == "reconnect-flood":
+        return reconnect_flood(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         server = MendServer(Path(tmp), args.async_mode).start()
@@ -213,6 +227,73 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0 if not errors else 1
+
+
+def machine() -> str:
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, {platform.platform()}")
+
+
+def draft_phase(rooms: list[Room], rate: float, seconds: float) -> dict:
+    """Every client of `rooms` drafts at `rate` for `seconds`: the acks' percentiles."""
+    latencies: list[float] = []
+    errors: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    threads = [threading.Thread(target=drive, args=(sock, room.session_id, room.step_id, rate,
+                                                    stop_at, latencies, errors, lock))
+               for room in rooms for sock in room.socks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"acks": len(latencies), "errors": len(errors),
+            "draft_ack_ms": {p: round(percentile(latencies, q), 1)
+                             for p, q in (("p50", 50), ("p95", 95), ("p99", 99),
+                                          ("max", 100))}}
+
+
+def reconnect_flood(args) -> int:
+    from tests.live.test_fair_share import ReconnectFlood
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # HTTP limits off (one address signs up every couple); the socket budgets stay.
+        server = MendServer(Path(tmp), args.async_mode,
+                            env_extra={"MEND_RATE_LIMITS": "all=off"}).start()
+        pid = server.process.pid
+        try:
+            rooms = [Room(server.url) for _ in range(args.rooms)]
+            flooders = Room(server.url)
+            cookie = "; ".join(f"{c.name}={c.value}" for c in flooders.ana.http.cookies)
+            cpu_before = cpu_seconds(pid)
+            quiet = draft_phase(rooms, args.rate, args.duration)
+            cpu_quiet = cpu_seconds(pid) - cpu_before
+            flood = ReconnectFlood(server.url, cookie, flooders.session_id,
+                                   flooders.step_id, seconds=args.duration + 2)
+            cpu_before = cpu_seconds(pid)
+            attacked = draft_phase(rooms, args.rate, args.duration)
+            cpu_attacked = cpu_seconds(pid) - cpu_before
+            flooder = flood.result()
+            for room in [*rooms, flooders]:
+                room.close()
+        finally:
+            server.stop()
+    result = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(), "async_mode": args.async_mode,
+        "database": os.environ.get("MEND_DATABASE_URL", "sqlite (WAL)").split("@")[-1],
+        "other_couples": args.rooms, "rate_per_client": args.rate,
+        "phase_s": args.duration,
+        "without_attack": {**quiet, "server_cpu_percent":
+                           round(100 * cpu_quiet / args.duration, 1)},
+        "with_attack": {**attacked, "server_cpu_percent":
+                        round(100 * cpu_attacked / args.duration, 1)},
+        "flooder": flooder,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -121,6 +121,10 @@ def create_app(config: Config | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    # Every frame pays its sender's budget from a connection's first (server.realtime.limits).
+    from server.realtime import limits
+
+    limits.install(app)
     # Outermost, so Socket.IO's handshake sees the same scheme and address as Flask does.
     app.wsgi_app = NoStoreSocketIO(app.wsgi_app)
     if config.trusted_proxies:

@@ -14,12 +14,22 @@ ack that never comes. With `MendPacket`:
   "invalid"}}`.
 
 `MALFORMED` is an object, not a string: no client can send it by name.
+
+Framing that fails to decode at all — an engine.io packet with no valid type, a Socket.IO
+packet python-socketio can't parse — used to raise inside the libraries: a traceback in the
+log per frame, and at the engine.io level a connection left half-open. An engine.io packet
+that doesn't decode now arrives as a message whose data is `UNREADABLE`, and the gate in
+server.realtime.limits counts it (with Socket.IO's decoding errors) against the sender's
+budget, logs one line per connection and closes the connection past a limit.
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+import engineio.packet
+import engineio.socket
 import orjson
 from socketio import packet
 
@@ -32,6 +42,15 @@ class _Malformed:
 
 
 MALFORMED: Any = _Malformed()
+
+
+class _Unreadable:
+    def __repr__(self) -> str:
+        return "<unreadable frame>"
+
+
+# An engine.io packet that could not be decoded: what `MendEioPacket` hands on as its data.
+UNREADABLE: Any = _Unreadable()
 _UNREADABLE: Any = object()
 RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 
@@ -74,3 +93,33 @@ class MendPacket(packet.Packet):
             # an unreadable ack from a client carries nothing.
             self.data = [] if self.packet_type in (packet.ACK, packet.BINARY_ACK) else None
         return attachments
+
+
+class MendEioPacket(engineio.packet.Packet):
+    """engine.io's packet; one that doesn't decode becomes a MESSAGE carrying UNREADABLE
+    instead of raising out of the connection's reading loop."""
+
+    def decode(self, encoded_packet: Any) -> None:
+        try:
+            super().decode(encoded_packet)
+            if 0 <= self.packet_type < len(engineio.packet.packet_names):
+                return
+        except (ValueError, TypeError, IndexError, UnicodeError):  # binascii.Error too
+            pass
+        self.packet_type = engineio.packet.MESSAGE
+        self.binary = False
+        self.data = UNREADABLE
+
+
+def _install_eio_packet() -> None:
+    """engine.io's server-side Socket reads `packet.Packet`: give it a module whose Packet
+    is MendEioPacket (the client side, and everything else, keeps the original)."""
+    if getattr(engineio.socket.packet, "Packet", None) is MendEioPacket:
+        return
+    shim = types.ModuleType(engineio.packet.__name__)
+    shim.__dict__.update(vars(engineio.packet))
+    shim.Packet = MendEioPacket
+    engineio.socket.packet = shim
+
+
+_install_eio_packet()

@@ -204,6 +204,8 @@ def reconnect_flood_main() -> None:
     handshakes: Counter = Counter()
     lock = threading.Lock()
     sent = cuts = 0
+    connected_at: list[float] = []  # seconds from the start, each accepted handshake
+    connected_for = 0.0  # seconds connected in all
     interval = 1.0 / args["rate"]
     started = time.perf_counter()
     end = started + args["seconds"]
@@ -230,6 +232,8 @@ def reconnect_flood_main() -> None:
             time.sleep(0.05)
             continue
         handshakes["connected"] += 1
+        opened = time.perf_counter()
+        connected_at.append(opened - started)
         try:
             joined = sock.call("session:join", {"session_id": args["session_id"]}, timeout=5)
             acked(joined)
@@ -252,8 +256,10 @@ def reconnect_flood_main() -> None:
             cuts += 1
         if sock.connected:
             sock.disconnect()
+        connected_for += time.perf_counter() - opened
     print(json.dumps({"sent": sent, "seconds": time.perf_counter() - started,
-                      "codes": dict(codes), "handshakes": dict(handshakes), "cuts": cuts}),
+                      "codes": dict(codes), "handshakes": dict(handshakes), "cuts": cuts,
+                      "connected_at": connected_at, "connected_for": connected_for}),
           flush=True)
 
 
@@ -275,6 +281,49 @@ class ReconnectFlood:
     def result(self) -> dict:
         out, _ = self.process.communicate(timeout=120)
         return json.loads(out.strip().splitlines()[-1])
+
+
+# --- unreadable frames, in their own process ------------------------------------------------
+
+# Frames that engine.io or Socket.IO can't decode: no packet type, a Socket.IO packet type
+# that isn't a number, a binary event with a broken attachment count, NUL bytes.
+UNREADABLE_FRAMES = ["4abc", "4?", "45-x", "4" + "\xff" * 20, "9", "garbage", "\x00\x01"]
+
+
+def malformed_main() -> None:
+    """Child process: over `connections` WebSockets in turn (with the cookie, if given, and
+    its Socket.IO handshake done), send `per_connection` unreadable frames as fast as the
+    socket takes them; report how many connections the server closed."""
+    import websocket
+
+    args = json.loads(sys.argv[1])
+    url = args["url"].replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    headers = [f"Cookie: {args['cookie']}"] if args.get("cookie") else []
+    print("ready", flush=True)
+    closed = sent = 0
+    for _ in range(args["connections"]):
+        ws = websocket.create_connection(url, header=headers, timeout=10)
+        assert ws.recv().startswith("0")  # engine.io's open packet
+        if args.get("cookie"):
+            ws.send("40")
+            assert ws.recv().startswith("40{"), "the handshake was refused"
+        for n in range(args["per_connection"]):
+            try:
+                ws.send(UNREADABLE_FRAMES[n % len(UNREADABLE_FRAMES)])
+                sent += 1
+            except (websocket.WebSocketException, OSError):
+                break
+        ws.settimeout(10)
+        try:
+            while True:  # whatever the server still sends, until it closes
+                opcode, _data = ws.recv_data(control_frame=True)
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    closed += 1
+                    break
+        except (websocket.WebSocketException, OSError):
+            closed += 1  # the server went away without a close frame
+        ws.close()
+    print(json.dumps({"sent": sent, "closed": closed}), flush=True)
 
 
 # --- password guessers, in their own process -----------------------------------------------
@@ -395,6 +444,75 @@ def test_a_flooder_is_refused_then_disconnected_and_nobody_else_is(start_server)
     assert others.connected() and flooders.sock_b.connected
     assert others.call(others.sock_a, "entry:draft", step_id=others.step, body="still here")["ok"]
     others.close(), flooders.close()
+
+
+def test_a_flooder_who_reconnects_gets_no_fresh_budget_and_others_stay_fast(start_server):
+    """One user floods drafts at 1,000 a second and connects again at once after every
+    cut-off. The budget is the user's, not the connection's: across all the reconnects it
+    gets no more writes accepted than one connection that was never cut (its burst, then
+    event_rate a second while connected: nothing refills while it is cooling down), and
+    each cool-down is longer than the last. The other couple's drafts stay fast."""
+    server = start_server()  # the defaults: burst 60, 20 a second, 200 refusals in a row
+    others, flooders = Couple(server.url, "Other"), Couple(server.url, "Flood")
+    quiet = draft_latencies(others, 3)
+    flood = ReconnectFlood(server.url, flooders.cookie(flooders.a), flooders.session_id,
+                           flooders.step, seconds=14)
+    loud = draft_latencies(others, 8)
+    result = flood.result()
+    print(f"\nquiet: {figures(quiet)}\nreconnect flood: {figures(loud)}\nflooder: {result}")
+    assert result["cuts"] >= 2 and result["handshakes"].get("rate_limited", 0) > 0, result
+    # Counting, not timing: every write it got accepted (its session:join acks too) fits
+    # one budget spent only while it was connected. Without per-user budgets each
+    # reconnect brought a fresh burst of 60.
+    accepted = result["codes"].get("ok", 0)
+    assert accepted <= 60 + 20 * result["connected_for"] + 10, result
+    # Repeat offenders wait longer: each gap between handshakes is longer than the last.
+    at = result["connected_at"]
+    gaps = [b - a for a, b in zip(at, at[1:], strict=False)]
+    assert len(gaps) >= 2, result
+    assert all(later > 1.5 * earlier for earlier, later in zip(gaps, gaps[1:],
+                                                                strict=False)), gaps
+    # The user-facing bound: 150 ms, unless this machine was already slower than that
+    # without the flood (then no worse than half as slow again).
+    assert percentile(loud, 99) < max(0.150, 1.5 * percentile(quiet, 99)), figures(loud)
+    assert others.connected() and flooders.sock_b.connected
+    others.close(), flooders.close()
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["with-cookie", "no-cookie"])
+def test_unreadable_frames_cost_a_log_line_per_connection_and_close_it(start_server,
+                                                                       logged_in):
+    """Thousands of frames that don't decode, over a few connections: each connection is
+    closed after a handful, the log grows by a line or two per connection (it grew by a
+    traceback per frame: 5.6 MB for 5,000), and another couple is served meanwhile."""
+    server = start_server()
+    others = Couple(server.url, "Other")
+    cookie = others.cookie(person(server.url, "Mallory")) if logged_in else ""
+    lines_before = len(server.log().splitlines())
+    connections, per_connection = 10, 400
+    attacker = subprocess.Popen(
+        [sys.executable, "-c", "from tests.live.test_fair_share import malformed_main; "
+                               "malformed_main()",
+         json.dumps({"url": server.url, "cookie": cookie, "connections": connections,
+                     "per_connection": per_connection})],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert attacker.stdout.readline().strip() == "ready"
+    loud = draft_latencies(others, 3)
+    out, _ = attacker.communicate(timeout=120)
+    result = json.loads(out.strip().splitlines()[-1])
+    log = server.log()
+    added = log.splitlines()[lines_before:]
+    print(f"\nattacker: {result}\nlog lines added: {len(added)}\n" + "\n".join(added[:6]) +
+          f"\nothers: {figures(loud)}")
+    assert result["closed"] == connections, result
+    assert len(added) <= 2 * connections, "\n".join(added[:40])
+    assert "Traceback" not in "\n".join(added)
+    assert sum("can't be read" in line for line in added) == connections
+    assert others.connected()
+    assert others.call(others.sock_a, "entry:draft", step_id=others.step, body="served")["ok"]
+    assert percentile(loud, 99) < P99_BOUND, figures(loud)
+    others.close()
 
 
 def test_a_typing_flood_reaches_the_partner_as_a_handful_of_presence_packets(start_server):
