@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from server.content import TrackLibrary, load_library
+from server.db import make_engine
 from server.models import User
 from tests.conftest import require, unique_marker
 from tests.integration.conftest import POSTGRES_URL
@@ -403,9 +404,15 @@ def _store_uncompressed(app: Flask) -> None:
                                  f"SET STORAGE EXTERNAL")
 
 
-def _checkpoint(app: Flask) -> None:
-    with app.extensions["mend"].database.engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("CHECKPOINT")
+def _maintenance(database_url: str, statement: str) -> None:
+    """ANALYZE or CHECKPOINT on a connection of its own: the app's have a 5-s statement
+    timeout, which a checkpoint on a busy shared server can outlast."""
+    engine = make_engine(database_url)  # no statement timeout
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(statement)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -422,17 +429,16 @@ def test_after_erasure_and_mend_db_scrub_no_postgresql_table_file_holds_a_word_s
     _store_uncompressed(app)
     a, b, m = plant_every_kind_of_words(app, signup, tmp_path)
     words = hers(m)
-    with app.extensions["mend"].database.engine.connect() as conn:
-        # The planner's statistics hold sample values of text columns (autovacuum's
-        # ANALYZE would gather them on its own in time): they must go too.
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-    _checkpoint(app)
+    # The planner's statistics hold sample values of text columns (autovacuum's ANALYZE
+    # would gather them on its own in time): they must go too.
+    _maintenance(database_url, "ANALYZE")
+    _maintenance(database_url, "CHECKPOINT")
     files = _database_files(app)
     before = found_in(files, words)
     assert {k for keys in before.values() for k in keys} == set(words), before
 
     erase(a)
-    _checkpoint(app)
+    _maintenance(database_url, "CHECKPOINT")
     # The rows hold none of her words now, but the dead row versions in the table files
     # do: that is why the scrub exists (and this test would see it missing).
     assert found_in(_database_files(app), words), "expected dead row versions before scrub"
