@@ -162,13 +162,16 @@ class Budgets:
         # Address buckets hold no sockets: frames charged to them come from connections
         # that may never log in. They are dropped once full again (see `_tidy`).
         self._tidied = clock()
+        self.config: object = None  # the configuration these budgets were made from
 
     @classmethod
     def from_config(cls, config) -> Budgets:
-        return cls(event_rate=config.event_rate, event_burst=config.event_burst,
+        made = cls(event_rate=config.event_rate, event_burst=config.event_burst,
                    user_event_rate=config.user_event_rate,
                    refusals_before_disconnect=config.refusals_before_disconnect,
                    max_sockets_per_user=config.max_sockets_per_user)
+        made.config = config
+        return made
 
     # --- bookkeeping (call with the lock held) ---
 
@@ -324,10 +327,12 @@ def budgets() -> Budgets:
 
 
 def budgets_of(app: Flask) -> Budgets:
-    extensions = app.extensions
-    found = extensions.get(_KEY)
-    if found is None:
-        found = extensions.setdefault(_KEY, Budgets.from_config(app.extensions["mend"].config))
+    """Made again when the app's configuration was replaced since (tests turn budgets off
+    after making the app; the next handshake puts the new ones behind the gate)."""
+    config = app.extensions["mend"].config
+    found = app.extensions.get(_KEY)
+    if found is None or found.config is not config:
+        found = app.extensions[_KEY] = Budgets.from_config(config)
     return found
 
 
