@@ -16,7 +16,7 @@ from server.engine import check
 from server.engine.breaks import break_minutes, break_view
 from server.engine.kinds import kind_of
 from server.engine.moderation import counsellor_data
-from server.engine.session import ACTIVE, COUNSELLOR, FINISHED, PARTNER, SessionState
+from server.engine.session import ACTIVE, COUNSELLOR, ENDED, FINISHED, PARTNER, SessionState
 from server.engine.views import draft_dict, entry_dict, iso, record_dict, turn_dict
 
 __all__ = ["dashboard_row", "draft_dict", "entry_dict", "iso", "records_for", "step_status",
@@ -37,11 +37,21 @@ def records_for(state: SessionState, viewer_id: str, kind: str) -> list[dict[str
 
 
 def step_status(state: SessionState, index: int) -> str:
+    if state.status == ENDED and index >= state.current_index \
+            and not _touched(state, state.track.steps[index].id):
+        return "locked"  # stopped early before this step began: nothing to read again
     if state.status != ACTIVE or index < state.current_index:
         return "done"
     if index > state.current_index:
         return "locked"
     return "revealed" if state.track.steps[index].id in state.reveals else "open"
+
+
+def _touched(state: SessionState, step_id: str) -> bool:
+    """Someone did something on the step (an answer, a turn, a ready, a reveal)."""
+    return step_id in state.reveals or any(sid == step_id for sid, _ in state.entries) \
+        or any(sid == step_id for sid, _ in state.ready) \
+        or any(t.step_id == step_id for t in state.turns)
 
 
 def _step_view(state: SessionState, index: int, viewer) -> dict[str, Any]:

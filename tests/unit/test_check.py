@@ -250,3 +250,14 @@ def test_without_a_check_step_nothing_is_gated():
     state = replace(new_state(), check_step=None)
     engine.handle(state, engine.MarkReady(A, "welcome"), T0)
     assert view_for(state, A)["check"] is None
+
+
+def test_a_session_stopped_at_the_check_lists_no_step_as_done():
+    state = engine.handle(new_state(), StopForToday(A), T0).state
+    assert [s["status"] for s in view_for(state, B)["steps"]] == ["locked"] * 3
+    # A counsellor's stop mid-session keeps what was done as done, the rest not reached.
+    state = passed(new_state(counsellor=True))
+    state = engine.handle(state, engine.MarkReady(A, "welcome"), T0).state
+    state = engine.handle(state, engine.MarkReady(B, "welcome"), T0).state
+    state = engine.handle(state, Moderate(C, "end", None, {}), T0).state
+    assert [s["status"] for s in view_for(state, B)["steps"]] == ["done", "locked", "locked"]

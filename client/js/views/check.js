@@ -117,7 +117,7 @@ export class CheckPanel {
         h('div', { class: 'actions' }, this.stopButton('Not today', 'check-not-today', 'secondary')));
     }
     const block = h('div', { class: 'safety-support', testid: 'check-support' },
-      h('h3', null, 'Thank you for answering'),
+      h('h3', null, 'Support that’s just for you'),
       ...paragraphs(mine.help ? settings.concerning_text : settings.not_today_text),
       this.error ? h('p', { class: 'field-error', role: 'alert', testid: 'check-error' }, this.error) : null,
       h('div', { class: 'actions' }, this.stopButton('Stop for today', 'check-stop', 'primary')));

@@ -818,7 +818,7 @@ class StepView {
         h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
         h('span', { class: 'visually-hidden' }, ': '),
         h('span', { class: 'locked-title' }, this.step.title),
-        h('span', { class: 'locked-note' }, ' · later')));
+        h('span', { class: 'locked-note' }, this.ctrl.state.session.status === 'ended' ? ' · not reached' : ' · later')));
   }
 
   buildInfo() {
