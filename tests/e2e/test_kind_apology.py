@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import unique_marker
 from tests.e2e import axe
 from tests.e2e.conftest import people_with_track
-from tests.e2e.flows import open_session, pair_up
-from tests.integration.test_kind_apology import TRACK_ID, TRACK_YAML
+from tests.e2e.flows import open_session, pair_up, pass_checks
+from tests.integration.test_kind_apology import TRACK_ID
+from tests.integration.test_kind_apology import TRACK_YAML as APOLOGY_YAML
 
 try:
     from playwright.sync_api import expect
@@ -22,6 +23,17 @@ except ImportError:  # pragma: no cover - the `browser` fixture skips
     expect = None
 
 pytestmark = pytest.mark.e2e
+
+# The integration test's track, opened like the shipped repair tracks: a welcome card, then
+# the track's own check step (it opens the session's check again with its question), then
+# the apology.
+WELCOME = """  - id: welcome
+    kind: info
+    title: Before you begin
+    body: One of you apologises, the other receives it.
+"""
+TRACK_YAML = APOLOGY_YAML.replace("steps:\n  - id: check\n", f"steps:\n{WELCOME}  - id: check\n")
+assert TRACK_YAML != APOLOGY_YAML
 
 
 @pytest.fixture
@@ -47,14 +59,16 @@ def start(alex, sam) -> str:
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)
-    # Each does the private check first; the apology opens once both are clear.
+    # The session's private check (content/check.yaml) comes before any step.
+    pass_checks(alex, sam)
     for page in (a, b):
-        check = page.get_by_test_id("step-check")
-        check.get_by_test_id("safety-carry_on-yes").check()
-        check.get_by_test_id("safety-submit").click()
-        expect(check.get_by_test_id("safety-thanks")).to_be_visible()
+        page.get_by_test_id("step-welcome").get_by_test_id("continue-button").click()
+    # Then the track's own check step asks its question; the apology opens once both are
+    # clear.
+    pass_checks(alex, sam, answers={"carry_on": "yes"})
     for page in (a, b):
-        page.get_by_test_id("step-check").get_by_test_id("ready-button").click()
+        expect(box(page)).to_be_visible()
+        expect(page.get_by_test_id("step-progress")).to_have_text("Step 3 of 4")
     return session_id
 
 
