@@ -63,6 +63,7 @@ from server.engine.session import (
     TrackChanged,
     Transition,
     advance,
+    require_check_passed,
     unchanged,
 )
 from server.engine.text import is_blank as blank_text
@@ -364,6 +365,7 @@ def _holdable(state: SessionState, step_id: Any, *, finished_ok: bool = False) -
 
 def _advance(state: SessionState, action: Moderate, now: datetime) -> Transition:
     step = _current(state, action.step_id)
+    require_check_passed(state)  # no joint step before both partners' private checks
     if state.is_paused(now):
         raise MendError("paused", "The session is on a break; resume it first.")
     if step.kind == "safety" and not all((step.id, uid) in state.entries
