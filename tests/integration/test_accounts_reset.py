@@ -188,3 +188,27 @@ def test_forged_expired_and_weak_resets_are_refused(app, signup, inbox):
     # None of the refusals used the link up.
     _c, response = _reset(app, token)
     assert response.status_code == 200, response.get_json()
+
+
+def test_a_flood_of_requests_waits_in_one_queue_not_a_sender_each(app, signup, inbox):
+    """Every request only queues a job; one worker sends, one message at a time, and
+    nothing else runs for a request meanwhile (before: a thread per request, each
+    looking the address up and talking to the mail server at once)."""
+    from server.web import limits
+
+    limits.set_limits(app, {"all": "off"})  # many requests from one address
+    _configure(app, smtp_url=inbox.url)
+    signup("Ana")
+    assert mail_queue.wait_idle(10)
+    gate = threading.Event()
+    mail_queue.submit(gate.wait)  # the worker is busy with something else
+    threads = threading.active_count()
+    for n in range(20):
+        email = "ana@example.test" if n % 2 else f"nobody-{n}@example.test"
+        assert _request_reset(app, email).get_json() == {"ok": True}
+    assert threading.active_count() == threads
+    assert inbox.messages == []  # all twenty wait in the queue
+    gate.set()
+    inbox.wait_for(10)
+    assert mail_queue.wait_idle(10)
+    assert [m["To"] for m in inbox.messages] == ["ana@example.test"] * 10
