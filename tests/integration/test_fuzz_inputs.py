@@ -132,6 +132,9 @@ def well_formed(live) -> dict[str, dict]:
         "session:end": s,
         "note:add": {**s, "client_id": "fuzz-note-0001", "body": "a note"},
         "checkin:private": {**s, "client_id": "fuzz-checkin-01", "body": "a check-in"},
+        "check:submit": {**s, "client_id": "fuzz-check-0001",
+                         "fields": {"answers": {"safe_at_home": "yes"}}},
+        "check:stop": {**s},
     }
 
 
