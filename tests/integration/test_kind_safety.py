@@ -127,8 +127,10 @@ def test_the_gate_stops_both_in_the_same_words_whatever_the_cause(run_with):
     assert final["session"]["status"] == "ended"
     # Stopped on the check itself (step 1 of 4): no joint step ever started.
     assert final["session"]["step_index"] == 1 and last_a["session"]["step_index"] == 1
+    # The next step is listed as never reached, with nothing on it: no ready, no answer.
     talk = next(s for s in last_a["steps"] if s["id"] == "talk")
-    assert talk["ready"] == [] and talk["revealed"] is None and talk["mine"]["entry"] is None
+    assert talk["status"] == "locked"
+    assert talk["ready"] == [] and talk["revealed"] is None and talk["mine"] is None
     assert last_a["session"]["status"] == "ended"
 
 
