@@ -4,6 +4,9 @@ whose role was revoked after joining.
 
 Every packet each of them receives is recorded (pushes, acks, HTTP bodies), so the privacy
 tests read like the promise: a planted string reaches exactly the people allowed to read it.
+
+Sessions start past the private check that opens every session (tests/conftest.py), except
+in the tests marked `real_check`, where the partners answer it over their sockets.
 """
 
 from __future__ import annotations
@@ -14,20 +17,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 from sqlalchemy import func, select, update
 
 from server.models import CounsellorInvite, Reveal
 from server.models.base import utcnow
 from server.services import accounts
+from tests.checking import CHECK_FILE, clear_answers, concerning_answers
 from tests.conftest import unique_marker
 from tests.integration.conftest import Person
 from tests.integration.test_session_loop import last_state
 
 TRACK = "setting-boundaries-together"
+FIRST_JOINT = "agreements-not-walls"  # the step after the welcome
 HELD_STEP = "room-of-my-own"  # a prompt: both answers shown side by side
-SAFETY = "safety-check"
-CLEAR = {"safe_at_home": "yes", "afraid_or_controlled": "no", "carry_on_today": "yes"}
+FLAG_MESSAGE = "Check in with each partner privately"
+CHECK_SETTINGS = yaml.safe_load(CHECK_FILE.read_text(encoding="utf-8"))["settings"]
+# What both partners read on a session that stopped early, whatever stopped it.
+STOPPED = {"title": CHECK_SETTINGS["stopped_title"], "text": CHECK_SETTINGS["stopped_text"]}
 
 CONTROLS = ("step:advance", "step:revisit", "reveal:hold", "reveal:release", "reveal:preview",
             "floor:grant", "card:add", "session:end", "note:add")
@@ -281,12 +289,14 @@ def test_a_counsellor_joins_only_after_both_partners_agreed_with_a_single_use_co
     a.pushes(), b.pushes()
     joined = dr.post("/counsellor/join", {"invite_code": code})
     assert joined.status_code == 200 and joined.get_json()["session"]["id"] == sid
-    # Both partners are told, in the session, that the counsellor can see submitted answers.
+    # Both partners are told, in the session, that the counsellor can see submitted answers,
+    # never drafts or their answers to the private check, and is never told who a flag is about.
     for seat in (a, b):
         pushed = last_state(seat.pushes(), sid)
         assert pushed["counsellor"]["present"]["user_id"] == dr.id
         notice = pushed["counsellor"]["notice"]
-        assert "Dora" in notice and "never see drafts" in notice and "safety check" in notice
+        assert "Dora" in notice and "never see drafts" in notice
+        assert "answers to the private check" in notice and "never who" in notice
     assert [p["role"] for p in a.fresh()["participants"]] == ["partner", "partner", "counsellor"]
 
     # The code is single-use: another counsellor gets a conflict; Dora's retry is harmless.
@@ -357,14 +367,15 @@ def test_either_partner_removes_the_counsellor_who_then_loses_all_access(room, r
 
     # The partners carry on; nothing more reaches the removed counsellor.
     r.dr.pushes()
-    words = unique_marker("after-removal")
-    for seat in (r.a, r.b):
-        seat.ok("step:ready", step_id="welcome")
-    r.a.ok("entry:draft", step_id=SAFETY, fields={"answers": {"safe_at_home": "yes"}})
+    words, draft = unique_marker("after-removal"), unique_marker("draft-after-removal")
+    for step in ("welcome", FIRST_JOINT):
+        for seat in (r.a, r.b):
+            seat.ok("step:ready", step_id=step)
+    r.a.ok("entry:draft", step_id=HELD_STEP, body=draft)
     r.a.ok("session:pause", minutes=20, reason=words)
     after = r.dr.pushes()
     assert [p for p in after if p["name"] in ("session:state", "presence")] == []
-    assert words not in r.dr.received()
+    assert words not in r.dr.received() and draft not in r.dr.received()
 
 
 # --- every control: the seated counsellor's alone, and each one pushes fresh views ---------
@@ -387,19 +398,14 @@ def control_payloads(r: Room, step_id: str) -> dict[str, dict]:
 
 def script(r: Room) -> list[tuple[str, Seat, str, dict]]:
     """A session run by its counsellor, every control at least once, with the partners'
-    own moves in between: (description, who, event, payload)."""
-    answers = {"fields": {"answers": CLEAR}}
+    own moves in between: (description, who, event, payload). Both partners passed the
+    session's private check when it started."""
     return [
         ("counsellor advances past the welcome", r.dr, "step:advance", {"step_id": "welcome"}),
-        ("a answers the safety check", r.a, "entry:submit",
-         {"step_id": SAFETY, "client_id": "a-safety-01", **answers}),
-        ("b answers the safety check", r.b, "entry:submit",
-         {"step_id": SAFETY, "client_id": "b-safety-01", **answers}),
-        ("counsellor advances past the check", r.dr, "step:advance", {"step_id": SAFETY}),
         ("counsellor holds the next prompt's reveal", r.dr, "reveal:hold",
          {"step_id": HELD_STEP}),
         ("counsellor advances to the prompt", r.dr, "step:advance",
-         {"step_id": "agreements-not-walls"}),
+         {"step_id": FIRST_JOINT}),
         ("counsellor gives a the floor", r.dr, "floor:grant",
          {"step_id": HELD_STEP, "user_id": r.a.id}),
         ("a answers", r.a, "entry:submit",
@@ -455,10 +461,15 @@ def test_every_control_pushes_each_of_the_three_a_view_equal_to_a_fresh_load(roo
         if event == "reveal:preview":
             assert [e["body"] for e in ack["entries"]] == ["a's room", "b's room"]
     assert covered >= set(CONTROLS) | {"session:pause", "session:resume"}
-    final = held["Ana"]
-    assert final["session"]["status"] == "ended" and final["moderation"]["ended_by"] == \
-        "counsellor"
-    assert step_of(final, HELD_STEP)["revealed"]["entries"][1]["body"] == "b's room"
+    # The counsellor's end is the same neutral early stop as any other: credited to nobody,
+    # the same words for all three, no Activity line for it.
+    for seat in r.three:
+        final = held[seat.name]
+        assert final["session"]["status"] == "ended"
+        assert final["session"]["stopped"] == STOPPED
+        assert "ended_by" not in final["moderation"]
+        assert final["audit"][-1]["action"] == "floor_given"
+        assert step_of(final, HELD_STEP)["revealed"]["entries"][1]["body"] == "b's room"
 
 
 def test_every_control_is_forbidden_to_partners_and_uninvited_or_revoked_counsellors(room):
@@ -507,17 +518,19 @@ def test_the_audit_trail_names_every_control_and_read_with_who_and_when(room):
                      "floor_given", "floor_opened", "answers_previewed", "reveal_released",
                      "answers_shown", "step_revisited", "revisit_closed", "card_shown",
                      "prompt_added", "session_paused", "session_resumed", "note_written",
-                     "message_sent", "session_ended", "read_summary"):
+                     "message_sent", "read_summary"):
         assert expected in actions, expected
-    assert actions.count("step_advanced") == 4
+    assert actions.count("step_advanced") == 3
     # The order the counsellor acted in (reads and consent around them).
     controls = [a for a in actions if a not in ("opened", "read_summary", "counsellor_joined",
                                                 "answers_shown")]
-    assert controls == ["step_advanced", "step_advanced", "reveal_held", "step_advanced",
+    assert controls == ["step_advanced", "reveal_held", "step_advanced",
                         "floor_given", "floor_opened", "answers_previewed", "reveal_released",
                         "step_revisited", "revisit_closed", "card_shown", "prompt_added",
                         "session_paused", "session_resumed", "note_written", "message_sent",
-                        "step_advanced", "floor_given", "session_ended"]
+                        "step_advanced", "floor_given"]
+    # Her end of the session is the neutral early stop: no line says who ended it.
+    assert not [e for e in audit if e["action"] == "session_ended"]
     by_step = {(e["action"], e["step_id"]) for e in by_dora}
     assert ("answers_previewed", HELD_STEP) in by_step and ("answers_shown", HELD_STEP) in by_step
     message = next(e for e in by_dora if e["action"] == "message_sent")
@@ -536,22 +549,23 @@ def test_the_audit_trail_names_every_control_and_read_with_who_and_when(room):
 # --- planted words reach only the people allowed to read them -------------------------------
 
 
+@pytest.mark.real_check
 def test_planted_words_reach_only_the_people_allowed_to_read_them(room):
     r = room
     m = {name: unique_marker(name) for name in (
         "draft-a", "draft-b", "answer-a", "answer-b", "draft-a2", "draft-b2", "unrevealed-b",
         "note", "message-a")}
-    safety_a, safety_b = unique_marker("sa")[:60], unique_marker("sb")[:60]
+    check_a, check_b = unique_marker("ca")[:60], unique_marker("cb")[:60]
 
+    # The session's private check is open. Ana answers it first: her own screen has her
+    # answers after a reload; once Ben's answer passes the check, nobody's screen has any.
+    r.a.ok("check:submit", client_id=check_a, fields={"answers": clear_answers()})
+    assert r.a.fresh()["check"]["mine"]["answers"] == clear_answers()
+    r.b.ok("check:submit", client_id=check_b, fields={"answers": clear_answers()})
     for seat in (r.a, r.b):
-        seat.ok("step:ready", step_id="welcome")
-    r.a.ok("entry:draft", step_id=SAFETY, fields={"answers": {"safe_at_home": "not_sure"}})
-    assert step_of(r.a.fresh(), SAFETY)["mine"]["draft"]["fields"] == {
-        "answers": {"safe_at_home": "not_sure"}}  # Ana's own screen has it after a reload
-    r.a.ok("entry:submit", step_id=SAFETY, client_id=safety_a, fields={"answers": CLEAR})
-    r.b.ok("entry:submit", step_id=SAFETY, client_id=safety_b, fields={"answers": CLEAR})
+        assert seat.fresh()["check"] == {"open": False}
     r.dr.ok("reveal:hold", step_id=HELD_STEP)
-    for step in (SAFETY, "agreements-not-walls"):
+    for step in ("welcome", FIRST_JOINT):
         for seat in (r.a, r.b):
             seat.ok("step:ready", step_id=step)
 
@@ -632,16 +646,17 @@ def test_planted_words_reach_only_the_people_allowed_to_read_them(room):
     only(m["draft-b"], "Ben")
     only(m["draft-b2"], "Ben")
     only(m["unrevealed-b"], "Ben")
-    only(safety_a, "Ana")
-    only(safety_b, "Ben")
-    # Ana's hesitation (a safety draft) is in no one else's packets, in any shape.
+    # The check's answers are not kept: not even their client ids come back, to anyone.
+    only(check_a)
+    only(check_b)
+    # Ana's check answers (shown on her screen while she waited for Ben) are in no one
+    # else's packets, in any shape; Ben's answer passed the check, so his are in none.
     for seat in r.everyone:
-        hesitated = [d for _label, item in seat.log for d in walk(item)
-                     if d.get("safe_at_home") == "not_sure"]
-        assert bool(hesitated) == (seat is r.a), seat.name
+        answered = [d for _label, item in seat.log for d in walk(item) if "safe_at_home" in d]
+        assert bool(answered) == (seat is r.a), seat.name
     only(m["answer-a"], "Ana", "Ben", "Dora")
     only(m["answer-b"], "Ana", "Ben", "Dora")
-    # The counsellor never receives anyone's safety answers, in any shape.
+    # The counsellor never receives anyone's check answers, in any shape.
     for _label, item in r.dr.log:
         for d in walk(item):
             assert not isinstance(d.get("answers"), dict), d
@@ -655,29 +670,80 @@ def test_planted_words_reach_only_the_people_allowed_to_read_them(room):
               for d in walk(item) if isinstance(d.get("audit"), list)]
     assert trails and any(trails)
     text = json.dumps(trails)
-    for marker in (*m.values(), safety_a, safety_b):
+    for marker in (*m.values(), check_a, check_b):
         assert marker not in text
-    assert "not_sure" not in text
+    assert "safe_at_home" not in text
 
 
-def test_a_safety_flag_tells_the_counsellor_only_to_check_in_privately(room):
+@pytest.mark.real_check
+def test_a_concerning_check_answer_tells_the_counsellor_only_to_check_in_with_each_partner(
+        room):
     r = room
-    for seat in (r.a, r.b):
-        seat.ok("step:ready", step_id="welcome")
+    concerning = concerning_answers()
+    [(question, option)] = [(q, o) for q, o in concerning.items() if clear_answers()[q] != o]
+    assert r.dr.fresh()["check"] == {"open": True, "flag": False, "message": None}
+    before = {seat.name: seat.fresh() for seat in (r.a, r.b)}
     r.drain()
-    r.a.ok("entry:submit", step_id=SAFETY, client_id="a-flag-0001",
-           fields={"answers": {**CLEAR, "afraid_or_controlled": "sometimes"}})
-    flags = step_of(r.dr.fresh(), SAFETY)["flags"]
-    assert flags == [{"user_id": r.a.id, "display_name": "Ana",
-                      "message": "Check in privately"}]
+    r.a.ok("check:submit", client_id="a-flag-0001", fields={"answers": concerning})
+
+    # The counsellor's view carries the flag, and it names nobody.
+    flagged = r.dr.fresh()
+    assert flagged["check"] == {"open": True, "flag": True, "message": FLAG_MESSAGE}
+    assert last_state(r.dr.pushes(), r.session_id)["check"] == flagged["check"]
     [row] = r.dr.get("/counsellor/sessions").get_json()["sessions"]
-    assert row["flags"] == flags
-    for seat in (r.b, r.uma, r.rita):
-        received = seat.received()
-        assert "Check in privately" not in received
+    assert row["flags"] == [{"message": FLAG_MESSAGE}]
+    told = json.dumps([flagged["check"], row["flags"]])
+    for partner in (r.a, r.b):
+        assert partner.id not in told and partner.person.user["display_name"] not in told
+        assert partner.person.email not in told
+    # Nor can she point at a person: a message to one partner waits for a check-in to both.
+    refused = r.dr.emit("note:add", client_id="dr-flag-msg-01", body="Are you alright?",
+                        user_id=r.a.id)
+    assert refused["ok"] is False and refused["error"]["code"] == "conflict", refused
+
+    # Ben's screen does not change in any byte: no packet, the same view on a reload.
+    assert r.b.pushes() == []
+    assert r.b.fresh() == before["Ben"]
+    # Ana sees only her own answer and the support it asks for, never the flag.
+    after = r.a.fresh()
+    assert after["check"]["mine"] == {"answers": concerning, "clear": False, "help": True}
+    assert "flag" not in after["check"]
+    for key in set(after) | set(before["Ana"]):
+        if key not in ("check", "session"):
+            assert after[key] == before["Ana"][key], key
+    assert {**after["session"], "version": None} == {**before["Ana"]["session"], "version": None}
+    for seat in (r.a, r.b, r.uma, r.rita):
+        assert FLAG_MESSAGE not in seat.received(), seat.name
         shapes = [d for _label, item in seat.log for d in walk(item)]
-        assert not [d for d in shapes if d.get("afraid_or_controlled") == "sometimes"]
-        assert not [d for d in shapes if d.get("id") == SAFETY and "flags" in d]
+        # (Rita saw the unflagged check while she was still the counsellor.)
+        assert not [d for d in shapes if d.get("flag") or ("flag" in d and seat in (r.a, r.b))]
+    for seat in (r.b, r.uma, r.rita):
+        shapes = [d for _label, item in seat.log for d in walk(item)]
+        assert not [d for d in shapes if d.get(question) == option], seat.name
+
+
+@pytest.mark.real_check
+def test_the_counsellor_cannot_move_the_session_on_before_both_passed_its_check(room):
+    """Joint work waits for the private check, whoever tries to start it: while it is open
+    (nobody has answered, or one partner has), the counsellor's step:advance is refused and
+    nothing changes for the partners; once both answered clear, she moves the session on."""
+    r = room
+    r.drain()
+    for answered_by in (None, r.a):
+        if answered_by is not None:
+            answered_by.ok("check:submit", client_id="a-check-advance",
+                           fields={"answers": clear_answers()})
+            r.drain()
+        version = r.b.version()
+        refused = r.dr.emit("step:advance", step_id="welcome")
+        assert refused["ok"] is False and refused["error"]["code"] == "conflict", refused
+        assert r.b.version() == version
+        assert r.a.fresh()["session"]["current_step_id"] == "welcome"
+        for seat in (r.a, r.b):
+            assert last_state(seat.pushes(), r.session_id) is None
+    r.b.ok("check:submit", client_id="b-check-advance", fields={"answers": clear_answers()})
+    r.dr.ok("step:advance", step_id="welcome")
+    assert r.b.fresh()["session"]["current_step_id"] == FIRST_JOINT
 
 
 # --- a held reveal, and a counsellor who drops out ------------------------------------------
@@ -687,11 +753,7 @@ def test_a_held_reveal_is_shown_once_when_released_however_often_it_is_released(
     r = room
     r.dr.ok("reveal:hold", step_id=HELD_STEP)
     r.dr.ok("step:advance", step_id="welcome")
-    for seat, name in ((r.a, "a"), (r.b, "b")):
-        seat.ok("entry:submit", step_id=SAFETY, client_id=f"{name}-safety-01",
-                fields={"answers": CLEAR})
-    r.dr.ok("step:advance", step_id=SAFETY)
-    r.dr.ok("step:advance", step_id="agreements-not-walls")
+    r.dr.ok("step:advance", step_id=FIRST_JOINT)
     for seat, name in ((r.a, "a"), (r.b, "b")):
         seat.ok("entry:submit", step_id=HELD_STEP, client_id=f"{name}-once-0001",
                 body=f"{name} once")
@@ -736,12 +798,7 @@ def test_partners_carry_on_without_the_counsellor_but_not_past_a_hold(room):
     presence = [p["args"][0] for p in r.a.pushes() if p["name"] == "presence"]
     assert presence and r.dr.id not in presence[-1]["online"]
 
-    for seat in (r.a, r.b):
-        seat.ok("step:ready", step_id="welcome")
-    for seat, name in ((r.a, "a"), (r.b, "b")):
-        seat.ok("entry:submit", step_id=SAFETY, client_id=f"{name}-offline-1",
-                fields={"answers": CLEAR})
-    for step in (SAFETY, "agreements-not-walls"):
+    for step in ("welcome", FIRST_JOINT):
         for seat in (r.a, r.b):
             seat.ok("step:ready", step_id=step)
     for seat, name in ((r.a, "a"), (r.b, "b")):
@@ -764,7 +821,10 @@ def test_partners_carry_on_without_the_counsellor_but_not_past_a_hold(room):
     assert rejoined["session"]["current_step_id"] == HELD_STEP
     assert rejoined["moderation"]["held"] == [HELD_STEP]
     assert step_of(rejoined, HELD_STEP)["submitted"] == [r.a.id, r.b.id]
-    assert rejoined["session"]["version"] == r.a.fresh()["session"]["version"]
+    # The same session as the partners': a view's version also counts that viewer's own
+    # private changes (Ana's answer to the private check), so only the rest must agree.
+    assert {**rejoined["session"], "version": None} == {**r.a.fresh()["session"],
+                                                        "version": None}
     r.drain()
     r.dr.ok("reveal:release", step_id=HELD_STEP)
     for seat in r.three:
@@ -784,8 +844,8 @@ def test_a_revoked_counsellors_open_socket_hears_nothing_more_from_the_session(r
     r = room
     for seat in (r.a, r.b):
         seat.ok("step:ready", step_id="welcome")
-    typing = r.rita.emit("presence:typing", step_id=SAFETY, typing=True)
-    r.a.ok("presence:typing", step_id=SAFETY, typing=True)
+    typing = r.rita.emit("presence:typing", step_id=FIRST_JOINT, typing=True)
+    r.a.ok("presence:typing", step_id=FIRST_JOINT, typing=True)
     r.b.disconnect()
     heard = [(p["name"], p["args"][0]) for p in r.rita.pushes()]
     presence = [p["args"][0] for p in r.a.pushes() if p["name"] == "presence"]

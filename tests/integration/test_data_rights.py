@@ -6,8 +6,9 @@ counter-proposals, agreements, listening turns, an unrevealed closing answer, a 
 break reason, the counsellor's private note and her messages to each partner). Then:
 
 * each person's export holds their own words and what was revealed to them, and never
-  the other partner's unrevealed answer, draft, safety check or break reason, nor a
-  counsellor's note or her message to the other partner;
+  the other partner's unrevealed answer, draft or break reason, nor a counsellor's note or
+  her message to the other partner; answers to the private check that opens the session
+  are in nobody's export (not even their author's): the export says they are not kept;
 * erasing an account with the wrong password changes nothing in the database;
 * erasing it with the right one: the account can't log in, its e-mail can sign up anew,
   the partner's view and summary show the answers as removed and contain none of the
@@ -27,11 +28,15 @@ from sqlalchemy import select, text
 from server.models import Base, User
 from server.services import accounts
 from server.services.data_rights import ERASED_NAME, REMOVED_TEXT
+from tests.checking import clear_answers, concerning_answers
 from tests.conftest import unique_marker
 from tests.integration.conftest import Person
 
+# The scene answers the private check that opens its session itself, over the sockets.
+pytestmark = pytest.mark.real_check
+
 TRACK = "setting-boundaries-together"
-CLEAR = {"safe_at_home": "yes", "afraid_or_controlled": "no", "carry_on_today": "yes"}
+CHECK_QUESTIONS = set(clear_answers())
 
 
 @dataclass
@@ -147,10 +152,11 @@ def scene(app, signup) -> Scene:
     assert joined.status_code == 200, joined.get_json()
     dr.connect().ok("session:join")
 
+    # The private check that opens the session: each answers it on their own socket.
+    for seat, key in ((a, "a_check"), (b, "b_check")):
+        ids[key] = unique_marker(key)[:60]
+        seat.ok("check:submit", client_id=ids[key], fields={"answers": clear_answers()})
     both_ready("welcome")
-    ids["a_safety"] = a.submit("safety-check", fields={"answers": CLEAR})["id"]
-    ids["b_safety"] = b.submit("safety-check", fields={"answers": CLEAR})["id"]
-    both_ready("safety-check")
     both_ready("agreements-not-walls")
     a.submit("room-of-my-own", body=m["a_room"])
     b.submit("room-of-my-own", body=m["b_room"])
@@ -201,6 +207,24 @@ def session_part(export: dict, session_id: str) -> dict:
     return next(s for s in export["sessions"] if s["session"]["id"] == session_id)
 
 
+def check_answers_in(value: Any) -> list[dict]:
+    """Every dict anywhere in an export keyed by a question of the private check."""
+    found = []
+    if isinstance(value, dict):
+        if CHECK_QUESTIONS & set(value):
+            found.append(value)
+        for item in value.values():
+            found += check_answers_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += check_answers_in(item)
+    return found
+
+
+def says_check_answers_are_not_kept(exported: dict) -> bool:
+    return any("private check" in line and "deleted" in line for line in exported["not_kept"])
+
+
 # --- export ------------------------------------------------------------------------------
 
 
@@ -219,18 +243,20 @@ def test_an_export_holds_my_words_and_what_was_revealed_to_me_and_nothing_privat
     part = session_part(exported, scene.session_id)
     mine = part["mine"]
     assert [e["body"] for e in mine["entries"] if e["step_id"] == "closing"] == [m["a_closing"]]
-    assert [e["fields"] for e in mine["entries"] if e["step_id"] == "safety-check"] == [
-        {"answers": CLEAR}]
+    # Not even my own answers to the private check: the export says they are not kept.
+    assert says_check_answers_are_not_kept(exported)
+    assert check_answers_in(exported) == []
+    assert scene.ids["a_check"] not in whole and scene.ids["b_check"] not in whole
+    assert scene.ids["a_check"] not in table_dump(scene.app)
     revealed = next(s for s in part["summary"]["steps"] if s["id"] == "room-of-my-own")
     assert {a["body"] for a in revealed["answers"]} == {m["a_room"], m["b_room"]}
     assert {"action": "counsellor_joined"}.items() <= next(
         e for e in part["audit"] if e["action"] == "counsellor_joined").items()
     assert [n["body"] for n in part["notes"]] == [m["dr_to_a"]]
     assert mine["break_reason"] == m["a_reason"]
-    # Never: Ben's unrevealed draft and his safety check; Dora's note, and her message to Ben.
+    # Never: Ben's unrevealed draft; Dora's note, and her message to Ben.
     for key in ("b_closing_draft", "dr_private", "dr_to_b"):
         assert m[key] not in whole, key
-    assert scene.ids["b_safety"] not in whole
     agreements = {r["text"] for r in exported["records"] if r["kind"] == "agreement"}
     # A counter-proposal's wording replaces the item's: each agreement is in those words.
     assert agreements == {f"I need {m['b_counter']}", f"I need {m['a_counter']}"}
@@ -239,12 +265,31 @@ def test_an_export_holds_my_words_and_what_was_revealed_to_me_and_nothing_privat
 def test_the_partners_export_holds_his_draft_but_never_her_unrevealed_answer_or_break_reason(
         scene):
     m = scene.m
-    whole = json.dumps(scene.b.export())
+    exported = scene.b.export()
+    whole = json.dumps(exported)
     for key in ("b_closing_draft", "b_room", "a_room", "a_mirror", "dr_to_b"):
         assert m[key] in whole, key
     for key in ("a_closing", "a_reason", "dr_private", "dr_to_a"):
         assert m[key] not in whole, key
-    assert scene.ids["a_safety"] not in whole and scene.ids["a_closing"] not in whole
+    assert scene.ids["a_closing"] not in whole
+    assert says_check_answers_are_not_kept(exported) and check_answers_in(exported) == []
+    assert scene.ids["a_check"] not in whole and scene.ids["b_check"] not in whole
+
+
+def test_a_check_answer_waiting_for_the_partner_is_not_in_the_partners_export(app, couple):
+    """While the private check is open, Ana's answer (here a concerning one) is kept for her
+    screen until the check resolves: Ben's export has no trace of it."""
+    started = couple.a.post("/sessions", {"couple_id": couple.couple_id, "track_id": TRACK})
+    assert started.status_code == 201, started.get_json()
+    a = Seat(couple.a, app, started.get_json()["session"]["id"]).connect()
+    a.ok("session:join")
+    pending = unique_marker("pending")[:60]
+    a.ok("check:submit", client_id=pending, fields={"answers": concerning_answers()})
+    assert a.ok("session:join")["state"]["check"]["mine"]["clear"] is False
+    exported = Seat(couple.b, app).export()
+    assert says_check_answers_are_not_kept(exported)
+    assert check_answers_in(exported) == [] and pending not in json.dumps(exported)
+    a.sock.disconnect()
 
 
 def test_the_counsellors_export_holds_her_notes_and_never_a_draft_or_an_unrevealed_answer(

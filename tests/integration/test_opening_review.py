@@ -3,6 +3,9 @@ sockets and a real database, with the shipped tracks and content/review-step.yam
 
 from __future__ import annotations
 
+import pytest
+
+from tests.checking import clear_answers
 from tests.integration.test_session_loop import last_state
 
 CHECKIN = {"ratings": {"trust": 6, "closeness": 6, "mood": 6}, "support": "listening"}
@@ -47,15 +50,23 @@ class Pair:
         self.act("a", "step:ready", step_id=step_id)
         self.act("b", "step:ready", step_id=step_id)
 
+    def answer_check(self, who: str) -> None:
+        """This partner answers the session's private check, clear."""
+        self.act(who, "check:submit", client_id=f"check-{who}-{self.sid[:12]}",
+                 fields={"answers": clear_answers()})
+
     def close(self) -> None:
         for sock in self.socks.values():
             if sock.is_connected():
                 sock.disconnect()
 
 
-def make_commitments(app, couple) -> None:
-    """Session 1 on weekly-check-in, as far as both commitments being revealed."""
+def make_commitments(app, couple, answer_check: bool = False) -> None:
+    """Session 1 on weekly-check-in, as far as both commitments being revealed (in a test
+    marked `real_check`, both partners first answer the session's private check)."""
     s = Pair(app, couple, "weekly-check-in")
+    if answer_check:
+        s.answer_check("a"), s.answer_check("b")
     # weekly-check-in has its own review step: no second one
     assert "last-time-commitments" not in s.step_ids()
     s.both_ready("welcome")
@@ -112,11 +123,32 @@ def test_a_couple_without_open_commitments_gets_no_review(app, couple):
     s.close()
 
 
-def test_in_a_track_with_a_safety_check_the_review_comes_right_after_it(app, couple):
-    make_commitments(app, couple)
+@pytest.mark.real_check
+def test_the_review_opens_the_track_and_waits_for_the_private_check_like_any_joint_step(
+        app, couple):
+    """The review is joint work. The tracks no longer carry a safety step of their own (this
+    one had one): the session's private check comes first, so the review opens the track
+    and nothing can be done on it until both partners passed the check."""
+    make_commitments(app, couple, answer_check=True)
+    a_id = couple.a.user["id"]
     s = Pair(app, couple, "setting-boundaries-together")
     ids = s.step_ids()
-    at = ids.index("last-time-commitments")
-    assert s.step("a", ids[at - 1])["kind"] == "safety"
-    assert all(s.step("a", i)["kind"] != "safety" for i in ids[:at - 1])
+    assert ids[:2] == ["last-time-commitments", "welcome"]
+    assert all(s.step("a", i)["kind"] != "safety" for i in ids)
+    assert s.held["a"]["check"]["open"] is True
+    items = {i["record"]["user_id"]: i["record"]
+             for i in s.step("a", "last-time-commitments")["review"]["items"]}
+    kept = {"record_id": items[a_id]["id"], "status": "kept"}
+    refused = s.act("a", "turn:submit", ok=False, step_id="last-time-commitments",
+                    client_id="rv-a-0001", kind="check", fields=kept)
+    assert refused["error"]["code"] == "conflict"
+    s.answer_check("a")
+    refused = s.act("a", "turn:submit", ok=False, step_id="last-time-commitments",
+                    client_id="rv-a-0001", kind="check", fields=kept)
+    assert refused["error"]["code"] == "conflict"
+    s.answer_check("b")
+    assert s.held["a"]["check"] == {"open": False}
+    assert s.held["a"]["session"]["current_step_id"] == "last-time-commitments"
+    s.act("a", "turn:submit", step_id="last-time-commitments", client_id="rv-a-0001",
+          kind="check", fields=kept)
     s.close()
