@@ -664,7 +664,8 @@ def test_every_counsellor_action_is_in_the_audit_trail_and_none_carries_text():
 
 def test_the_dashboard_row_says_who_submitted_and_flags_only_check_in_privately():
     from server.engine.check import SubmitCheck
-    from tests.unit.test_check import CHECK, CLEAR as CHECK_CLEAR, CONCERNING
+    from tests.unit.test_check import CHECK, CONCERNING
+    from tests.unit.test_check import CLEAR as CHECK_CLEAR
 
     state = replace(start(), check_step=CHECK)
     state = engine.handle(state, SubmitCheck(A, "client-aaaa", {"answers": CONCERNING}),
