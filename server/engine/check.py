@@ -195,19 +195,21 @@ def _pass(state: SessionState, data: dict[str, Any], now: datetime) -> Transitio
     check = dict(data["check"])
     check.update(open=False, passed_at=iso(now))
     check.pop("first_answer_at", None)
-    reopened_by_step = check.pop("step_id", None)
+    check.pop("step_id", None)
     data.update(check=check, private=_without_answers(_private(replace(state,
                                                                        session_data=data))))
     new_state, saved = _saved(state, data)
     effects: list[Any] = [saved]
     current = new_state.current_step
-    if reopened_by_step and current is not None and current.id == reopened_by_step:
-        # A track's own check step is done once the check passes: move past it.
-        from server.engine.session import advance
+    if current is not None and current.kind == "safety":
+        # A track's own check step (the one that reopened the check, or a track's first
+        # step, which the opening check covers) is done once the check passes: move on.
+        from server.engine.session import advance, data_saved
 
         moved = advance(new_state, now)
         effects.append(StepAdvanced(current.id, moved.current_index, moved.status != ACTIVE,
                                     None, now))
+        effects.extend(data_saved(new_state, moved))
         new_state = moved
     return Transition(replace(new_state, version=state.version + 1), tuple(effects))
 

@@ -436,6 +436,14 @@ def advance(state: SessionState, now: datetime | None = None) -> SessionState:
     return safety_gate(state, nxt, now) or replace(state, current_index=nxt)
 
 
+def data_saved(before: SessionState, after: SessionState) -> tuple[SessionDataSaved, ...]:
+    """The effect that stores session data a move changed (advance() reopening the check
+    at a track's own safety step), or none."""
+    if after.session_data is before.session_data or after.session_data == before.session_data:
+        return ()
+    return (SessionDataSaved(after.session_data),)
+
+
 def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transition:
     require_partner(state, action.user_id)
     step = require_current_step(state, action.step_id)
@@ -449,9 +457,11 @@ def _mark_ready(state: SessionState, action: MarkReady, now: datetime) -> Transi
     effects: list[Effect] = [PartnerReady(step.id, action.user_id, now)]
     new_state = replace(state, ready=ready, version=state.version + 1)
     if all((step.id, uid) in ready for uid in state.partner_ids):
+        before = new_state
         new_state = advance(new_state, now)
         finished = new_state.status != ACTIVE  # finished, or stopped for today (safety)
         effects.append(StepAdvanced(step.id, new_state.current_index, finished, None, now))
+        effects.extend(data_saved(before, new_state))
     return Transition(new_state, tuple(effects))
 
 

@@ -220,8 +220,12 @@ def test_a_track_step_of_kind_safety_asks_the_check_again_and_is_passed_by_it():
     ))
     state = passed(new_state(track=track))
     state = engine.handle(state, engine.MarkReady(A, "welcome"), T0).state
-    state = engine.handle(state, engine.MarkReady(B, "welcome"), T0).state
+    moved = engine.handle(state, engine.MarkReady(B, "welcome"), T0)
+    state = moved.state
     assert is_open(state) and state.current_step.id == "again"
+    # The reopened check is stored with the move (a service persists only effects).
+    saved = [e for e in moved.effects if isinstance(e, engine.SessionDataSaved)]
+    assert saved and saved[-1].data["check"]["open"] is True
     assert view_for(state, A)["check"]["step"]["id"] == "again"
     state = answer(state, A, {"safe_at_home": "yes"}).state
     state = answer(state, B, {"safe_at_home": "yes"}).state
@@ -261,3 +265,12 @@ def test_a_session_stopped_at_the_check_lists_no_step_as_done():
     state = engine.handle(state, engine.MarkReady(B, "welcome"), T0).state
     state = engine.handle(state, Moderate(C, "end", None, {}), T0).state
     assert [s["status"] for s in view_for(state, B)["steps"]] == ["done", "locked", "locked"]
+
+
+def test_a_track_that_opens_with_its_own_check_step_moves_past_it_when_the_check_passes():
+    track = Track("t", "Talk", "s", 1, (
+        Step(id="own", kind="safety", title="Own", settings=freeze({"questions": QUESTIONS})),
+        Step(id="end", kind="info", title="End", body="Bye."),
+    ))
+    state = passed(new_state(track=track))
+    assert not is_open(state) and state.current_step.id == "end"
