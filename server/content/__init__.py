@@ -82,11 +82,12 @@ def _check_closing(name: str, data: dict, index: int) -> None:
             f"scale runs {mine['min']}-{mine['max']}; give both the same min and max.")
 
 
-def _check_safety(at, data: dict) -> None:
+def _check_safety(at, data: dict, session_check: bool = False) -> None:
     """Safety questions and options have distinct ids, and a step that must be gated on the
-    safety check (apology, boundary, settings.requires_safety) has a safety step before it:
-    the engine gates every step after a safety step, and without one nothing is gated."""
-    safety_seen = False
+    safety check (apology, boundary, settings.requires_safety) has a safety step before it —
+    unless the deployment's own check (content/check.yaml) opens every session, which then
+    gates every step of every track (server.engine.check)."""
+    safety_seen = session_check
     for index, step in enumerate(data["steps"]):
         where = f"{at(index)}: step {step['id']!r}"
         if step["kind"] == "safety":
@@ -106,7 +107,8 @@ def _check_safety(at, data: dict) -> None:
                                "it; open the track with a step of kind safety.")
 
 
-def _check_semantics(name: str, data: dict, lines: list[int] | None = None) -> None:
+def _check_semantics(name: str, data: dict, lines: list[int] | None = None,
+                     session_check: bool = False) -> None:
     """`lines[i]` is the line step i starts on, so each message can point at it."""
     def at(index: int) -> str:
         return f"{name}, line {lines[index]}" if lines and index < len(lines) else name
@@ -118,7 +120,7 @@ def _check_semantics(name: str, data: dict, lines: list[int] | None = None) -> N
             raise ContentError(f"{at(index)}: step id {step['id']!r} appears twice; "
                                "give each step its own id.")
         seen.add(step["id"])
-    _check_safety(at, data)
+    _check_safety(at, data, session_check)
     for index, step in enumerate(data["steps"]):
         if step["kind"] == "closing":
             _check_closing(at(index), data, index)
@@ -221,7 +223,7 @@ def _check_repeated_keys(name: str, node: yaml.Node | None) -> None:
             _check_repeated_keys(name, item)
 
 
-def load_track_file(path: Path, schema: dict) -> Track:
+def load_track_file(path: Path, schema: dict, *, session_check: bool = False) -> Track:
     text = path.read_text(encoding="utf-8")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -240,7 +242,8 @@ def load_track_file(path: Path, schema: dict) -> Track:
         raise ContentError(f"{path.name}{_line(_node_at(root, ['id']))}: id {data['id']!r} "
                            "must equal the file name.")
     steps = _node_at(root, ["steps"])
-    _check_semantics(path.name, data, [n.start_mark.line + 1 for n in steps.value])
+    _check_semantics(path.name, data, [n.start_mark.line + 1 for n in steps.value],
+                     session_check)
     return _build_track(data)
 
 
@@ -313,9 +316,12 @@ def _track_files(content_dir: Path) -> list[Path]:
 
 def load_library(content_dir: Path) -> TrackLibrary:
     schema = load_schema(content_dir)
+    from server.content.review import load_check_step, load_review_step
+
+    check_step = load_check_step(content_dir, schema)
     tracks = {}
     for path in _track_files(content_dir):
-        track = load_track_file(path, schema)
+        track = load_track_file(path, schema, session_check=check_step is not None)
         tracks[track.id] = track
     if not tracks:
         raise ContentError(f"No tracks found in {content_dir / 'tracks'}.")
@@ -323,6 +329,5 @@ def load_library(content_dir: Path) -> TrackLibrary:
         tracks = with_apology_hints(tracks, content_dir / "rules", freeze)
     except RulesError as exc:
         raise ContentError(str(exc)) from exc
-    from server.content.review import load_check_step, load_review_step
     return TrackLibrary(MappingProxyType(tracks), load_review_step(content_dir, schema),
-                        load_check_step(content_dir, schema))
+                        check_step)
