@@ -25,8 +25,9 @@ What the other partner can tell, and nothing more:
 What is kept: an answer lives in `session_data["private"][user]["check"]` only while the
 check is open (its author sees support at that moment); it is deleted when the check
 resolves either way. The session keeps `session_data["check"]`: {round, open, opened_at,
-passed_at, flag}, where `flag` (some answer this session was not clear) is shown to a
-counsellor as "check in with each partner privately" — never who.
+passed_at, flag}, where `flag` (some answer this session asked for help: a concern, not a
+plain "Not today") is shown to a counsellor as "check in with each partner privately" —
+never who.
 
 The questions come from content/check.yaml (`SessionState.check_step`, a `safety` step);
 with no check step configured (engine unit tests on hand-made tracks) there is no gate.
@@ -163,19 +164,21 @@ def submit(state: SessionState, action: SubmitCheck, now: datetime) -> Transitio
             return Transition(state, (), visible=False)  # a retry: nothing new
         raise MendError("conflict", "You have already answered this check.")
     clear = is_clear(step, fields)
+    help_wanted = wants_help(step, fields)
     data = dict(state.session_data)
     check = check_data(state)
     check.setdefault("round", 1)
     check.setdefault("open", True)
     check.setdefault("opened_at", iso(now))
     check.setdefault("first_answer_at", iso(now))
-    if not clear:
+    if help_wanted:
+        # A concern, not a plain "Not today": the counsellor is asked to check in.
         check["flag"] = True
     private = _private(state)
     private.setdefault(action.user_id, {})["check"] = {
         "round": check["round"], "client_id": action.client_id,
         "answers": plain(fields["answers"]), "clear": clear,
-        "help": wants_help(step, fields), "at": iso(now),
+        "help": help_wanted, "at": iso(now),
     }
     data.update(check=check, private=private)
     answers = [my_answer(replace(state, session_data=data), uid) for uid in state.partner_ids]

@@ -274,3 +274,10 @@ def test_a_track_that_opens_with_its_own_check_step_moves_past_it_when_the_check
     ))
     state = passed(new_state(track=track))
     assert not is_open(state) and state.current_step.id == "end"
+
+
+def test_a_plain_not_today_raises_no_flag_and_a_concern_does():
+    state = answer(new_state(counsellor=True), A, NOT_TODAY).state
+    assert view_for(state, C)["check"]["flag"] is False
+    state = answer(state, B, CONCERNING).state
+    assert view_for(state, C)["check"]["flag"] is True
