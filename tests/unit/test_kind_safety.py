@@ -318,7 +318,10 @@ def test_safety_answers_and_break_reasons_never_reach_the_other_partner(sequence
 # --- content: the loader's checks --------------------------------------------------------
 
 
-def _track_file(tmp_path, steps: list) -> str:
+def _track_file(tmp_path, steps: list, *, session_check: bool = True) -> str:
+    """Load the shipped content with one track made of `steps` (and without content/
+    check.yaml, the private check that opens every session, when `session_check` is off);
+    the loader's complaint, or "" when it takes it."""
     import shutil
 
     import yaml
@@ -332,6 +335,8 @@ def _track_file(tmp_path, steps: list) -> str:
     for old in (content / "tracks").glob("*.yaml"):
         old.unlink()
     (content / "track-order.txt").unlink(missing_ok=True)
+    if not session_check:
+        (content / "check.yaml").unlink()
     (content / "tracks" / "t.yaml").write_text(yaml.safe_dump(
         {"id": "t", "title": "T", "summary": "A test.", "version": 1, "steps": steps}))
     try:
@@ -358,4 +363,10 @@ def test_the_loader_refuses_repeated_ids_and_a_gated_step_with_no_check_before_i
     assert "repeats an option id" in _track_file(tmp_path, [same])
     nothing = {**SAFETY_STEP, "settings": {}}
     assert "questions" in _track_file(tmp_path, [nothing])
-    assert "no safety step before it" in _track_file(tmp_path, [GATED, SAFETY_STEP])
+    # Without the private check that opens every session, a gated step needs a safety step
+    # of its own before it; with it (the shipped content), that check comes first anyway.
+    assert "no safety step before it" in _track_file(tmp_path, [GATED, SAFETY_STEP],
+                                                     session_check=False)
+    assert "no safety step before it" in _track_file(tmp_path, [GATED], session_check=False)
+    assert _track_file(tmp_path, [GATED, SAFETY_STEP]) == ""
+    assert _track_file(tmp_path, [GATED]) == ""
