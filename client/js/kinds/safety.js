@@ -15,6 +15,7 @@
 import { h, replaceChildren, paragraphs } from '../dom.js';
 import { newClientId } from '../socket.js';
 import { registerKind } from './registry.js';
+import { questionGroups } from '../views/check.js';
 
 const STOP_LABEL = "Let's stop here for today";
 
@@ -71,21 +72,7 @@ class SafetyView {
   }
 
   form(step) {
-    const groups = this.questions().map((question) => {
-      const name = `safety-${step.id}-${question.id}`;
-      return h('fieldset', { class: 'safety-question', testid: `safety-q-${question.id}` },
-        h('legend', null, question.text),
-        question.options.map((option) => {
-          const id = `${name}-${option.id}`;
-          return h('div', { class: 'choice' },
-            h('input', {
-              type: 'radio', name, id, value: option.id, checked: this.choices[question.id] === option.id,
-              testid: `safety-${question.id}-${option.id}`,
-              onchange: () => { this.choices[question.id] = option.id; this.error = null; },
-            }),
-            h('label', { for: id }, option.label));
-        }));
-    });
+    const groups = questionGroups(this.questions(), this.choices, 'safety', () => { this.error = null; });
     const form = h('form', { class: 'safety-form', novalidate: true, testid: 'safety-form' },
       h('p', { class: 'notice', testid: 'safety-private' }, 'Only you will see these answers — not your partner, not a counsellor, not the summary.'),
       groups,

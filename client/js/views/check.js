@@ -13,6 +13,26 @@ import { h, replaceChildren, paragraphs, announce } from '../dom.js';
 import { newClientId } from '../socket.js';
 import { helpResources } from './moderation.js';
 
+/** One fieldset of radio buttons per question; a choice is written into `choices`. Also used
+ * by a `safety` step on hand-made content (js/kinds/safety.js). */
+export function questionGroups(questions, choices, prefix, onChoose) {
+  return questions.map((question) => {
+    const name = `${prefix}-${question.id}`;
+    return h('fieldset', { class: 'safety-question', testid: `${prefix}-q-${question.id}` },
+      h('legend', null, question.text),
+      question.options.map((option) => {
+        const id = `${name}-${option.id}`;
+        return h('div', { class: 'choice' },
+          h('input', {
+            type: 'radio', name, id, value: option.id, checked: choices[question.id] === option.id,
+            testid: `${prefix}-${question.id}-${option.id}`,
+            onchange: () => { choices[question.id] = option.id; onChoose(); },
+          }),
+          h('label', { for: id }, option.label));
+      }));
+  });
+}
+
 export class CheckPanel {
   constructor(ctrl) {
     this.ctrl = ctrl;
@@ -70,21 +90,7 @@ export class CheckPanel {
   }
 
   form(step) {
-    const groups = this.questions(step).map((question) => {
-      const name = `check-${question.id}`;
-      return h('fieldset', { class: 'safety-question', testid: `check-q-${question.id}` },
-        h('legend', null, question.text),
-        question.options.map((option) => {
-          const id = `${name}-${option.id}`;
-          return h('div', { class: 'choice' },
-            h('input', {
-              type: 'radio', name, id, value: option.id, checked: this.choices[question.id] === option.id,
-              testid: `check-${question.id}-${option.id}`,
-              onchange: () => { this.choices[question.id] = option.id; this.error = null; },
-            }),
-            h('label', { for: id }, option.label));
-        }));
-    });
+    const groups = questionGroups(this.questions(step), this.choices, 'check', () => { this.error = null; });
     const form = h('form', { class: 'safety-form', novalidate: true, testid: 'check-form' },
       groups,
       this.error ? h('p', { class: 'field-error', role: 'alert', tabIndex: -1, testid: 'check-error' }, this.error) : null,
