@@ -1,4 +1,5 @@
-"""Three browsers at 1280 px: the counsellor's check-in with each partner (issue 15).
+"""Three browsers (at 1280 px; the flag's walk at 390 px too): the counsellor's check-in
+with each partner (issue 15).
 
 Jo checks in with Alex and Sam: both screens show the same words, in the same wording,
 and both Activities read "checked in with each of you privately". When a private check
@@ -96,11 +97,12 @@ def test_a_check_in_reaches_both_partners_in_the_same_words(person, mend_server)
     print(log.report())
 
 
-def test_a_flag_asks_for_a_check_in_with_each_partner_never_one(person, mend_server):
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_flag_asks_for_a_check_in_with_each_partner_never_one(person, mend_server, width):
     """Jo joins while the couple's private check is open; Alex's answers are not all clear.
     Jo's screen says only "Check in with each partner privately"; the check-in from that
     banner reaches both; after Alex stops for today, another still reaches both."""
-    alex, sam, jo = person("Alex"), person("Sam"), person("Jo")
+    alex, sam, jo = (person(name, width=width) for name in ("Alex", "Sam", "Jo"))
     a, b, c = alex.page, sam.page, jo.page
     email = flows.email_for("jo", flows.new_suffix())
     c.goto("/")
