@@ -13,15 +13,16 @@ from typing import Any
 import jsonschema
 import yaml
 
+from server.content.errors import ContentError
+from server.content.review import load_check_step, load_review_step
 from server.content.rules import RulesError, with_apology_hints
 from server.engine.answers import MAX_TEXT_LENGTH
 from server.engine.kinds import known_kinds
 from server.engine.kinds.safety import is_gated_step
 from server.engine.tracks import Step, Track, freeze
 
+__all__ = ["ContentError", "TrackLibrary", "load_library", "load_schema", "load_track_file"]
 
-class ContentError(Exception):
-    """A track file is not valid; the message names the file and the problem."""
 
 
 def _labels(answer: dict) -> list[str]:
@@ -316,8 +317,6 @@ def _track_files(content_dir: Path) -> list[Path]:
 
 def load_library(content_dir: Path) -> TrackLibrary:
     schema = load_schema(content_dir)
-    from server.content.review import load_check_step, load_review_step
-
     check_step = load_check_step(content_dir, schema)
     tracks = {}
     for path in _track_files(content_dir):

@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from server.content.errors import ContentError
 from server.engine.tracks import Step, freeze
 
 REVIEW_FILE = "review-step.yaml"
@@ -18,8 +19,6 @@ CHECK_ID = "check"
 
 
 def _load_step_file(content_dir: Path, name: str, schema: dict) -> dict | None:
-    from server.content import ContentError  # the package imports this module
-
     path = content_dir / name
     if not path.is_file():
         return None
@@ -45,8 +44,6 @@ def _step(data: dict) -> Step:
 def load_check_step(content_dir: Path, schema: dict) -> Step | None:
     """The check's questions and words, checked against the `safety` step schema; None
     without a file (then sessions open without a check: hand-made content in tests)."""
-    from server.content import ContentError
-
     data = _load_step_file(content_dir, CHECK_FILE, schema)
     if data is None:
         return None
@@ -63,8 +60,6 @@ def load_check_step(content_dir: Path, schema: dict) -> Step | None:
 def load_review_step(content_dir: Path, schema: dict) -> Step | None:
     """The step, checked against the same schema as a track's steps; None without a file
     (then sessions simply open without a review)."""
-    from server.content import ContentError  # the package imports this module
-
     data = _load_step_file(content_dir, REVIEW_FILE, schema)
     if data is None:
         return None
