@@ -12,8 +12,38 @@ from server.engine.errors import MendError
 MAX_TEXT_LENGTH = 20_000
 
 
+# --- limits: every kind's, in one place ------------------------------------------------
+#
+# Text over a step's limit is refused whole with `too_large`, never shortened to fit: what
+# the person wrote stays in their box, and nothing cut is stored. A step's limit comes from
+# its content (`max_length`, or a kind's own key such as listening's `max_chars`), else the
+# kind's default, and never exceeds MAX_TEXT_LENGTH. Kinds put the limit in the step's view
+# so the browser counts against the same number (client/js/limits.js).
+
+
+def text_limit(settings: Mapping[str, Any] | None, default: int, key: str = "max_length") -> int:
+    """The longest text a step takes: `settings[key]` from its content, else `default`,
+    never above MAX_TEXT_LENGTH."""
+    value = (settings or {}).get(key)
+    return min(int(default if value is None else value), MAX_TEXT_LENGTH)
+
+
+def over_limit_message(length: int, limit: int, what: str = "That text") -> str:
+    """The one sentence for text over its limit (the server's half of the client's message)."""
+    return (f"{what} is {length:,} characters; the limit here is {limit:,}. Nothing was cut "
+            "or saved: shorten it and send it again.")
+
+
+def check_length(value: str, limit: int, what: str = "That text") -> str:
+    """`value` unchanged when it fits; MendError('too_large') when it doesn't (never a
+    shortened copy)."""
+    if len(value) > limit:
+        raise MendError("too_large", over_limit_message(len(value), limit, what))
+    return value
+
+
 def _text_limit(spec: Mapping[str, Any]) -> int:
-    return min(int(spec.get("max_length", MAX_TEXT_LENGTH)), MAX_TEXT_LENGTH)
+    return text_limit(spec, MAX_TEXT_LENGTH)
 
 
 def _check_text(body: Any, limit: int, *, allow_empty: bool) -> str:
@@ -23,12 +53,7 @@ def _check_text(body: Any, limit: int, *, allow_empty: bool) -> str:
     if not isinstance(body, str):
         raise MendError("invalid", "The answer must be text.")
     body = text.clean(body, "The answer")
-    if len(body) > limit:
-        raise MendError(
-            "too_large",
-            f"That answer is {len(body):,} characters; the limit here is {limit:,}. "
-            "Nothing was lost: shorten it and try again.",
-        )
+    check_length(body, limit, "That answer")
     if not allow_empty and not body:
         raise MendError("invalid", "Write something before you submit, even a few words.")
     return body

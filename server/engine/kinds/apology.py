@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.engine.answers import MAX_TEXT_LENGTH, is_blank
+from server.engine.answers import check_length, is_blank, text_limit
 from server.engine.errors import MendError
 from server.engine.kinds import StepKind, register
 from server.engine.session import (
@@ -76,6 +76,12 @@ FLOW = {HURT: (HURT_PHASE, HURT, MIRROR), MIRROR: (MIRROR, APOLOGISING, APOLOGY)
         "response": (RESPOND, HURT, DONE)}
 
 DEFAULT_MAX_LENGTH = 2000
+# How a part is named in a message (the labels on screen, client/js/kinds/apology.js).
+PART_NAMES = {"felt": "How it felt", "why": "Why it hurt", "need": "What you need",
+              "mirror": "What I heard", "act": "What I did", "impact": "How it affected you",
+              "responsibility": "It was mine", "regret": "What I regret",
+              "change": "What I'll do differently", "setup": "What set me up",
+              "reflect": "What I heard", "more": "I need more of"}
 DEFAULT_COMMITMENT_DAYS = 7
 
 
@@ -84,7 +90,8 @@ def _setting(step: Step, key: str, default: Any) -> Any:
 
 
 def _max_length(step: Step) -> int:
-    return min(int(_setting(step, "max_length", DEFAULT_MAX_LENGTH)), MAX_TEXT_LENGTH)
+    """Each part's limit, from the step's content (settings.max_length) or 2,000."""
+    return text_limit(step.settings, DEFAULT_MAX_LENGTH)
 
 
 def _text(value: Any, step: Step, what: str, *, required: bool) -> str | None:
@@ -92,8 +99,8 @@ def _text(value: Any, step: Step, what: str, *, required: bool) -> str | None:
         value = ""
     if not isinstance(value, str):
         raise MendError("invalid", f"'{what}' must be text.")
-    if len(value) > _max_length(step):
-        raise MendError("too_large", f"'{what}' is longer than {_max_length(step)} characters.")
+    # Over the limit the whole move is refused (nothing of it kept, nothing cut).
+    check_length(value, _max_length(step), f"'{PART_NAMES.get(what, what)}'")
     if required and blank_text(value):
         raise MendError("invalid", f"Write something for '{what}' before you send it.")
     return None if blank_text(value) else value
@@ -305,6 +312,8 @@ class Apology(StepKind):
         apology = self._said(state, step, APOLOGY)
         return {
             "phase": data["phase"],
+            # Each part's limit, so the browser counts against the server's number.
+            "max_length": _max_length(step),
             "offer": data.get("offer"),
             "declined": data.get("declined"),
             "roles": roles,
@@ -338,4 +347,5 @@ class Apology(StepKind):
             return None
         return {"id": step.id, "kind": step.kind, "title": step.title, "prompt": step.prompt,
                 "revealed": True, "answers": [], "acks": [],
-                "apology": {k: v for k, v in shared.items() if k not in ("offer", "declined")}}
+                "apology": {k: v for k, v in shared.items()
+                            if k not in ("offer", "declined", "max_length")}}
