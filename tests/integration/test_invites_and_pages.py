@@ -87,3 +87,18 @@ def test_client_routes_serve_the_shell(app):
         response = app.test_client().get(path)
         assert response.status_code == 200, path
         assert SHELL in response.data
+
+
+def test_a_signed_out_visit_to_an_invite_link_logs_no_error(app, signup, caplog):
+    """Opening someone's invite link before logging in is the normal way in: the server
+    log must not call it an error (the per-account limit has no account to count by)."""
+    ana = signup("Ana")
+    code = ana.post("/couples").get_json()["invite_code"]
+    stranger = app.test_client()  # not logged in
+    with caplog.at_level("DEBUG"):
+        assert stranger.get(f"/join/{code}").status_code == 200
+        assert invite_of(lookup(stranger, code))["status"] == "open"
+        assert stranger.get("/api/v1/me").status_code == 401
+        assert lookup(stranger, "ZZZZZZZZ").status_code == 404
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= 40]
+    assert errors == []
