@@ -18,8 +18,9 @@ every move a `turn:submit`:
   respond  the hurt partner chooses freely (`response`): accept, more time, or "I need
            more of …". Each is a full answer: the step is then done.
 
-Blame-shifting hints are advisory and computed by the client from content rules; the
-engine never refuses a phrase. The apology's parts go to their author and the hurt
+Blame-shifting hints are computed by the client from content rules and pause the send
+once (the author confirms or edits); the engine never refuses a phrase. Over-long parts are
+refused whole (`too_large`, answers.check_length), never cut. The apology's parts go to their author and the hurt
 partner only (not to a counsellor); everything else on the step is shared.
 """
 
