@@ -20,8 +20,9 @@ const KIND_HEADINGS = {
   emergency: 'In immediate danger',
   crisis: 'If you are struggling or in crisis',
   domestic_violence: 'If a partner is hurting, controlling or frightening you',
+  own_behaviour: 'If you are worried about how you treat your partner',
 };
-const KIND_ORDER = ['emergency', 'domestic_violence', 'crisis'];
+const KIND_ORDER = ['emergency', 'domestic_violence', 'crisis', 'own_behaviour'];
 
 const state = {
   country: null, // the code the dialog shows; null until the first list arrives

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,13 @@ from server.config import ConfigError, resource_dir
 # In the installed package (server/_bundled/content) or beside the checkout.
 BUNDLED_PATH = resource_dir("content") / "help-resources.yaml"
 INTERNATIONAL = "international"
-KINDS = ("emergency", "crisis", "domestic_violence")
+# own_behaviour: lines for people worried about how they treat a partner (issue 16).
+KINDS = ("emergency", "crisis", "domestic_violence", "own_behaviour")
 REQUIRED = ("name", "description", "kind")
 CONTACTS = ("phone", "text", "url")
-OPTIONAL = ("text_message", "hours")
+OPTIONAL = ("text_message", "hours", "source", "checked")
+# When an entry's details were last checked: a calendar date, e.g. "2026-12-08".
+CHECKED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 # Digits, spaces and the usual separators; a tel:/sms: link is built from the digits.
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
@@ -55,11 +59,14 @@ class Resource:
     text_message: str | None = None
     url: str | None = None
     hours: str | None = None
+    # Where the details were checked (the organisation's own site, as text) and when.
+    source: str | None = None
+    checked: str | None = None
 
     def to_dict(self) -> dict[str, str]:
         # Absent fields are left out (the protocol marks them optional with `?`).
         fields = ("name", "description", "phone", "text", "text_message", "url", "hours",
-                  "kind")
+                  "kind", "source", "checked")
         return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
 
 
@@ -138,7 +145,20 @@ def _resource(data: Any, where: str) -> Resource:
                       if "text_message" in data else None),
         url=url,
         hours=_text(data["hours"], where, "hours") if "hours" in data else None,
+        source=_text(data["source"], where, "source") if "source" in data else None,
+        checked=_checked(data["checked"], where) if "checked" in data else None,
     )
+
+
+def _checked(value: Any, where: str) -> str:
+    value = _text(value, where, "checked")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        value = ""
+    if not CHECKED.match(value):
+        raise ValueError(f"{where}: checked must be a date like \"2026-12-08\"")
+    return value
 
 
 def _country(code: Any, data: Any) -> Country:

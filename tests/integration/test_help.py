@@ -32,8 +32,11 @@ def test_anyone_can_get_their_countrys_list_without_logging_in(app):
         "url": "https://www.samaritans.org",
         "hours": "24/7",
         "kind": "crisis",
+        "source": "www.samaritans.org",
+        "checked": "2026-12-08",
     }
-    assert {r["kind"] for r in data["resources"]} == {"emergency", "crisis", "domestic_violence"}
+    assert {r["kind"] for r in data["resources"]} == {"emergency", "crisis", "domestic_violence",
+                                                      "own_behaviour"}
     codes = [c["code"] for c in data["countries"]]
     assert {"US", "GB", "AU", "international"} <= set(codes) and codes[-1] == "international"
     # Nothing is remembered: no cookie is set, and the browser is told not to cache it.
@@ -122,6 +125,7 @@ def test_mend_run_with_a_malformed_file_exits_with_one_sentence(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == (
         f"mend: MEND_HELP_RESOURCES ({help_file}) is not usable: country international, "
-        "resource 1: kind must be one of emergency, crisis, domestic_violence, not 'hotline'."
+        "resource 1: kind must be one of emergency, crisis, domestic_violence, own_behaviour, "
+        "not 'hotline'."
     )
     assert "Traceback" not in done.stderr and "Mend is running" not in done.stdout

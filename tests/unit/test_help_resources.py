@@ -38,6 +38,63 @@ def test_the_bundled_default_covers_the_required_countries_and_checks_out():
                     assert re.fullmatch(r"\+?[0-9][0-9 ().-]*", number), number
 
 
+CHECKED_ON = "2026-12-08"
+
+
+def test_every_bundled_entry_says_where_and_when_it_was_checked():
+    """An editor re-checking a number needs the organisation's own site and the date it was
+    last compared (issue 16): every entry carries both."""
+    for code, country in load_help_resources().countries.items():
+        for r in country.resources:
+            assert r.source and "." in r.source, f"{code}: {r.name} has no source"
+            assert not r.source.startswith(("http://", "https://")), r.source  # text, not a link
+            assert r.checked == CHECKED_ON, f"{code}: {r.name} checked {r.checked!r}"
+    raw = BUNDLED_PATH.read_text(encoding="utf-8")
+    # The header says how they were checked, honestly: not by calling, no network.
+    assert "Nothing was checked by calling" in raw and "no network" in raw
+
+
+def test_the_fallback_assumes_no_emergency_number_is_universal():
+    """Another country's list tells you to find your local number: it offers none (112 is
+    not the emergency number everywhere) and names no digits at all."""
+    fallback = load_help_resources().country_for(INTERNATIONAL)
+    emergency = [r for r in fallback.resources if r.kind == "emergency"]
+    assert emergency, "the fallback must still say what to do in immediate danger"
+    for r in fallback.resources:
+        assert r.phone is None and r.text is None, r.name
+        assert not re.search(r"\d", r.name + r.description), r.description
+    assert any("find it" in r.description for r in emergency)
+
+
+def _line(code: str, kind: str, *words: str) -> list[str]:
+    return [r.name for r in load_help_resources().country_for(code).resources
+            if r.kind == kind and all(w.casefold() in (r.name + " " + r.description).casefold()
+                                      for w in words)]
+
+
+def test_abuse_lines_for_men_lgbtq_people_and_people_worried_about_themselves():
+    """Abuse isn't only done to women by men: where a country has lines for men, for LGBTQ+
+    people and for people worried about their own behaviour, they are listed."""
+    assert "Men's Advice Line" in _line("GB", "domestic_violence", "for men")
+    assert _line("GB", "domestic_violence", "LGBT")
+    assert _line("GB", "own_behaviour", "Respect")
+    assert _line("US", "domestic_violence", "whatever their gender")
+    assert _line("US", "own_behaviour")
+    assert _line("AU", "own_behaviour", "Men's Referral Service")
+    assert _line("AU", "domestic_violence", "LGBTIQ+")
+    assert _line("IE", "domestic_violence", "for men")
+    assert _line("DE", "domestic_violence", "Männern")
+    for code in ("US", "GB", "IE", "AU", "NZ", "DE", "FR", "NL"):
+        assert _line(code, "own_behaviour"), f"{code} lists nothing for one's own behaviour"
+
+
+def test_canada_has_abuse_lines_to_call():
+    """Not only a shelter map: phone numbers for someone being abused in Canada."""
+    calls = [r for r in load_help_resources().country_for("CA").resources
+             if r.kind == "domestic_violence" and r.phone]
+    assert len(calls) >= 2
+
+
 def test_a_few_numbers_people_rely_on_are_exactly_right():
     """Spot checks against each service's published number (a typo here is dangerous)."""
     resources = load_help_resources()
@@ -52,6 +109,10 @@ def test_a_few_numbers_people_rely_on_are_exactly_right():
     assert numbers("AU")["Lifeline"] == "13 11 14"
     assert numbers("AU")["1800RESPECT"] == "1800 737 732"
     assert numbers("CA")["9-8-8 Suicide Crisis Helpline"] == "988"
+    assert numbers("GB")["Respect Phoneline"] == "0808 802 4040"
+    assert numbers("GB")["Men's Advice Line"] == "0808 801 0327"
+    assert numbers("GB")["Galop National LGBT+ Domestic Abuse Helpline"] == "0800 999 5428"
+    assert numbers("AU")["Men's Referral Service"] == "1300 766 491"
     hotline = next(r for r in resources.country_for("US").resources if r.text == "88788")
     assert hotline.text_message == "START"
 
@@ -122,7 +183,10 @@ BROKEN = {
     "a misspelt kind": (
         _broken(lambda d: _set(d, GB, "kind", "crisiss")),
         "country GB, resource 1: kind must be one of emergency, crisis, domestic_violence, "
-        "not 'crisiss'"),
+        "own_behaviour, not 'crisiss'"),
+    "a checked date that isn't one": (
+        _broken(lambda d: _set(d, GB, "checked", "last week")),
+        'country GB, resource 1: checked must be a date like "2026-12-08"'),
     "a javascript: url": (
         _broken(lambda d: _set(d, GB, "url", "javascript:alert(1)")),
         "url 'javascript:alert(1)' must start with https:// or http://"),
