@@ -15,7 +15,7 @@ import yaml
 
 from server.content.errors import ContentError
 from server.content.review import load_check_step, load_review_step
-from server.content.rules import RulesError, with_apology_hints
+from server.content.rules import RulesError, with_apology_hints, with_boundary_flags
 from server.engine.answers import MAX_TEXT_LENGTH
 from server.engine.kinds import known_kinds
 from server.engine.kinds.safety import is_gated_step
@@ -326,6 +326,8 @@ def load_library(content_dir: Path) -> TrackLibrary:
         raise ContentError(f"No tracks found in {content_dir / 'tracks'}.")
     try:  # apology steps carry their advisory hints (content/rules/) in their settings
         tracks = with_apology_hints(tracks, content_dir / "rules", freeze)
+        # boundary steps carry the shared flags (content/rules/boundary-flags.yaml)
+        tracks = with_boundary_flags(tracks, content_dir / "rules", freeze)
     except RulesError as exc:
         raise ContentError(str(exc)) from exc
     return TrackLibrary(MappingProxyType(tracks), load_review_step(content_dir, schema),

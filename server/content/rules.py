@@ -122,3 +122,80 @@ def with_apology_hints(tracks: Mapping[str, Any], rules_dir: Path,
 
 def _plain(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(settings or {})
+
+
+# --- boundary flags (content/rules/boundary-flags.yaml) --------------------------------------
+
+BOUNDARY_FLAGS = "boundary-flags.yaml"
+FLAGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["flags"],
+    "properties": {"flags": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "phrases", "message"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 40},
+            "phrases": {"type": "array", "minItems": 1, "maxItems": 80, "uniqueItems": True,
+                        "items": {**_TEXT, "maxLength": 60}},
+            "message": {**_TEXT, "maxLength": 500},
+            "examples": HINTS_SCHEMA["properties"]["hints"]["items"]["properties"]["examples"],
+        },
+    }}},
+}
+
+
+def load_boundary_flags(path: Path) -> tuple[dict[str, Any], ...]:
+    """The shared boundary flags, validated, with their examples checked (the need only is
+    matched, with `phrase_matches`, as the engine and the browser do)."""
+    name = f"rules/{path.name}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RulesError(f"{name}: missing; a boundary step needs its flags.") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{name}: not valid YAML ({exc}).") from exc
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(FLAGS_SCHEMA).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise RulesError(f"{name}: {where}: {error.message}")
+    flags, seen = [], set()
+    for rule in data["flags"]:
+        if rule["id"] in seen:
+            raise RulesError(f"{name}: flag id {rule['id']!r} appears twice.")
+        seen.add(rule["id"])
+        examples = rule.get("examples", {})
+        for text in examples.get("flags", []):
+            if not any(phrase_matches(p, text) for p in rule["phrases"]):
+                raise RulesError(f"{name}: flag {rule['id']!r}: example {text!r} should be "
+                                 "flagged but none of its phrases matches it.")
+        for text in examples.get("passes", []):
+            if any(phrase_matches(p, text) for p in rule["phrases"]):
+                raise RulesError(f"{name}: flag {rule['id']!r}: example {text!r} should pass "
+                                 "but one of its phrases matches it.")
+        flags.append({"id": rule["id"], "phrases": list(rule["phrases"]),
+                      "message": " ".join(rule["message"].split())})
+    return tuple(flags)
+
+
+def with_boundary_flags(tracks: Mapping[str, Any], rules_dir: Path,
+                        freeze: Any) -> dict[str, Any]:
+    """Every boundary step gets the shared flags in its settings; a step's own flags are
+    kept after them unless they reuse a shared id (the shared, reviewed rule wins)."""
+    if not any(s.kind == "boundary" for t in tracks.values() for s in t.steps):
+        return dict(tracks)
+    shared = [dict(f) for f in load_boundary_flags(rules_dir / BOUNDARY_FLAGS)]
+    ids = {f["id"] for f in shared}
+    out = {}
+    for track_id, track in tracks.items():
+        steps = []
+        for s in track.steps:
+            if s.kind == "boundary":
+                settings = _plain(s.settings)
+                own = [f for f in settings.get("flags", ()) if f["id"] not in ids]
+                s = replace(s, settings=freeze({**settings, "flags": [*shared, *own]}))
+            steps.append(s)
+        out[track_id] = replace(track, steps=tuple(steps))
+    return out

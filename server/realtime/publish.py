@@ -154,3 +154,11 @@ def _drop_from_session(user_id: str, session_id: str) -> None:
     socketio.close_room(watch_room(session_id), namespace="/")
     socketio.emit("session:removed", {"session_id": session_id, "message": REMOVED_MESSAGE},
                   to=user_room(user_id))
+
+
+def push_agreements(user_ids: Iterable[str], agreement_id: str) -> None:
+    """Tell each partner's open pages that the couple's agreements changed: the home loads
+    GET /couples/<id>/agreements again (the words never travel in this push)."""
+    for user_id in dict.fromkeys(user_ids):
+        socketio.emit("agreements:changed", {"agreement_id": agreement_id},
+                      to=user_room(user_id))

@@ -11,8 +11,8 @@ from flask_wtf.csrf import generate_csrf
 
 from server.context import mend
 from server.engine import MendError
-from server.realtime.publish import publish, push_home
-from server.services import accounts, checkins, couples, sessions
+from server.realtime.publish import publish, push_agreements, push_home
+from server.services import accounts, agreements, checkins, couples, sessions
 from server.services.mail_queue import mail_queue
 from server.services.summaries import summary_markdown
 from server.web.auth import start_login
@@ -237,3 +237,29 @@ def couple_checkins(couple_id: str):
     response, status = ok(checkins=data)
     response.headers["Cache-Control"] = "no-store"
     return response, status
+
+
+# --- the couple's agreements (docs/protocol.md, "Our agreements") ---------------------------
+
+
+@api.get("/couples/<couple_id>/agreements")
+@login_required
+def couple_agreements(couple_id: str):
+    with mend().database.session() as db:
+        data = agreements.couple_agreements(db, current_user.id, couple_id)
+    response, status = ok(**data)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
+
+
+@api.post("/agreements/<agreement_id>/<move>")
+@login_required
+def change_agreement(agreement_id: str, move: str):
+    """set-aside | withdraw | reinstate | keep, by either partner; the other's home is told."""
+    body()
+    with mend().database.session() as db:
+        agreement, partners, changed = agreements.change_agreement(
+            db, current_user.id, agreement_id, move)
+    if changed:
+        push_agreements(partners, agreement["id"])
+    return ok(agreement=agreement, changed=changed)

@@ -142,7 +142,10 @@ def test_lists_reveal_moves_agreements_and_resync(app, couple, boundary_library)
     assert step_b["status"] == "revealed"
     items = {i["id"]: i for i in step_b["items"]}
     assert items[f"{a_id}-1"]["need"] == "a call if you're late"
-    assert items[f"{a_id}-2"]["flags"] and not items[f"{a_id}-1"]["flags"]
+    # the flag on A's words is A's alone: B never sees it under A's item
+    assert not any(i["flags"] for i in items.values())
+    a_items = {i["id"]: i for i in view("a")[0]["items"]}
+    assert a_items[f"{a_id}-2"]["flags"] and not a_items[f"{a_id}-1"]["flags"]
 
     # Only the partner whose turn it is moves an item.
     assert turn("a", "agree", f"{a_id}-1", "bnd-own-01")["error"]["code"] == "not_your_turn"

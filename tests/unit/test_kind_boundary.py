@@ -177,6 +177,7 @@ def test_an_agreement_becomes_a_couple_record_with_a_revisit_date():
         "text": "I need a call when you're late / I'll text when I'm late",
         "need": "a call when you're late", "offer": "text when I'm late",
         "revisit_on": (T0 + timedelta(seconds=100, days=14)).date().isoformat(),
+        "revisit_days": 14,
         "proposed_by": A, "item_id": f"{A}-1",
     }
     for viewer in (A, B):
@@ -271,26 +272,35 @@ def test_agreements_from_an_earlier_session_show_in_a_later_one():
 # --- flags --------------------------------------------------------------------------------
 
 
-def test_flags_are_advisory_word_start_matches_from_content():
+def test_flags_are_advisory_whole_word_matches_from_content():
     step = TRACK.steps[1]
-    assert flags_for(step, "your Passwords please") == [{"id": "monitoring",
-                                                          "message": FLAGS[0]["message"]}]
-    assert flags_for(step, "I need to CHECK YOUR PHONE") != []
-    assert flags_for(step, "relocation plans", "compassword") == []
+    assert flags_for(step, "your Password please") == [{"id": "monitoring",
+                                                         "message": FLAGS[0]["message"]}]
+    assert flags_for(step, "to CHECK YOUR  PHONE") != []
+    assert flags_for(step, "relocation plans compassword") == []
+    assert flags_for(step, None) == []
     assert flags_for(replace(step, settings=None), "password") == []
 
 
-def test_flags_reach_the_author_while_writing_and_both_after_the_reveal():
-    action = engine.SaveDraft(A, "lists", None, lst(("your password",), ("quiet",)))
+def test_flags_read_the_need_and_reach_only_the_words_author():
+    action = engine.SaveDraft(A, "lists", None, lst(("your password",), ("quiet",),
+                                                    (None, "give you my password")))
     state = engine.handle(state_at(), action, T0).state
     mine = view_for(state, A)["steps"][1]["mine"]
-    assert [bool(f) for f in mine["flags"]] == [True, False]
+    # the offer ("I'll give you my password") is openness offered: never flagged
+    assert [bool(f) for f in mine["flags"]] == [True, False, False]
     # a flag never blocks
     state = submit(state, A, lst(("your password",), ("quiet",)))
-    state = submit(state, B, lst(("share my location",),), n=1)
-    for viewer in (A, B):
-        flagged = {i["id"]: bool(i["flags"]) for i in items_of(state, viewer).values()}
-        assert flagged == {f"{A}-1": True, f"{A}-2": False, f"{B}-1": True}
+    state = submit(state, B, lst(("to know your location",),), n=1)
+    flagged = {v: {i["id"]: bool(i["flags"]) for i in items_of(state, v).values()}
+               for v in (A, B)}
+    assert flagged[A] == {f"{A}-1": True, f"{A}-2": False, f"{B}-1": False}
+    assert flagged[B] == {f"{A}-1": False, f"{A}-2": False, f"{B}-1": True}
+    # a counter-proposal's words belong to the partner who suggested them
+    state = move(state, B, "counter", f"{A}-2", n=101, need="to check your phone").state
+    flagged = {v: {i["id"]: bool(i["flags"]) for i in items_of(state, v).values()}
+               for v in (A, B)}
+    assert flagged[A][f"{A}-2"] is False and flagged[B][f"{A}-2"] is True
 
 
 def test_item_text_joins_the_parts():

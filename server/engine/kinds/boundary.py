@@ -13,18 +13,27 @@ The rules the server enforces:
 * Moves (`turn:submit` kinds): "agree", "counter" (new wording in fields need/offer),
   "talk" (mark it to talk about; the same partner still answers it afterwards), "park".
 * The step may be left once every item is agreed or parked.
-* Items that ask to monitor the other (passwords, location, checking a phone) get a
-  gentle, advisory flag; the phrase rules come from content (`settings.flags`).
+* Flags: an item whose NEED asks to watch over or control the other (passwords, location,
+  tracking apps, permission, money, friends, curfews, instant replies, "prove") gets a
+  gentle, advisory flag. Only the need is read: what a partner offers ("I'll give you my
+  passcode") is openness freely given, not a demand. A flag is shown to the person who
+  wrote the words it is about, never to the other partner (who would read it as a verdict
+  on their partner). The rules come from content (content/rules/boundary-flags.yaml,
+  carried in each step's `settings.flags`).
+* Agreements live on after the session (server/services/agreements.py): their status
+  (`active`, `set_aside`, `withdrawn`) and revisit date change from the couple's home;
+  an active agreement whose revisit date has come is due for review (`agreement_status`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from server.engine.answers import MAX_TEXT_LENGTH
+from server.engine.answers import check_length, text_limit
 from server.engine.errors import MendError
 from server.engine.kinds import register
 from server.engine.kinds.answered import AnsweredKind
@@ -43,6 +52,9 @@ from server.engine.text import trim
 from server.engine.tracks import Step
 from server.engine.views import iso
 
+AGREEMENT = "agreement"
+# An agreement's stored statuses; DUE is read from the revisit date, never stored.
+ACTIVE, SET_ASIDE, WITHDRAWN, DUE = "active", "set_aside", "withdrawn", "due_for_review"
 PROPOSED, COUNTERED, AGREED, PARKED = "proposed", "countered", "agreed", "parked"
 SETTLED = (AGREED, PARKED)
 MOVES = ("agree", "counter", "talk", "park")
@@ -70,17 +82,68 @@ def item_text(need: str | None, offer: str | None) -> str:
     return " / ".join(parts)
 
 
-def flags_for(step: Step, *texts: str | None) -> list[dict[str, str]]:
-    """The content's advisory flags whose phrases occur in any of the texts (case-insensitive,
-    at the start of a word: "password" also catches "passwords")."""
-    joined = " ".join(t for t in texts if t)
+def phrase_matches(phrase: str, text: str) -> bool:
+    """Whole words in order, any spacing, case and apostrophe style ignored ("answer my
+    calls" matches "Answer  my calls", not "answer my callsign"). The browser does the same
+    (client/js/kinds/boundary.js) and content/rules/boundary-flags.yaml's examples are
+    checked with it when content loads."""
+    def normal(value: str) -> str:
+        return value.lower().replace("\u2019", "'").replace("\u2018", "'")
+    words = normal(phrase).split()
+    if not words:
+        return False
+    body = r"\s+".join(re.escape(w) for w in words)
+    return re.search(rf"(?:^|[^a-z0-9_'])(?:{body})(?=$|[^a-z0-9_'])", normal(text)) is not None
+
+
+def flags_for(step: Step, need: str | None) -> list[dict[str, str]]:
+    """The content's advisory flags whose phrases occur in an item's NEED. The offer is
+    never read: offering openness ("I'll give you my passcode") is the healthy form."""
+    if not need:
+        return []
     found = []
     for rule in setting(step, "flags", ()):
-        for phrase in rule.get("phrases", ()):
-            if re.search(r"\b" + re.escape(phrase), joined, re.IGNORECASE):
-                found.append({"id": rule["id"], "message": rule["message"]})
-                break
+        if any(phrase_matches(phrase, need) for phrase in rule.get("phrases", ())):
+            found.append({"id": rule["id"], "message": rule["message"]})
     return found
+
+
+# --- agreements after the session ---------------------------------------------------------
+
+
+def today(now: datetime) -> date:
+    """Revisit dates are calendar days in UTC, as the agree move sets them."""
+    return now.date()
+
+
+def revisit_date(record: CoupleRecord) -> date | None:
+    raw = (record.data or {}).get("revisit_on")
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def agreement_status(record: CoupleRecord, now: datetime) -> str:
+    """active | due_for_review | set_aside | withdrawn: an active agreement is due for
+    review from its revisit date until a partner keeps it (a new date) or changes it."""
+    if record.status != ACTIVE:
+        return record.status
+    revisit = revisit_date(record)
+    return DUE if revisit is not None and revisit <= today(now) else ACTIVE
+
+
+def agreements_due(records: Iterable[CoupleRecord], now: datetime) -> list[CoupleRecord]:
+    """The shared agreements due for review, earliest revisit date first (for the review at
+    the start of the next session, and the home)."""
+    due = [r for r in records if r.kind == AGREEMENT and r.private_to is None
+           and agreement_status(r, now) == DUE]
+    return sorted(due, key=lambda r: (revisit_date(r) or today(now), r.created_at, r.id))
+
+
+def part_limit(step: Step) -> int:
+    """The longest "I need" / "I'll" part (and note), from content."""
+    return text_limit(step.settings, DEFAULT_MAX_LENGTH)
 
 
 def _clean_part(value: Any, limit: int) -> str:
@@ -88,17 +151,15 @@ def _clean_part(value: Any, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise MendError("invalid", "Each part of an item must be text.")
-    if len(value) > limit:
-        raise MendError("too_large", f"That part is {len(value):,} characters; the limit "
-                                     f"here is {limit:,}. Nothing was lost: shorten it.")
-    return trim(value)
+    # Refused whole, never shortened: the words stay in the writer's box.
+    return trim(check_length(value, limit, "That part"))
 
 
 def clean_item(step: Step, raw: Any, *, draft: bool) -> dict[str, str]:
     """{"need": …, "offer": …}; a submitted item needs at least one of the two."""
     if not isinstance(raw, dict) or set(raw) - set(PARTS):
         raise MendError("invalid", "Each item is an object with 'need' and/or 'offer'.")
-    limit = min(int(setting(step, "max_length", DEFAULT_MAX_LENGTH)), MAX_TEXT_LENGTH)
+    limit = part_limit(step)
     item = {part: _clean_part(raw.get(part), limit) for part in PARTS}
     # The page labels each box "I need …" / "I'll …": don't keep the words twice.
     for part, lead in LEADS.items():
@@ -107,6 +168,13 @@ def clean_item(step: Step, raw: Any, *, draft: bool) -> dict[str, str]:
         raise MendError("invalid", "Write what you need or what you'll do for each item, "
                                    "or remove the empty one.")
     return item
+
+
+def wording_author(item: dict[str, Any]) -> str:
+    """Who wrote an item's current words: the last partner to suggest a change, else its
+    author."""
+    counters = [h for h in item.get("history", ()) if h.get("move") == "counter"]
+    return counters[-1]["by"] if counters else item["author"]
 
 
 def item_id(author: str, index: int) -> str:
@@ -200,8 +268,7 @@ class Boundary(AnsweredKind):
             if item["waiting_on"] is None:
                 raise MendError("not_your_turn", "That item waits for your partner.")
             raise MendError("not_your_turn", "It's your partner's turn to answer that item.")
-        limit = min(int(setting(step, "max_length", DEFAULT_MAX_LENGTH)), MAX_TEXT_LENGTH)
-        note = _clean_part(action.body, limit) or None
+        note = _clean_part(action.body, part_limit(step)) or None
 
         saved = {k: dict(v) for k, v in state.step_state(step.id).get("items", {}).items()}
         now_item = saved.get(item["id"], {})
@@ -221,13 +288,15 @@ class Boundary(AnsweredKind):
         elif action.name == "park":
             now_item.update(state=PARKED, waiting_on=None)
         else:  # agree: the partner whose move it is accepts the other's current wording
-            revisit = (now + timedelta(days=int(setting(step, "revisit_days",
-                                                        DEFAULT_REVISIT_DAYS)))).date()
+            days = int(setting(step, "revisit_days", DEFAULT_REVISIT_DAYS))
+            revisit = (now + timedelta(days=days)).date()
+            # revisit_days: a kept or reinstated agreement's next date is as far again.
             data = {"text": item["text"], "revisit_on": revisit.isoformat(),
-                    "proposed_by": item["author"], "item_id": item["id"]}
+                    "revisit_days": days, "proposed_by": item["author"],
+                    "item_id": item["id"]}
             data.update({p: item[p] for p in PARTS if item[p]})
-            record = CoupleRecord(id=action.turn_id, kind="agreement", data=data,
-                                  status="active", created_at=now, updated_at=now,
+            record = CoupleRecord(id=action.turn_id, kind=AGREEMENT, data=data,
+                                  status=ACTIVE, created_at=now, updated_at=now,
                                   session_id=state.id, step_id=step.id,
                                   user_id=item["author"])
             records = {**state.records, record.id: record}
@@ -248,13 +317,18 @@ class Boundary(AnsweredKind):
 
     # --- what each viewer sees ----------------------------------------------------------------
 
-    def _public_items(self, state: SessionState, step: Step) -> list[dict[str, Any]]:
-        return [{**item, "flags": flags_for(step, item["need"], item["offer"])}
+    def _public_items(self, state: SessionState, step: Step, viewer_id: str
+                      ) -> list[dict[str, Any]]:
+        """The items as `viewer_id` sees them: flags only on wording the viewer wrote (the
+        item's author, or whoever last suggested its current wording); the other partner
+        never sees a flag on their partner's words."""
+        return [{**item, "flags": flags_for(step, item["need"])
+                 if wording_author(item) == viewer_id else []}
                 for item in self.items(state, step)]
 
     def _own_flags(self, step: Step, fields: Any) -> list[list[dict[str, str]]]:
         items = (fields or {}).get("items", ()) if fields else ()
-        return [flags_for(step, i.get("need"), i.get("offer")) for i in items]
+        return [flags_for(step, i.get("need")) for i in items]
 
     def project(self, state: SessionState, step: Step, status: str, viewer: Participant,
                 view: dict[str, Any]) -> None:
@@ -265,7 +339,7 @@ class Boundary(AnsweredKind):
         if mine is not None:
             source = mine["entry"] or mine["draft"] or {}
             mine["flags"] = self._own_flags(step, source.get("fields"))
-        view["items"] = self._public_items(state, step)
+        view["items"] = self._public_items(state, step, viewer.user_id)
         view["complete"] = self.is_complete(state, step)
 
     def summarize(self, state: SessionState, step: Step, viewer: Participant
@@ -273,7 +347,7 @@ class Boundary(AnsweredKind):
         part = super().summarize(state, step, viewer)
         if part is None:
             return None
-        part["items"] = self._public_items(state, step)
+        part["items"] = self._public_items(state, step, viewer.user_id)
         part["agreements"] = [
             {"id": r.id, "text": r.data.get("text"), "revisit_on": r.data.get("revisit_on"),
              "proposed_by": r.data.get("proposed_by")}
