@@ -23,6 +23,8 @@ ACTIVE = "active"
 FINISHED = "finished"
 # Closed without reaching the end (e.g. a duplicate session merged away by a migration).
 ENDED = "ended"
+# Called off by a partner while under way (DELETE /api/v1/sessions/<id>; engine.cancel).
+CANCELLED = "cancelled"
 
 NOT_STARTED = "not_started"
 WRITING = "writing"
@@ -230,6 +232,21 @@ class SubmitEntry:
 
 
 @dataclass(frozen=True)
+class WithdrawEntry:
+    """`entry:withdraw`: take a submitted answer back before the other partner submits."""
+
+    user_id: str
+    step_id: str
+
+
+@dataclass(frozen=True)
+class CancelSession:
+    """`DELETE /api/v1/sessions/<id>`: a partner calls the session off (engine.cancel)."""
+
+    user_id: str
+
+
+@dataclass(frozen=True)
 class MarkReady:
     user_id: str
     step_id: str
@@ -265,7 +282,8 @@ class Tick:
     """Time passed: apply whatever deadline is due (a break ending, a turn timing out)."""
 
 
-Action = SaveDraft | SubmitEntry | MarkReady | StepAction | SubmitTurn | Tick
+Action = (SaveDraft | SubmitEntry | WithdrawEntry | MarkReady | StepAction | SubmitTurn | Tick
+          | CancelSession)
 
 
 # --- effects: what changed, for the service to persist --------------------------------
@@ -279,6 +297,22 @@ class DraftSaved:
 @dataclass(frozen=True)
 class EntrySubmitted:
     entry: Entry
+
+
+@dataclass(frozen=True)
+class EntryDeleted:
+    """An answer that was never shown is gone: taken back or replaced by its author, or
+    dropped when the session was cancelled. `client_id`: the retry key it held."""
+
+    step_id: str
+    user_id: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class DraftDeleted:
+    step_id: str
+    user_id: str
 
 
 @dataclass(frozen=True)
@@ -367,9 +401,9 @@ class TrackChanged:
 
 
 Effect = (
-    DraftSaved | EntrySubmitted | StepRevealed | PartnerReady | StepAdvanced | StepStateSaved
-    | PauseEnded | TurnRecorded | SessionDataSaved | RecordSaved | NoteAdded | Audited
-    | ParticipantJoined | ParticipantLeft | TrackChanged
+    DraftSaved | EntrySubmitted | EntryDeleted | DraftDeleted | StepRevealed | PartnerReady
+    | StepAdvanced | StepStateSaved | PauseEnded | TurnRecorded | SessionDataSaved | RecordSaved
+    | NoteAdded | Audited | ParticipantJoined | ParticipantLeft | TrackChanged
 )
 
 
@@ -472,6 +506,9 @@ def _step_scoped(state: SessionState, action: Any, now: datetime) -> Transition:
     if isinstance(action, SaveDraft):
         # Drafts keep saving during a break: nobody loses words because time stopped.
         return kind.save_draft(state, step, action, now)
+    if isinstance(action, WithdrawEntry):
+        # Taking one's own words back is never held up (a break, the floor, the check).
+        return kind.withdraw(state, step, action, now)
     require_check_passed(state)
     if state.is_paused(now):
         raise MendError("paused", "The session is on a break. Your draft is kept.")
@@ -544,8 +581,12 @@ def _dispatch(state: SessionState, action: Action, now: datetime) -> Transition:
         return _tick(state, action, now)
     if isinstance(action, MarkReady):
         return _mark_ready(state, action, now)
-    if isinstance(action, SaveDraft | SubmitEntry | StepAction | SubmitTurn):
+    if isinstance(action, SaveDraft | SubmitEntry | WithdrawEntry | StepAction | SubmitTurn):
         return _step_scoped(state, action, now)
+    if isinstance(action, CancelSession):
+        from server.engine.cancel import cancel
+
+        return cancel(state, action, now)
     from server.engine import breaks, check, moderation  # pauses; the counsellor's controls
 
     if isinstance(action, check.SubmitCheck):

@@ -14,9 +14,18 @@ from typing import Any
 
 from server.engine import check
 from server.engine.breaks import break_minutes, break_view
+from server.engine.cancel import cancelled_view
 from server.engine.kinds import kind_of
 from server.engine.moderation import counsellor_data
-from server.engine.session import ACTIVE, COUNSELLOR, ENDED, FINISHED, PARTNER, SessionState
+from server.engine.session import (
+    ACTIVE,
+    CANCELLED,
+    COUNSELLOR,
+    ENDED,
+    FINISHED,
+    PARTNER,
+    SessionState,
+)
 from server.engine.views import draft_dict, entry_dict, iso, record_dict, turn_dict
 
 __all__ = ["dashboard_row", "draft_dict", "entry_dict", "iso", "records_for", "step_status",
@@ -37,7 +46,7 @@ def records_for(state: SessionState, viewer_id: str, kind: str) -> list[dict[str
 
 
 def step_status(state: SessionState, index: int) -> str:
-    if state.status == ENDED and index >= state.current_index \
+    if state.status in (ENDED, CANCELLED) and index >= state.current_index \
             and not _touched(state, state.track.steps[index].id):
         return "locked"  # stopped early before this step began: nothing to read again
     if state.status != ACTIVE or index < state.current_index:
@@ -158,6 +167,8 @@ def view_for(state: SessionState, viewer_id: str, online: Iterable[str] = ()) ->
         # A session that stopped before its last step: the same words for everyone,
         # whatever the cause (engine.check.stop_early).
         stopped=check.stopped_view(state),
+        # Called off by a partner: who, when, and the sentence everyone reads (engine.cancel).
+        cancelled=cancelled_view(state, viewer.user_id),
         current_step_id=current.id if current else None,
         step_index=state.current_index + 1,
         step_count=len(state.track.steps),

@@ -198,6 +198,7 @@ def session_action(name: str, service: Callable[..., Outcome], *fields: str) -> 
 session_action("entry:draft", session_service.save_draft, "step_id", "body", "fields")
 session_action("entry:submit", session_service.submit_entry,
                "step_id", "client_id", "body", "fields", "skip")
+session_action("entry:withdraw", session_service.withdraw_entry, "step_id")
 session_action("step:ready", session_service.mark_ready, "step_id")
 session_action("turn:submit", session_service.submit_turn,
                "step_id", "client_id", "kind", "body", "fields")

@@ -54,6 +54,8 @@ EVENTS: dict[str, Obj] = {
     "entry:submit": _session(**{"step_id": ID, "client_id": CLIENT_ID,
                                 "body?": WORDS.or_null(), "fields?": FIELDS.or_null(),
                                 "skip?": Bool().or_null()}),
+    # Take a submitted answer back until the partner submits (a new entry:submit replaces it).
+    "entry:withdraw": _session(step_id=ID),
     "step:ready": _session(step_id=ID),
     "turn:submit": _session(**{"step_id": ID, "client_id": CLIENT_ID, "kind": NAME,
                                "body?": WORDS.or_null(), "fields?": FIELDS.or_null()}),

@@ -27,7 +27,14 @@ from server.engine import session as engine
 from server.engine.kinds import kind_of
 from server.engine.opening import with_review
 from server.engine.tracks import Track, plain, track_from_data, track_to_data
-from server.engine.visibility import entry_dict, iso, summary_for, turn_dict, view_for
+from server.engine.visibility import (
+    draft_dict,
+    entry_dict,
+    iso,
+    summary_for,
+    turn_dict,
+    view_for,
+)
 from server.models import (
     AuditEvent,
     Couple,
@@ -328,6 +335,10 @@ def _insert_of(table: Any, *columns: str) -> Prepared:
 _INSERT_ENTRY = _insert_of(_E, "id", "session_id", "step_id", "user_id", "client_id", "body",
                            "fields", "skipped", "submitted_at")
 _DELETE_DRAFT = Prepared(delete(_D).where(_DRAFT_KEY))
+# An answer replaced, taken back, or never shown when its session was cancelled.
+_DELETE_ENTRY = Prepared(delete(_E).where(
+    _E.c.session_id == _SID, _E.c.step_id == bindparam("b_step"),
+    _E.c.user_id == bindparam("b_user"), _E.c.client_id == bindparam("b_cid")))
 _INSERT_REVEAL = _insert_of(_R, "session_id", "step_id", "revealed_at")
 _INSERT_READY = _insert_of(_READY, "session_id", "step_id", "user_id", "at")
 _INSERT_ADVANCE = _insert_of(_ADV, "session_id", "from_step_id", "to_index", "by_user_id", "at")
@@ -503,6 +514,13 @@ def _persist(db: DbSession, transition: engine.Transition) -> None:
                 "fields": e.fields, "skipped": e.skipped, "submitted_at": e.submitted_at})
             _DELETE_DRAFT.run(conn, {"sid": session_id, "b_step": e.step_id,
                                          "b_user": e.user_id})
+        elif isinstance(effect, engine.EntryDeleted):
+            _DELETE_ENTRY.run(db.connection(), {"sid": session_id, "b_step": effect.step_id,
+                                                "b_user": effect.user_id,
+                                                "b_cid": effect.client_id})
+        elif isinstance(effect, engine.DraftDeleted):
+            _DELETE_DRAFT.run(db.connection(), {"sid": session_id, "b_step": effect.step_id,
+                                                "b_user": effect.user_id})
         elif isinstance(effect, engine.StepRevealed):
             _INSERT_REVEAL.run(db.connection(), {
                 "session_id": session_id, "step_id": effect.step_id,
@@ -771,6 +789,28 @@ def _replay(db: DbSession, library: TrackLibrary, earlier: Any, session_id: str,
     db.rollback()  # nothing to write: release the lock
     entry = state.entries[(step_id, user_id)]
     return Outcome(state, False, {"entry": entry_dict(entry)})
+
+
+def withdraw_entry(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+                   step_id: object) -> Outcome:
+    """`entry:withdraw`: take a submitted answer back before the partner submits. Its words
+    return to the author's draft; the partner sees it as not submitted. Committed first."""
+    step_id = _require_id(step_id, "step")
+    transition = _act(db, library, session_id, engine.WithdrawEntry(user_id, step_id))
+    draft = next((e.draft for e in transition.effects if isinstance(e, engine.DraftSaved)),
+                 None)
+    return Outcome(transition.state, True, {"draft": draft_dict(draft)})
+
+
+def cancel_session(db: DbSession, library: TrackLibrary, user_id: str, session_id: object
+                   ) -> Outcome:
+    """`DELETE /api/v1/sessions/<id>`: a partner calls the session off for everyone. What
+    was never shown (answers not yet revealed, drafts, check answers) is deleted in the
+    same commit (engine.cancel)."""
+    transition = _act(db, library, session_id, engine.CancelSession(user_id))
+    row = db.get(Session, transition.state.id)
+    return Outcome(transition.state, True, {"session": session_summary(db, row, library)},
+                   home_changed=True)
 
 
 def mark_ready(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,

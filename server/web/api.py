@@ -210,6 +210,18 @@ def _audit_counsellor_read(role: str, session_id: str, what: str) -> None:
     publish(outcome)
 
 
+@api.delete("/sessions/<session_id>")
+@login_required
+def cancel_session(session_id: str):
+    """A partner cancels a session under way, for everyone in it: each open screen and
+    home is told at once (docs/protocol.md, "Cancelling a session")."""
+    ctx = mend()
+    with ctx.database.session() as db:
+        outcome = sessions.cancel_session(db, ctx.library, current_user.id, session_id)
+    publish(outcome)
+    return ok(**outcome.result)
+
+
 @api.get("/sessions/<session_id>/summary")
 @login_required
 def session_summary(session_id: str):

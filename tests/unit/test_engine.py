@@ -67,10 +67,12 @@ def test_second_submit_reveals_both_answers_once():
         assert [e["body"] for e in step["revealed"]["entries"]] == ["from A", "from B"]
 
 
-def test_submitting_twice_for_one_step_is_a_conflict():
-    t = submit(new_state(), A)
+def test_submitting_again_after_the_partner_submitted_is_a_conflict():
+    """Before the partner's submit a new client_id replaces the answer (issue 16; see
+    test_answer_change_and_cancel.py); once both are in, the answers stand."""
+    t = submit(submit(new_state(), A).state, B, n=1)
     with pytest.raises(MendError) as error:
-        submit(t.state, A, n=1)
+        submit(t.state, A, n=2)
     assert error.value.code == "conflict"
 
 

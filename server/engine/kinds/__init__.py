@@ -34,6 +34,10 @@ class StepKind:
     def submit(self, state, step: Step, action, now: datetime):
         raise MendError("invalid", "This step doesn't take an answer.")
 
+    def withdraw(self, state, step: Step, action, now: datetime):
+        """`entry:withdraw` (WithdrawEntry): only kinds that take a private answer allow it."""
+        raise MendError("invalid", "This step has no answer to take back.")
+
     def turn(self, state, step: Step, action, now: datetime):
         """A `turn:submit` on this step (SubmitTurn); kinds without turns refuse it."""
         raise MendError("invalid", "This step doesn't take turns.")

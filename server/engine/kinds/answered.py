@@ -18,6 +18,7 @@ from server.engine.session import (
     Draft,
     DraftSaved,
     Entry,
+    EntryDeleted,
     EntrySubmitted,
     Participant,
     SessionState,
@@ -26,6 +27,7 @@ from server.engine.session import (
     StepStateSaved,
     SubmitEntry,
     Transition,
+    WithdrawEntry,
 )
 from server.engine.tracks import Step
 from server.engine.views import draft_dict, entry_dict, iso
@@ -61,7 +63,16 @@ class AnsweredKind(StepKind):
 
     def submit(self, state: SessionState, step: Step, action: SubmitEntry, now: datetime
                ) -> Transition:
-        self._require_open(state, step, action.user_id)
+        """A first answer, or (with a new client_id; the service answers a same-id retry)
+        a replacement for one the other partner hasn't matched yet."""
+        retired = (state.step_state(step.id).get("retired") or {}).get(action.user_id, ())
+        if action.client_id in retired:
+            # A late retry of an answer since replaced or taken back: it stays gone.
+            raise MendError("conflict", "That answer was changed or taken back since; "
+                                        "what you sent last is what counts.")
+        replacing = state.entries.get((step.id, action.user_id))
+        if replacing is not None:
+            self.require_changeable(state, step, action.user_id)
         if action.skip:
             if not step.optional:
                 raise MendError("invalid", "This step needs an answer; it can't be skipped.")
@@ -73,11 +84,60 @@ class AnsweredKind(StepKind):
         entries = {**state.entries, (step.id, action.user_id): entry}
         drafts = {k: v for k, v in state.drafts.items() if k != (step.id, action.user_id)}
         new_state = replace(state, entries=entries, drafts=drafts, version=state.version + 1)
+        if replacing is not None:
+            # The old words are deleted, never kept beside the new ones; its client_id is
+            # remembered so that a late retry of it can't bring them back.
+            new_state, retired = self._retire(new_state, step, replacing)
+            return Transition(new_state, (EntryDeleted(step.id, action.user_id,
+                                                       replacing.client_id),
+                                          EntrySubmitted(entry), retired))
         submitted = Transition(new_state, (EntrySubmitted(entry),))
         if not self.reveal_due(new_state, step):
             return submitted
         revealed = self.reveal(new_state, step, now)
         return Transition(revealed.state, submitted.effects + revealed.effects)
+
+    # --- changing one's mind before the partner answers --------------------------------
+
+    def require_changeable(self, state: SessionState, step: Step, user_id: str) -> Entry:
+        """The author's entry, while it may still be replaced or taken back: until the
+        other partner has submitted (after that both answers stand, revealed or held)."""
+        own = state.entries.get((step.id, user_id))
+        if own is None:
+            raise MendError("conflict", "You haven't submitted an answer to this step.")
+        other = state.other_partner(user_id)
+        if step.id in state.reveals or (other is not None and (step.id, other) in state.entries):
+            holder = state.participant(other) if other else None
+            name = holder.display_name if holder else "Your partner"
+            raise MendError("conflict", f"{name} has submitted too, so both answers stay as "
+                                        "they were sent. You can talk about it together.")
+        return own
+
+    def _retire(self, state: SessionState, step: Step, old: Entry
+                ) -> tuple[SessionState, StepStateSaved]:
+        data = dict(state.step_state(step.id))
+        retired = {uid: list(ids) for uid, ids in (data.get("retired") or {}).items()}
+        retired.setdefault(old.user_id, []).append(old.client_id)
+        data["retired"] = retired
+        new_state = replace(state, step_states={**state.step_states, step.id: data})
+        return new_state, StepStateSaved(step.id, data)
+
+    def withdraw(self, state: SessionState, step: Step, action: WithdrawEntry, now: datetime
+                 ) -> Transition:
+        """Take a submitted answer back: the partner sees it as not submitted again, and
+        its words return to the author's draft (skipped: an empty draft)."""
+        own = self.require_changeable(state, step, action.user_id)
+        entries = {k: v for k, v in state.entries.items() if k != (step.id, action.user_id)}
+        new_state = replace(state, entries=entries, version=state.version + 1)
+        new_state, retired = self._retire(new_state, step, own)
+        effects: list[Any] = [EntryDeleted(step.id, action.user_id, own.client_id), retired]
+        if not own.skipped:
+            draft = Draft(action.user_id, step.id, own.body,
+                          dict(own.fields) if own.fields is not None else None, now)
+            new_state = replace(new_state,
+                                drafts={**new_state.drafts, (step.id, action.user_id): draft})
+            effects.append(DraftSaved(draft))
+        return Transition(new_state, tuple(effects))
 
     # --- the reveal -------------------------------------------------------------------
 
