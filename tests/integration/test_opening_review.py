@@ -1,14 +1,22 @@
-"""A couple's next session opens by asking each how their commitments went: over real
-sockets and a real database, with the shipped tracks and content/review-step.yaml."""
+"""A couple's next session asks each how their commitments went, right after the track's
+welcome card: over real sockets and a real database, with the shipped tracks and
+content/review-step.yaml. Replying is optional, "Let's talk about this" becomes a topic of
+a later listening step, either partner can skip the review for today, a track reviews only
+the commitments it fits (small-steps-of-appreciation no apology) and an apology's
+commitment comes back for three check-ins."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from server.engine.tracks import Step, Track
 from tests.checking import clear_answers
 from tests.integration.test_session_loop import last_state
 
 CHECKIN = {"ratings": {"trust": 6, "closeness": 6, "mood": 6}, "support": "listening"}
+REVIEW = "last-time-commitments"
 
 
 class Pair:
@@ -70,7 +78,12 @@ def make_commitments(app, couple, answer_check: bool = False) -> None:
     # weekly-check-in has its own review step: no second one
     assert "last-time-commitments" not in s.step_ids()
     s.both_ready("welcome")
-    s.both_ready("last-weeks-commitments")
+    if s.step("a", "last-weeks-commitments")["review"]["items"]:
+        # an apology's commitment made earlier: look back on it another day
+        s.act("a", "turn:submit", step_id="last-weeks-commitments", client_id="wk-skip-0001",
+              kind="skip")
+    else:
+        s.both_ready("last-weeks-commitments")
     for who in ("a", "b"):
         s.act(who, "entry:submit", step_id="this-week", client_id=f"ck-{who}-0001",
               fields=CHECKIN)
@@ -79,76 +92,252 @@ def make_commitments(app, couple, answer_check: bool = False) -> None:
           body="I'll text when I'm running late.")
     s.act("b", "entry:submit", step_id="this-weeks-commitment", client_id="cm-b-0001",
           body="I'll put my phone away at dinner.")
-    assert [c["status"] for c in s.held["a"]["commitments"]] == ["open", "open"]
+    made = [c for c in s.held["a"]["commitments"] if c["session_id"] == s.sid]
+    assert [c["status"] for c in made] == ["open", "open"]
     s.close()
 
 
-def test_the_next_session_of_any_track_opens_with_the_review(app, couple):
+def library_with(app, *tracks: Track):
+    """The app's library (review step and check included) with hand-made tracks added;
+    returns a function that puts the original back."""
+    ctx = app.extensions["mend"]
+    original = ctx.library
+    ctx.library = replace(original, tracks={**original.tracks, **{t.id: t for t in tracks}})
+    return lambda: setattr(ctx, "library", original)
+
+
+APOLOGY_TRACK = Track(id="sorry-test", title="Sorry", summary="For tests.", version=1, steps=(
+    Step(id="sorry", kind="apology", title="An apology", prompt="About Friday."),
+    Step(id="after", kind="info", title="After", body="That's all."),
+))
+
+
+@pytest.fixture
+def apology_track(app):
+    restore = library_with(app, APOLOGY_TRACK)
+    yield
+    restore()
+
+
+def make_apology_commitment(app, couple) -> str:
+    """A (apologising) sends an apology whose "what will change" becomes a commitment
+    (source "apology"); B answers and both finish the session. Returns the record id."""
+    s = Pair(app, couple, APOLOGY_TRACK.id)
+    assert REVIEW not in s.step_ids()  # nothing to look back on yet
+
+    def turn(who, kind, n, body=None, fields=None):
+        s.act(who, "turn:submit", step_id="sorry", client_id=f"ap-{who}-{n:04d}", kind=kind,
+              body=body, fields=fields)
+
+    turn("a", "offer", 1, fields={"role": "apologising"})
+    turn("b", "accept", 2)
+    turn("b", "hurt", 3, fields={"felt": "Forgotten", "why": "Our day", "need": "Honesty"})
+    turn("a", "mirror", 4, body="You felt forgotten on our day")
+    turn("a", "apology", 5, fields={"act": "I forgot our day", "impact": "You felt forgotten",
+                                    "responsibility": "I didn't plan", "regret": "I'm sorry",
+                                    "change": "APOLOGY-CHANGE I'll plan our dates with you"})
+    turn("b", "reflect", 6, body="You own that you forgot")
+    turn("b", "response", 7, fields={"choice": "more_time"})
+    s.both_ready("sorry")
+    s.both_ready("after")
+    record = next(c for c in s.held["a"]["commitments"] if c["source"] == "apology")
+    s.close()
+    return record["id"]
+
+
+def review_items(s: Pair, who: str = "a") -> dict[str, dict]:
+    """record id -> review item, as `who` sees the review."""
+    return {i["record"]["id"]: i for i in s.step(who, REVIEW)["review"]["items"]}
+
+
+def check(s: Pair, who: str, record_id: str, status: str, n: int = 1) -> None:
+    s.act(who, "turn:submit", step_id=REVIEW, client_id=f"rv-{who}-{record_id[:8]}-{n}",
+          kind="check", fields={"record_id": record_id, "status": status})
+
+
+def test_the_review_comes_after_the_welcome_card_and_replying_is_optional(app, couple):
     make_commitments(app, couple)
     a_id, b_id = couple.a.user["id"], couple.b.user["id"]
 
     s = Pair(app, couple, "understanding-our-trust")
-    ids = s.step_ids()
-    assert ids[:2] == ["last-time-commitments", "welcome"]
-    assert s.held["b"]["session"]["current_step_id"] == "last-time-commitments"
-    review = s.step("b", "last-time-commitments")
-    assert review["kind"] == "commitment" and review["title"]
-    items = {i["record"]["user_id"]: i["record"] for i in review["review"]["items"]}
+    # The welcome card (privacy notice, Get help) is read first; the review waits for it.
+    assert s.step_ids()[:2] == ["welcome", REVIEW]
+    assert s.held["b"]["session"]["current_step_id"] == "welcome"
+    assert "review" not in s.step("b", REVIEW)  # a step not reached shows nothing yet
+    refused = s.act("a", "turn:submit", ok=False, step_id=REVIEW, client_id="rv-a-early",
+                    kind="skip")
+    assert refused["error"]["code"] == "conflict"
+    s.both_ready("welcome")
+    assert s.held["b"]["session"]["current_step_id"] == REVIEW
+    review = s.step("b", REVIEW)
+    assert review["kind"] == "commitment" and review["title"] == "Last time's commitments"
+    assert review["review"]["skipped"] is False and review["review"]["talk_step"] is None
+    items = {i["record"]["user_id"]: i["record"]["id"] for i in review["review"]["items"]}
     assert set(items) == {a_id, b_id}
-    s.act("a", "step:ready", ok=False, step_id="last-time-commitments")
-    s.act("a", "turn:submit", step_id="last-time-commitments", client_id="rv-a-0001",
-          kind="check", fields={"record_id": items[a_id]["id"], "status": "kept"})
-    s.act("b", "turn:submit", step_id="last-time-commitments", client_id="rv-b-0001",
-          kind="ack", fields={"record_id": items[a_id]["id"], "ack": "thanks"})
-    s.act("b", "turn:submit", step_id="last-time-commitments", client_id="rv-b-0002",
-          kind="check", fields={"record_id": items[b_id]["id"], "status": "not_yet"})
-    s.act("a", "turn:submit", step_id="last-time-commitments", client_id="rv-a-0002",
-          kind="ack", fields={"record_id": items[b_id]["id"], "ack": "hear_you"})
-    s.both_ready("last-time-commitments")
-    assert s.held["a"]["session"]["current_step_id"] == "welcome"
+    # Each says how theirs went before moving on ...
+    s.act("a", "step:ready", ok=False, step_id=REVIEW)
+    check(s, "a", items[a_id], "kept")
+    s.act("a", "step:ready", ok=False, step_id=REVIEW)
+    check(s, "b", items[b_id], "not_yet")
+    # ... and nobody has to reply: A moves on without thanking B for a "not yet".
+    s.act("b", "turn:submit", step_id=REVIEW, client_id="rv-b-ack", kind="ack",
+          fields={"record_id": items[a_id], "ack": "thanks"})
+    s.both_ready(REVIEW)
+    assert s.held["a"]["session"]["current_step_id"] == "what-trust-means"
+    done = review_items(s, "b")
+    assert done[items[b_id]]["ack"] is None and done[items[a_id]]["ack"]["ack"] == "thanks"
     statuses = {c["user_id"]: c["status"] for c in s.held["b"]["commitments"]}
     assert statuses == {a_id: "kept", b_id: "not_yet"}
     s.close()
 
-    # Every commitment answered: the session after that opens as the track is written.
+    # An everyday commitment is looked back on once: the next session opens as written.
     s = Pair(app, couple, "in-each-others-shoes")
-    assert "last-time-commitments" not in s.step_ids()
+    assert REVIEW not in s.step_ids()
+    s.close()
+
+
+def test_either_partner_skips_the_review_for_both_and_it_comes_back_next_time(app, couple):
+    make_commitments(app, couple)
+    a_id, b_id = couple.a.user["id"], couple.b.user["id"]
+    s = Pair(app, couple, "in-each-others-shoes")
+    s.both_ready("welcome")
+    items = {i["record"]["user_id"]: i["record"]["id"]
+             for i in s.step("a", REVIEW)["review"]["items"]}
+    check(s, "a", items[a_id], "kept")
+    # B would rather not look back today: one skip sets it aside for both.
+    s.act("b", "turn:submit", step_id=REVIEW, client_id="rv-b-skip", kind="skip")
+    for who in ("a", "b"):
+        assert s.held[who]["session"]["current_step_id"] == "about-triggers"
+        review = s.step(who, REVIEW)
+        assert review["status"] == "done" and review["review"]["skipped"] is True
+        # what was said stays; what wasn't is not listed as answered
+        assert [i["record"]["id"] for i in review["review"]["items"]] == [items[a_id]]
+    statuses = {c["user_id"]: c["status"] for c in s.held["a"]["commitments"]}
+    assert statuses == {a_id: "kept", b_id: "open"}
+    refused = s.act("a", "turn:submit", ok=False, step_id=REVIEW, client_id="rv-a-skip",
+                    kind="skip")
+    assert refused["error"]["code"] == "conflict"
+    s.close()
+
+    # B's commitment wasn't answered: it is in the next session's review, and only it.
+    s = Pair(app, couple, "understanding-our-trust")
+    s.both_ready("welcome")
+    assert [i["record"]["user_id"] for i in s.step("a", REVIEW)["review"]["items"]] == [b_id]
+    s.close()
+
+
+TALK_TRACK = Track(id="review-talk-test", title="Talk", summary="For tests.", version=1,
+                   steps=(Step(id="welcome", kind="info", title="Hello", body="Welcome."),
+                          Step(id="listen", kind="listening", title="Talking it through",
+                               prompt="Take turns."),
+                          Step(id="bye", kind="info", title="Bye", body="Until next time.")))
+
+
+def test_lets_talk_about_this_names_the_later_listening_step(app, couple):
+    make_commitments(app, couple)
+    restore = library_with(app, TALK_TRACK)
+    try:
+        a_id, b_id = couple.a.user["id"], couple.b.user["id"]
+        s = Pair(app, couple, TALK_TRACK.id)
+        assert s.step_ids() == ["welcome", REVIEW, "listen", "bye"]
+        s.both_ready("welcome")
+        review = s.step("b", REVIEW)["review"]
+        assert review["talk_step"] == {"id": "listen", "title": "Talking it through"}
+        items = {i["record"]["user_id"]: i["record"] for i in review["items"]}
+        check(s, "a", items[a_id]["id"], "not_yet")
+        check(s, "b", items[b_id]["id"], "kept")
+        refused = s.act("b", "turn:submit", ok=False, step_id=REVIEW, client_id="rv-b-bad",
+                        kind="ack", fields={"record_id": items[a_id]["id"], "ack": "shrug"})
+        assert refused["error"]["code"] == "invalid"
+        s.act("b", "turn:submit", step_id=REVIEW, client_id="rv-b-talk", kind="ack",
+              fields={"record_id": items[a_id]["id"], "ack": "talk"})
+        assert review_items(s, "a")[items[a_id]["id"]]["ack"]["ack"] == "talk"
+        s.both_ready(REVIEW)
+        assert s.held["a"]["session"]["current_step_id"] == "listen"
+        s.close()
+    finally:
+        restore()
+
+
+def test_a_gentle_track_never_opens_with_an_apologys_commitment(app, couple, apology_track):
+    """small-steps-of-appreciation reviews everyday commitments only (its content's
+    settings.review_sources); other tracks review an apology's too."""
+    apology = make_apology_commitment(app, couple)
+    s = Pair(app, couple, "small-steps-of-appreciation")
+    assert REVIEW not in s.step_ids()
+    s.close()
+    s = Pair(app, couple, "understanding-our-trust")
+    s.both_ready("welcome")
+    assert list(review_items(s)) == [apology]
+    s.close()
+
+
+def test_a_gentle_track_reviews_only_everyday_commitments(app, couple, apology_track):
+    apology = make_apology_commitment(app, couple)
+    make_commitments(app, couple)
+    s = Pair(app, couple, "small-steps-of-appreciation")
+    assert s.step_ids()[:2] == ["welcome", REVIEW]
+    s.both_ready("welcome")
+    listed = review_items(s)
+    assert len(listed) == 2 and apology not in listed
+    assert {i["record"]["source"] for i in listed.values()} == {"commitment"}
+    assert "APOLOGY-CHANGE" not in str(s.held["a"]["steps"])
+    s.close()
+
+
+def test_an_apologys_commitment_stays_in_the_review_for_three_check_ins(
+        app, couple, apology_track):
+    """content/review-step.yaml: check_ins.apology 3. A skip is no check-in."""
+    apology = make_apology_commitment(app, couple)
+    sessions = [("understanding-our-trust", "kept"), ("in-each-others-shoes", None),
+                ("setting-boundaries-together", "partly"), ("apology-workshop", "kept")]
+    for n, (track, status) in enumerate(sessions):
+        s = Pair(app, couple, track)
+        s.both_ready("welcome")
+        item = review_items(s)[apology]
+        assert item["record"]["text"].startswith("APOLOGY-CHANGE")
+        earlier = [c["status"] for c in item["record"].get("checks") or []]
+        assert earlier == [st for _, st in sessions[:n] if st], track
+        if status is None:
+            s.act("b", "turn:submit", step_id=REVIEW, client_id="rv-b-skip", kind="skip")
+        else:
+            check(s, "a", apology, status, n)
+            s.both_ready(REVIEW)
+        assert s.held["a"]["session"]["current_step_id"] != REVIEW
+        s.close()
+    # Three check-ins made: the next session opens as the track is written.
+    s = Pair(app, couple, "repair-after-a-breach")
+    assert REVIEW not in s.step_ids()
     s.close()
 
 
 def test_a_couple_without_open_commitments_gets_no_review(app, couple):
     s = Pair(app, couple, "understanding-our-trust")
     assert s.step_ids()[0] == "welcome"
-    assert "last-time-commitments" not in s.step_ids()
+    assert REVIEW not in s.step_ids()
     s.close()
 
 
 @pytest.mark.real_check
-def test_the_review_opens_the_track_and_waits_for_the_private_check_like_any_joint_step(
-        app, couple):
-    """The review is joint work. The tracks no longer carry a safety step of their own (this
-    one had one): the session's private check comes first, so the review opens the track
-    and nothing can be done on it until both partners passed the check."""
+def test_the_review_waits_for_the_welcome_card_and_the_private_check(app, couple):
+    """The review is joint work: the session's private check comes before it, as before
+    any joint step, and the track's welcome card (privacy notice, Get help) is read first."""
     make_commitments(app, couple, answer_check=True)
     a_id = couple.a.user["id"]
     s = Pair(app, couple, "setting-boundaries-together")
     ids = s.step_ids()
-    assert ids[:2] == ["last-time-commitments", "welcome"]
+    assert ids[:2] == ["welcome", REVIEW]
     assert all(s.step("a", i)["kind"] != "safety" for i in ids)
     assert s.held["a"]["check"]["open"] is True
-    items = {i["record"]["user_id"]: i["record"]
-             for i in s.step("a", "last-time-commitments")["review"]["items"]}
-    kept = {"record_id": items[a_id]["id"], "status": "kept"}
-    refused = s.act("a", "turn:submit", ok=False, step_id="last-time-commitments",
-                    client_id="rv-a-0001", kind="check", fields=kept)
+    refused = s.act("a", "step:ready", ok=False, step_id="welcome")
     assert refused["error"]["code"] == "conflict"
     s.answer_check("a")
-    refused = s.act("a", "turn:submit", ok=False, step_id="last-time-commitments",
-                    client_id="rv-a-0001", kind="check", fields=kept)
-    assert refused["error"]["code"] == "conflict"
     s.answer_check("b")
     assert s.held["a"]["check"] == {"open": False}
-    assert s.held["a"]["session"]["current_step_id"] == "last-time-commitments"
-    s.act("a", "turn:submit", step_id="last-time-commitments", client_id="rv-a-0001",
-          kind="check", fields=kept)
+    assert s.held["a"]["session"]["current_step_id"] == "welcome"
+    s.both_ready("welcome")
+    assert s.held["a"]["session"]["current_step_id"] == REVIEW
+    items = {i["record"]["user_id"]: i["record"]["id"]
+             for i in s.step("a", REVIEW)["review"]["items"]}
+    check(s, "a", items[a_id], "kept")
     s.close()

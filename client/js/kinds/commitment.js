@@ -4,16 +4,18 @@
 //
 // With `settings.mode: "review"` the step is the next session's look back: each commitment
 // from earlier, its owner says how it went (kept / partly / not yet, with an optional
-// note) and the partner acknowledges it. The server holds the rules
-// (server/engine/kinds/commitment.py); this view draws `step.review.items`. There is no
-// score and no streak: earlier answers show as a plain history line.
+// note) and the partner may reply (thanks, "I hear you", or "Let's talk about this", which
+// becomes a topic of a later listening step) — or not at all. Either partner can skip the
+// review for today, for both (after a confirmation). The server holds the rules
+// (server/engine/kinds/commitment.py); this view draws `step.review`. There is no score
+// and no streak: earlier answers show as a plain history line.
 
 import { h, replaceChildren, paragraphs, formatDate } from '../dom.js';
 import { textWidget, bodyDisplay } from '../views/answers.js';
 import { registerKind } from './registry.js';
 
 const STATUS_TEXT = { kept: 'Kept', partly: 'Partly', not_yet: 'Not yet' };
-const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
+const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you', talk: "Let's talk about this" };
 const NOTE_MAX = 500;
 
 function dueLine(record) {
@@ -30,6 +32,9 @@ class ReviewView {
     this.choices = new Map(); // record id -> the status picked, before sending
     this.pending = new Set(); // record ids with a move on its way
     this.errors = new Map(); // record id -> message
+    this.confirmingSkip = false;
+    this.skipping = false;
+    this.skipError = null;
     this.itemsEl = h('div', { class: 'review-items' });
     this.readyEl = h('div', { class: 'review-ready' });
     this.itemsSignature = null;
@@ -41,7 +46,8 @@ class ReviewView {
     this.step = step;
     const done = step.status === 'done' || step.status === 'locked';
     const items = (step.review && step.review.items) || [];
-    const signature = JSON.stringify([items, done, [...this.pending], [...this.errors], [...this.choices]]);
+    const skipped = Boolean(step.review && step.review.skipped);
+    const signature = JSON.stringify([items, done, skipped, [...this.pending], [...this.errors], [...this.choices]]);
     if (!this.el.firstChild) {
       replaceChildren(this.el,
         this.ctx.heading(),
@@ -53,15 +59,59 @@ class ReviewView {
     if (signature !== this.itemsSignature) {
       this.itemsSignature = signature;
       const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
-      replaceChildren(this.itemsEl, items.length
-        ? h('ul', { class: 'review-list' }, items.map((item) => this.itemBlock(item, done)))
-        : h('p', { class: 'empty', testid: 'review-empty' }, done
-          ? 'There were no commitments to look back on.'
-          : 'No commitments are waiting from last time. You can go straight on.'));
+      replaceChildren(this.itemsEl,
+        skipped ? h('p', { class: 'review-skipped', testid: 'review-skipped' },
+          "The review was skipped for today. Commitments that weren't answered come back next session.") : null,
+        items.length
+          ? h('ul', { class: 'review-list' }, items.map((item) => this.itemBlock(item, done)))
+          : (skipped ? null : h('p', { class: 'empty', testid: 'review-empty' }, done
+            ? 'There were no commitments to look back on.'
+            : 'No commitments are waiting from last time. You can go straight on.')));
       if (focused) this.itemsEl.querySelector(`[data-testid="${focused}"]`)?.focus();
     }
-    const allDone = items.every((item) => item.check && item.ack);
-    replaceChildren(this.readyEl, !done && allDone ? this.ctx.readyBlock() : null);
+    // Replies are optional: once each has said how theirs went, the two can go on.
+    const allDone = items.every((item) => item.check);
+    const acting = !done && this.ctx.me.role === 'partner';
+    replaceChildren(this.readyEl,
+      !done && allDone ? this.ctx.readyBlock() : null,
+      acting && items.length ? this.skipBlock() : null);
+  }
+
+  // Either partner may set the review aside for today; it ends for both, so ask first.
+  skipBlock() {
+    if (!this.confirmingSkip) {
+      return h('p', { class: 'review-skip' }, h('button', {
+        type: 'button', class: 'link-button', testid: 'review-skip',
+        onclick: () => { this.confirmingSkip = true; this.update(this.step); this.el.querySelector('[data-testid="review-skip-confirm"]')?.focus(); },
+      }, 'Skip the review today'));
+    }
+    return h('div', { class: 'review-skip-confirm card-inset', role: 'group', 'aria-labelledby': `skip-${this.step.id}` },
+      h('p', { id: `skip-${this.step.id}` }, 'Skip the review for both of you today? What has been said stays. Commitments not answered yet come back next session.'),
+      this.skipError ? h('p', { class: 'field-error', role: 'alert' }, this.skipError) : null,
+      h('button', {
+        type: 'button', class: 'primary', testid: 'review-skip-confirm', disabled: this.skipping,
+        onclick: () => this.skip(),
+      }, this.skipping ? 'One moment…' : 'Skip it for today'),
+      ' ',
+      h('button', {
+        type: 'button', class: 'secondary', testid: 'review-skip-cancel', disabled: this.skipping,
+        onclick: () => { this.confirmingSkip = false; this.skipError = null; this.update(this.step); },
+      }, 'Keep going'));
+  }
+
+  async skip() {
+    this.skipping = true;
+    this.skipError = null;
+    this.update(this.step);
+    const result = await this.ctx.turn('skip', {});
+    this.skipping = false;
+    if (result.ok) {
+      this.confirmingSkip = false;
+      this.ctx.announce('The review was skipped for today.');
+    } else {
+      this.skipError = (result.error && result.error.message) || 'That did not go through. Try again.';
+    }
+    this.update(this.step);
   }
 
   itemBlock(item, done) {
@@ -88,6 +138,7 @@ class ReviewView {
     if (item.ack) {
       const who = mine ? partnerName : 'You';
       parts.push(h('p', { class: 'ack-line', testid: 'review-ack' }, `${who}: ${ACK_TEXT[item.ack.ack] || ''}`));
+      if (item.ack.ack === 'talk') parts.push(this.talkLine());
     }
     const error = this.errors.get(record.id);
     if (error) parts.push(h('p', { class: 'field-error', role: 'alert' }, error));
@@ -99,7 +150,7 @@ class ReviewView {
     const busy = this.pending.has(record.id);
     if (mine && !item.ack) {
       if (item.check && !this.choices.has(record.id)) {
-        return h('p', { class: 'muted', testid: 'review-waiting-ack' }, `Waiting for ${partnerName} to acknowledge.`);
+        return h('p', { class: 'muted', testid: 'review-shared' }, `Shared. ${partnerName} can reply if they like.`);
       }
       const name = `review-${record.id}`;
       const picked = this.choices.get(record.id) || null;
@@ -126,13 +177,25 @@ class ReviewView {
       return h('p', { class: 'muted', testid: 'review-waiting-check' }, `Waiting for ${owner} to say how it went.`);
     }
     if (!mine && item.check && !item.ack) {
-      return h('div', { class: 'ack-buttons', role: 'group', 'aria-label': `Acknowledge ${owner}'s answer` },
-        Object.entries(ACK_TEXT).map(([ack, label]) => h('button', {
-          type: 'button', class: 'secondary', testid: `review-ack-${ack}`, disabled: busy,
-          onclick: () => this.send(record.id, 'ack', { fields: { record_id: record.id, ack } }),
-        }, label)));
+      // A reply is optional: nobody has to thank anyone for a "not yet".
+      const labelId = `reply-${record.id}`;
+      return h('div', { class: 'review-reply' },
+        h('p', { id: labelId, class: 'muted small' }, `Reply to ${owner} if you like. You can also just go on.`),
+        h('div', { class: 'ack-buttons', role: 'group', 'aria-labelledby': labelId },
+          Object.entries(ACK_TEXT).map(([ack, label]) => h('button', {
+            type: 'button', class: 'secondary', testid: `review-ack-${ack}`, disabled: busy,
+            onclick: () => this.send(record.id, 'ack', { fields: { record_id: record.id, ack } }),
+          }, label))));
     }
     return null;
+  }
+
+  // Where "Let's talk about this" goes: a later listening step, or a time of their choosing.
+  talkLine() {
+    const talk = this.step.review && this.step.review.talk_step;
+    return h('p', { class: 'muted small', testid: 'review-talk' }, talk
+      ? `It's a topic you can pick in “${talk.title}”, later in this session.`
+      : 'There is no talking step in this session. Take a few minutes for it together, now or another day.');
   }
 
   async sendCheck(recordId, note) {
@@ -177,15 +240,18 @@ const review = {
   summary: (step, { me, nameOf }) => {
     const items = (step.review && step.review.items) || [];
     if (!items.length) return null;
-    return h('ul', { class: 'review-list', testid: 'summary-review' }, items.map((item) => {
+    const list = h('ul', { class: 'review-list', testid: 'summary-review' }, items.map((item) => {
       const mine = item.record.user_id === me;
       const who = mine ? 'You' : nameOf(item.record.user_id);
       return h('li', { class: 'review-item' },
         h('blockquote', { class: 'commitment-text' }, item.record.text),
         h('p', null, `${who}: ${item.check ? STATUS_TEXT[item.check.status] : 'not answered'}`,
           item.check && item.check.note ? ` — ${item.check.note}` : null),
-        item.ack ? h('p', { class: 'muted small' }, `Acknowledged: ${ACK_TEXT[item.ack.ack] || ''}`) : null);
+        item.ack ? h('p', { class: 'muted small' }, `Reply: ${ACK_TEXT[item.ack.ack] || ''}`) : null);
     }));
+    return step.review.skipped
+      ? h('div', null, list, h('p', { class: 'muted small' }, 'The rest of the review was skipped that day.'))
+      : list;
   },
 };
 
@@ -195,7 +261,7 @@ export default registerKind({
   // The review is a different step to draw: the registry asks which one a step needs.
   forStep: (step) => ((step.settings && step.settings.mode === 'review') || step.mode === 'review' ? review : null),
   editor: (step, values, options) => textWidget(step.answer || { type: 'text' }, values, { ...options, rows: 3 }),
-  emptyMessage: () => 'Write one small thing you will do before you submit.',
+  emptyMessage: () => 'Write your commitment before you submit: one small thing you will do.',
   display: (step, entry, who = {}) => {
     const due = step.commitment && step.commitment.due_on && step.commitment.due_on[who.userId];
     return h('div', { class: 'commitment-answer' },

@@ -4,10 +4,16 @@ days — and, in `settings.mode: "review"`, the next session's look back at how 
 Writing: like a prompt (private, revealed together). On the reveal each answer becomes a
 couple record of kind "commitment" (docs/protocol.md, "Kind: commitment"), shared by both.
 
-Review: lists the couple's commitments from earlier sessions still open (and those checked
-here). The owner says how it went (kept / partly / not yet) with a `check` turn, which
-updates the record and adds to its history; the partner then acknowledges it with an `ack`
-turn. The history is a list of checks: nothing here counts, scores or keeps a streak.
+Review: lists the couple's commitments from earlier sessions that are due for a look back
+(and those checked here): never checked, or checked in fewer reviews than their source asks
+for (an apology's "what will change" stays for several; content/review-step.yaml
+`settings.check_ins`), and only from the sources this track reviews (the track's
+`settings.review_sources`). The owner says how it went (kept / partly / not yet) with a
+`check` turn, which updates the record and adds to its history; the partner may reply with
+an `ack` turn (optional: nobody is made to thank anyone for a "not yet"), and "Let's talk
+about this" makes it a topic of a later listening step in this session. Either partner may
+`skip` the review for today: it ends for both and the session moves on. The history is a
+list of checks: nothing here counts, scores or keeps a streak.
 """
 
 from __future__ import annotations
@@ -22,16 +28,20 @@ from server.engine.errors import MendError
 from server.engine.kinds import register
 from server.engine.kinds.answered import ACKS
 from server.engine.kinds.appreciation import TextAnswered, settings_of
+from server.engine.opening import check_ins, due_for_review, review_sources
 from server.engine.session import (
     ACTIVE,
     CoupleRecord,
     RecordSaved,
     SessionState,
+    StepAdvanced,
     StepStateSaved,
     SubmitTurn,
     Transition,
     Turn,
     TurnRecorded,
+    advance,
+    data_saved,
 )
 from server.engine.text import is_blank as blank_text
 from server.engine.text import trim
@@ -43,6 +53,9 @@ OPEN = "open"
 CHECK_STATUSES = ("kept", "partly", "not_yet")
 DEFAULT_DAYS = 7
 NOTE_MAX_LENGTH = 500
+# The partner's reply to a check, all optional: the two acknowledgements, or a wish to talk.
+TALK = "talk"
+REVIEW_ACKS = (*ACKS, TALK)
 
 
 def is_review(step: Step) -> bool:
@@ -105,17 +118,24 @@ class Commitment(TextAnswered):
 
     def review_records(self, state: SessionState, step: Step) -> list[CoupleRecord]:
         """What this review looks back on: commitments from before this session that are
-        still open, and those already checked here (they stay listed once answered)."""
-        items = state.step_state(step.id).get("items", {})
+        due for a look back (from a source this track reviews, checked in fewer reviews
+        than their source asks for), and those already checked here (they stay listed once
+        answered)."""
+        data = state.step_state(step.id)
+        items = data.get("items", {})
+        sources, keep = review_sources(state.track), check_ins(step)
         chosen = []
         for record in state.records_of(KIND):
             if record.user_id not in state.partner_ids or record.private_to is not None:
                 continue
             if record.session_id == state.id:
                 continue
-            still_open = (record.status == OPEN and state.status == ACTIVE
-                          and (state.created_at is None or record.created_at < state.created_at))
-            if record.id in items or still_open:
+            due = (state.status == ACTIVE and not data.get("skipped")
+                   and (state.created_at is None or record.created_at < state.created_at)
+                   and due_for_review(record.data.get("source"), record.status,
+                                      plain(record.data.get("checks", [])), sources, keep,
+                                      state.id))
+            if record.id in items or due:
                 chosen.append(record)
         # Oldest first; the two made at one reveal in the partners' order (not by random id).
         order = {uid: i for i, uid in enumerate(state.partner_ids)}
@@ -124,6 +144,8 @@ class Commitment(TextAnswered):
     def turn(self, state, step, action: SubmitTurn, now):
         if not is_review(step):
             raise MendError("invalid", "This step doesn't take turns.")
+        if action.name == "skip":
+            return self._skip(state, step, action, now)
         fields = action.fields if isinstance(action.fields, Mapping) else {}
         record_id = fields.get("record_id")
         record = next((r for r in self.review_records(state, step) if r.id == record_id), None)
@@ -136,7 +158,7 @@ class Commitment(TextAnswered):
         elif action.name == "ack":
             new_record, item = None, self._ack(record, item, action, fields, now)
         else:
-            raise MendError("invalid", "On this step you can 'check' or 'ack'.")
+            raise MendError("invalid", "On this step you can 'check', 'ack' or 'skip'.")
         items[record.id] = item
         data = {**state.step_state(step.id), "items": items}
         turn = Turn(action.turn_id, action.user_id, step.id, action.client_id, action.name,
@@ -149,6 +171,23 @@ class Commitment(TextAnswered):
             new_state = replace(new_state, records={**state.records, record.id: new_record})
             effects.append(RecordSaved(new_record))
         return Transition(new_state, tuple(effects))
+
+    def _skip(self, state: SessionState, step: Step, action: SubmitTurn, now: datetime
+              ) -> Transition:
+        """Either partner sets the review aside for today, for both: nobody can be made to
+        look back. What was already said stays; what wasn't comes back next time (a skip is
+        not a check, so it counts towards no commitment's check-ins)."""
+        data = {**state.step_state(step.id), "skipped": {"at": iso(now)}}
+        # Who skipped is kept with the turn, not shown: the view says only that it was.
+        turn = Turn(action.turn_id, action.user_id, step.id, action.client_id, "skip", None,
+                    None, now)
+        before = replace(state, step_states={**state.step_states, step.id: data},
+                         turns=(*state.turns, turn), version=state.version + 1)
+        after = advance(before, now)
+        effects = [TurnRecorded(turn), StepStateSaved(step.id, data),
+                   StepAdvanced(step.id, after.current_index, after.status != ACTIVE,
+                                action.user_id, now), *data_saved(before, after)]
+        return Transition(after, tuple(effects))
 
     def _check(self, state, record: CoupleRecord, item: dict, action, fields, now):
         if action.user_id != record.user_id:
@@ -180,9 +219,17 @@ class Commitment(TextAnswered):
         if item.get("ack"):
             raise MendError("conflict", "You have already acknowledged this one.")
         ack = fields.get("ack")
-        if ack not in ACKS:
-            raise MendError("invalid", "Choose 'thanks' or 'hear_you'.")
+        if ack not in REVIEW_ACKS:
+            raise MendError("invalid", "Choose 'thanks', 'hear_you' or 'talk'.")
         return {**item, "ack": {"ack": ack, "at": iso(now)}}
+
+    def talk_topics(self, state: SessionState, step: Step) -> list[dict[str, Any]]:
+        """The commitments a partner answered "Let's talk about this" to, as topics for a
+        later listening step (server/engine/kinds/listening.py `topics`)."""
+        return [{"item_id": item["record"]["id"], "text": item["record"]["text"],
+                 "author_user_id": item["record"]["user_id"], "review_step_id": step.id}
+                for item in self.review_items(state, step)
+                if item["ack"] and item["ack"]["ack"] == TALK]
 
     def review_items(self, state: SessionState, step: Step) -> list[dict[str, Any]]:
         items = state.step_state(step.id).get("items", {})
@@ -203,10 +250,12 @@ class Commitment(TextAnswered):
     def check_ready(self, state, step) -> None:
         if not is_review(step):
             return super().check_ready(state, step)
+        # Each owner says how theirs went (or either of you skips the review); the
+        # partner's reply is optional.
         for item in self.review_items(state, step):
-            if item["check"] is None or item["ack"] is None:
-                raise MendError("conflict", "Each commitment needs an answer and an "
-                                "acknowledgement before you move on.")
+            if item["check"] is None:
+                raise MendError("conflict", "Each of you says how your commitment went "
+                                "before you move on, or skip the review for today.")
         return None
 
     def project(self, state, step, status, viewer, view) -> None:
@@ -220,7 +269,9 @@ class Commitment(TextAnswered):
             return
         view["answer"] = None
         if status != "locked":
-            view["review"] = {"items": self.review_items(state, step)}
+            view["review"] = {"items": self.review_items(state, step),
+                              "skipped": bool(state.step_state(step.id).get("skipped")),
+                              "talk_step": talk_step(state, step)}
 
     def summarize(self, state, step, viewer):
         if not is_review(step):
@@ -230,4 +281,13 @@ class Commitment(TextAnswered):
             return None
         return {"id": step.id, "kind": step.kind, "title": step.title, "prompt": step.prompt,
                 "answer": None, "mode": "review", "revealed": True, "answers": [], "acks": [],
-                "review": {"items": items}}
+                "review": {"items": items,
+                           "skipped": bool(state.step_state(step.id).get("skipped"))}}
+
+
+def talk_step(state: SessionState, step: Step) -> dict[str, str] | None:
+    """The listening step later in this session where "Let's talk about this" goes, or None
+    (then the reply is still shown to both, as a wish to talk)."""
+    index = state.track.step_index(step.id) or 0
+    later = next((s for s in state.track.steps[index + 1:] if s.kind == "listening"), None)
+    return None if later is None else {"id": later.id, "title": later.title}
