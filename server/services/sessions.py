@@ -25,7 +25,7 @@ from server.content import TrackLibrary
 from server.engine import MendError, check
 from server.engine import session as engine
 from server.engine.kinds import kind_of
-from server.engine.opening import with_review
+from server.engine.opening import check_ins, due_for_review, review_sources, with_review
 from server.engine.tracks import Track, plain, track_from_data, track_to_data
 from server.engine.visibility import (
     draft_dict,
@@ -154,7 +154,8 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
     if existing is not None:
         return session_summary(db, existing, library), False
     members = [(m.user_id, m.slot) for m in couple.members]
-    if library.review_step is not None and _has_open_commitments(db, couple.id):
+    if library.review_step is not None and _has_commitments_to_review(
+            db, couple.id, review_sources(track), check_ins(library.review_step)):
         # The couple's next session opens by asking each how it went: a different list of
         # steps, so a different snapshot, pinned for the whole session.
         track = with_review(track, library.review_step)
@@ -177,11 +178,17 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
     return session_summary(db, session, library), True
 
 
-def _has_open_commitments(db: DbSession, couple_id: str) -> bool:
-    """Open, shared commitments from earlier sessions (all sessions before this new one)."""
-    return db.scalar(select(CoupleRecord.id).where(
+def _has_commitments_to_review(db: DbSession, couple_id: str, sources: tuple[str, ...],
+                               keep: dict[str, int]) -> bool:
+    """Shared commitments from earlier sessions (all before this new one) that this track's
+    review looks back on: the same rule as the review step's list (engine/opening.py)."""
+    if not sources:
+        return False
+    rows = db.execute(select(CoupleRecord.status, CoupleRecord.data).where(
         CoupleRecord.couple_id == couple_id, CoupleRecord.kind == "commitment",
-        CoupleRecord.status == "open", CoupleRecord.private_to.is_(None)).limit(1)) is not None
+        CoupleRecord.private_to.is_(None))).all()
+    return any(due_for_review((data or {}).get("source"), status, (data or {}).get("checks")
+                              or [], sources, keep) for status, data in rows)
 
 
 def _session_track(db: DbSession, library: TrackLibrary, track_id: str,
