@@ -3,10 +3,14 @@
 // mirrors it, then writes the apology privately in parts (drafts only they see) and sends
 // it: a one-way reveal to the hurt partner, who says back what they heard and answers
 // freely. Blame-shifting hints are advisory: shown beside a part after typing pauses,
-// announced politely, never blocking.
-import { h, replaceChildren, paragraphs } from '../dom.js';
+// announced politely, and they pause the send ONCE: "This may read as an excuse — send it
+// anyway, or edit it first?" The same words sent again go without asking; the server never
+// refuses a phrase. A part over its limit (the view's apology.max_length) is never cut: one
+// message under it (js/limits.js), and nothing is saved or sent until it fits.
+import { h, replaceChildren, paragraphs, announce } from '../dom.js';
 import { registerKind } from './registry.js';
 import { hintsFor } from './apology-hints.js';
+import { watchLimit, limitFrom } from '../limits.js';
 
 const DRAFT_DEBOUNCE_MS = 800;
 const HINT_DEBOUNCE_MS = 700;
@@ -91,6 +95,8 @@ class ApologyView {
     this.pending = null; // the move being sent
     this.error = null;
     this.choice = null;
+    this.confirm = null; // {name, found: [{key, id, phrase}], go}: the one pause for hints
+    this.askedFor = null; // the words last asked about: sent again as they are, no question
     this.signature = null;
     this.draftSeeded = false;
     this.el = h('section', { class: 'apology', testid: 'apology' });
@@ -119,20 +125,23 @@ class ApologyView {
     if (editor) return editor;
     const id = `apology-${this.step.id}-${key}`;
     const draft = (this.step.mine && this.step.mine.draft && this.step.mine.draft.fields) || {};
-    const max = (this.step.settings && this.step.settings.max_length) || 2000;
+    // The server's number, from the view; the settings' and 2,000 only for an older view.
+    const max = limitFrom(this.ap.max_length, limitFrom(this.step.settings && this.step.settings.max_length, 2000));
     const input = h('textarea', {
-      id, rows: key === 'more' ? 2 : 3, maxLength: max, testid: `apology-field-${key}`,
+      id, rows: key === 'more' ? 2 : 3, testid: `apology-field-${key}`,
       'aria-describedby': `${id}-guide ${id}-hints`,
-      oninput: () => this.changed(key),
     });
     input.value = draft[key] || '';
+    // Registered before `changed`, so a draft save sees this keystroke's limit state.
+    const limit = watchLimit(input, max, { count: 'near', testid: `apology-limit-${key}` });
+    input.addEventListener('input', () => this.changed(key));
     const hintsEl = h('div', { id: `${id}-hints`, class: 'apology-hints', 'aria-live': 'polite', testid: `apology-hints-${key}` });
     const [label, guide] = FIELDS[key];
     const wrap = h('div', { class: 'apology-field', dataset: { part: key } },
       h('label', { for: id, class: 'apology-part-label' }, label),
       h('p', { id: `${id}-guide`, class: 'apology-guide' }, guide),
-      input, hintsEl);
-    editor = { wrap, input, hintsEl, hintIds: '' };
+      input, limit.el, hintsEl);
+    editor = { wrap, input, hintsEl, hintIds: '', limit };
     this.editors.set(key, editor);
     this.showHints(key);
     return editor;
@@ -141,6 +150,11 @@ class ApologyView {
   changed(key) {
     clearTimeout(this.draftTimer);
     this.draftTimer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+    // New words: the question about the old ones no longer applies.
+    if (this.confirm) {
+      this.confirm = null;
+      this.render(true);
+    }
     // Hints wait for a pause in typing: nothing is announced on every keystroke.
     clearTimeout(this.hintTimers.get(key));
     this.hintTimers.set(key, setTimeout(() => this.showHints(key), HINT_DEBOUNCE_MS));
@@ -173,7 +187,18 @@ class ApologyView {
     return keys.filter((key) => !sent.has(key));
   }
 
+  /** The first part on screen that is over its limit, or null. */
+  overLimit(keys = [...this.editors.keys()]) {
+    return keys.map((key) => this.editors.get(key)).find((editor) => editor && editor.limit.problem()) || null;
+  }
+
   async saveDraft() {
+    // Over the limit the server would refuse the whole draft (too_large): send nothing, and
+    // say nothing here (the message under the part says it can't be saved).
+    if (this.overLimit()) {
+      this.setSaveState(null);
+      return;
+    }
     // A save replaces the whole draft: keep drafted parts that have no field on screen now.
     const drafted = (this.step.mine && this.step.mine.draft && this.step.mine.draft.fields) || {};
     const fields = {};
@@ -203,6 +228,7 @@ class ApologyView {
     if (this.pending) return;
     this.pending = name;
     this.error = null;
+    this.confirm = null;
     clearTimeout(this.draftTimer);
     this.render(true);
     const result = await this.ctx.turn(name, { body, fields });
@@ -223,7 +249,78 @@ class ApologyView {
     if (!result.ok) this.el.querySelector('[data-testid="apology-error"]')?.focus();
   }
 
+  /** A part over its limit: the keyboard goes there (its one message is read again). */
+  stopForLimit(keys) {
+    const over = this.overLimit(keys);
+    if (!over) return false;
+    if (this.error) {
+      this.error = null;
+      this.render(true);
+    }
+    over.limit.focus();
+    return true;
+  }
+
+  /**
+   * Hints pause the send once: true (and the question shown) when the words about to go
+   * carry a flagged phrase and haven't been asked about yet. The same words sent again go.
+   */
+  askFirst(name, keys, go) {
+    const hints = this.step.settings && this.step.settings.hints;
+    const found = keys.filter((key) => APOLOGY_PARTS.includes(key) || key === 'mirror')
+      .flatMap((key) => hintsFor(hints, key, this.editors.get(key).input.value).map((hint) => ({ key, ...hint })));
+    const words = JSON.stringify([name, keys.map((key) => this.editors.get(key).input.value)]);
+    if (!found.length || words === this.askedFor) return false;
+    this.askedFor = words;
+    this.error = null;
+    this.confirm = { name, found, go };
+    this.render(true);
+    this.el.querySelector('[data-testid="apology-confirm-question"]')?.focus();
+    return true;
+  }
+
+  confirmSend() {
+    const confirm = this.confirm;
+    if (!confirm) return;
+    this.confirm = null;
+    confirm.go();
+  }
+
+  confirmEdit() {
+    const confirm = this.confirm;
+    if (!confirm) return;
+    this.confirm = null;
+    this.render(true);
+    const editor = this.editors.get(confirm.found[0].key);
+    if (editor) editor.input.focus();
+    announce('Edit your words, then send them when you are ready.');
+  }
+
+  confirmBlock() {
+    const confirm = this.confirm;
+    const qid = `apology-confirm-${this.step.id}`;
+    const where = [...new Map(confirm.found.map((hint) => [`${hint.key}:${hint.phrase}`, hint])).values()];
+    const block = h('div', {
+      class: 'skip-confirm apology-confirm', role: 'group', 'aria-labelledby': qid, testid: 'apology-confirm',
+      onkeydown: (event) => {
+        if (event.key === 'Escape') {
+          event.preventDefault();
+          this.confirmEdit();
+        }
+      },
+    },
+    h('p', { id: qid, class: 'skip-question apology-confirm-question', tabIndex: -1, testid: 'apology-confirm-question' },
+      'This may read as an excuse — send it anyway, or edit it first?'),
+    h('ul', { class: 'apology-confirm-list' }, where.map((hint) => h('li', null,
+      `“${hint.phrase}” in ${FIELDS[hint.key][0]}`))),
+    h('div', { class: 'skip-confirm-actions apology-confirm-actions' },
+      h('button', { type: 'button', class: 'secondary', testid: 'apology-confirm-edit', onclick: () => this.confirmEdit() }, 'Edit'),
+      h('button', { type: 'button', class: 'primary', testid: 'apology-confirm-send', onclick: () => this.confirmSend() }, 'Send anyway')));
+    return block;
+  }
+
   sendParts(name, keys) {
+    if (this.stopForLimit(keys)) return;
     const fields = {};
     const missing = [];
     for (const key of keys) {
@@ -237,10 +334,12 @@ class ApologyView {
       this.el.querySelector('[data-testid="apology-error"]')?.focus();
       return;
     }
+    if (this.askFirst(name, keys, () => this.send(name, { fields }, keys))) return;
     this.send(name, { fields }, keys);
   }
 
   sendText(name) {
+    if (this.stopForLimit([name])) return;
     const value = this.editors.get(name).input.value;
     if (!value.trim()) {
       this.error = 'Write something before you send it.';
@@ -248,6 +347,7 @@ class ApologyView {
       this.el.querySelector('[data-testid="apology-error"]')?.focus();
       return;
     }
+    if (this.askFirst(name, [name], () => this.send(name, { body: value }, [name]))) return;
     this.send(name, { body: value }, [name]);
   }
 
@@ -260,6 +360,7 @@ class ApologyView {
     }
     const fields = { choice: this.choice };
     if (this.choice === 'more_of') {
+      if (this.stopForLimit(['more'])) return;
       const more = this.editor('more').input.value;
       if (!more.trim()) {
         this.error = 'Say what you need more of, or choose another answer.';
@@ -415,6 +516,7 @@ class ApologyView {
       keys.map((key) => this.editor(key).wrap),
       h('p', { class: 'save-status small muted', role: 'status', testid: 'apology-save-status' }, this.saveText()),
       this.pausedNote(),
+      this.confirm && this.confirm.name === name ? this.confirmBlock() : null,
       this.button(this.pending === name ? 'Sending…' : label, `apology-send-${name}`, onSend));
     return form;
   }

@@ -3,9 +3,9 @@
 // textWidget and scaleWidget.
 
 import { h, nextId, announce } from '../dom.js';
+import { watchLimit, limitFrom } from '../limits.js';
 
-const numbers = new Intl.NumberFormat('en');
-export const formatCount = (n) => numbers.format(n);
+export { formatCount, overLimitMessage } from '../limits.js';
 
 /** {body, fields} from a saved draft or entry, shaped for the widget of `answer`. */
 export function valuesFrom(source) {
@@ -25,63 +25,35 @@ export function answerWidget(answer, values, { labelledBy, describedBy, onChange
   return textWidget(answer || { type: 'text' }, values, { labelledBy, describedBy, onChange });
 }
 
-/** "1,204 characters over the limit of 4,000 — shorten it to submit", or null. */
-export function overLimitMessage(length, max) {
-  if (!max || length <= max) return null;
-  return `${formatCount(length - max)} characters over the limit of ${formatCount(max)} — shorten it to submit`;
-}
-
 /**
  * A textarea that never cuts: there is no maxlength, so pasted text stays whole. Over the
  * step's limit the counter becomes a message and problem() says why it can't be sent.
  */
 export function textWidget(answer, values, { labelledBy, describedBy, onChange, label, rows = 7, testid = 'answer-text' }) {
-  const max = Number(answer.max_length) || null;
-  const counterId = nextId('counter');
+  const max = limitFrom(answer.max_length);
   const labelId = label ? nextId('label') : null;
   const textarea = h('textarea', {
     id: nextId('answer'),
     rows,
     'aria-labelledby': [labelledBy, labelId].filter(Boolean).join(' ') || undefined,
-    'aria-describedby': [describedBy, max ? counterId : null].filter(Boolean).join(' ') || undefined,
+    'aria-describedby': describedBy || undefined,
     testid,
     spellcheck: true,
   });
   textarea.value = values.body || '';
-  // aria-live: only the change into (and out of) "over the limit" is announced, through
-  // announce(); the running count is read when the box is focused (aria-describedby).
-  const counter = max ? h('p', { id: counterId, class: 'counter', testid: 'char-counter' }) : null;
-  let wasOver = false;
-  const problem = () => overLimitMessage(textarea.value.length, max);
-  const updateCounter = (speak) => {
-    if (!counter) return;
-    const length = textarea.value.length;
-    const over = problem();
-    counter.textContent = over || `${formatCount(length)} / ${formatCount(max)} characters`;
-    counter.classList.toggle('near-limit', !over && length >= max * 0.9);
-    counter.classList.toggle('over-limit', Boolean(over));
-    if (over) textarea.setAttribute('aria-invalid', 'true');
-    else textarea.removeAttribute('aria-invalid');
-    if (speak && Boolean(over) !== wasOver) {
-      announce(over ? `Your answer is ${over}. Nothing has been cut.` : 'Your answer is within the limit again.');
-    }
-    wasOver = Boolean(over);
-  };
-  updateCounter(false);
-  textarea.addEventListener('input', () => {
-    updateCounter(true);
-    onChange();
-  });
+  // The count, and over the limit the one message about it (js/limits.js).
+  const limit = watchLimit(textarea, max);
+  textarea.addEventListener('input', () => onChange());
   return {
     el: h('div', { class: 'answer-text' },
       label ? h('label', { id: labelId, for: textarea.id, class: 'answer-label' }, label) : null,
-      textarea, counter),
+      textarea, limit.el),
     getValue: () => ({ body: textarea.value, fields: null }),
     isEmpty: () => textarea.value.trim() === '',
-    focus: () => textarea.focus(),
+    focus: () => limit.focus(),
     setDisabled: (disabled) => { textarea.readOnly = disabled; },
-    problem,
-    counterId: max ? counterId : null,
+    problem: limit.problem,
+    counterId: limit.id,
   };
 }
 

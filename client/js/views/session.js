@@ -1219,10 +1219,13 @@ class StepView {
     const blocked = problem || paused || floor;
     this.submitButton.setAttribute('aria-disabled', blocked ? 'true' : 'false');
     this.submitButton.classList.toggle('is-disabled', Boolean(blocked));
-    this.blockedEl.hidden = !blocked;
-    this.blockedEl.textContent = problem
-      ? "Too long to submit or to save as a draft. Nothing has been cut: your words stay in the box, on this page only, until you shorten them."
-      : (paused ? BREAK_WAIT : (floor || ''));
+    // Over the limit the line under the box is the one message (js/limits.js): the button
+    // points at it rather than saying it again, and the save status falls silent.
+    const reasonId = problem ? this.widget.counterId : null;
+    this.submitButton.setAttribute('aria-describedby', reasonId || this.blockedEl.id);
+    const waiting = paused ? BREAK_WAIT : (floor || '');
+    this.blockedEl.hidden = !waiting;
+    this.blockedEl.textContent = waiting;
     if (problem) this.setSaveStatus('over-limit');
     else if (this.saveStatusEl && this.saveStatusEl.dataset.state === 'over-limit') this.setSaveStatus('editing');
     return problem;
@@ -1269,8 +1272,8 @@ class StepView {
       // One honest line: not saved, and what happens next. The connection line says why.
       text = this.ctrl.conn.connected ? 'Not saved yet — trying again' : 'Not saved yet — waiting for the connection';
       if (this.saveStatusEl.textContent !== text) announce("Your draft isn't saved yet. Keep this page open.");
-    } else if (kind === 'over-limit') text = 'Not saved — over the limit';
-    else if (kind === 'error') text = `Not saved: ${message}`;
+    } else if (kind === 'error') text = `Not saved: ${message}`;
+    // 'over-limit' shows nothing here: the one message under the box says it can't be saved.
     this.saveStatusEl.textContent = text;
   }
 
@@ -1332,12 +1335,16 @@ class StepView {
       return;
     }
     const value = this.widget.getValue();
-    const problem = this.widget.problem();
-    if (problem || this.widget.isEmpty()) {
-      const message = problem
-        ? `Your answer is ${problem}. Nothing has been cut.`
-        : this.kind.emptyMessage(this.step);
-      this.ctrl.submitErrors.set(this.id, message);
+    if (this.widget.problem()) {
+      // Already said under the box: take the keyboard there (which says it again to a
+      // screen reader) rather than stacking a second message.
+      this.ctrl.submitErrors.delete(this.id);
+      this.patchEdit();
+      this.widget.focus();
+      return;
+    }
+    if (this.widget.isEmpty()) {
+      this.ctrl.submitErrors.set(this.id, this.kind.emptyMessage(this.step));
       this.patchEdit();
       this.widget.focus();
       return;
