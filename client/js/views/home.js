@@ -11,6 +11,7 @@ import { api, fetchMe } from '../api.js';
 import { deviceNote } from './privacy.js';
 import { appSocket } from '../socket.js';
 import { checkinsCard } from './checkins.js';
+import { agreementsCard } from './agreements.js';
 
 const CONNECTION_TEXT = {
   reconnecting: "Reconnecting… this page will catch up when we're back.",
@@ -147,6 +148,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       complete ? null : deviceNote({ id: 'home-device-note', testid: 'home-device-note' }),
       complete && active.length ? activeCard(active) : null,
       complete ? trackCard(complete, active) : null,
+      complete ? agreementsCard(complete.id, data) : null,
       complete ? checkinsCard(complete.id, data) : null,
       complete ? pastCard(past, active.length > 0) : null);
 
