@@ -429,7 +429,9 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       return h('li', { class: ['track-option', done.has(track.id) && 'is-done'] },
         input,
         h('label', { for: id },
-          h('span', { class: 'track-title' }, track.title, badges.length ? ' ' : null, badges),
+          h('span', { class: 'track-title' }, track.title, badges.length ? ' ' : null, badges,
+            // Seen, not read: the radio itself tells a screen reader it is the one chosen.
+            h('span', { class: 'track-selected', 'aria-hidden': 'true' }, ' · Selected')),
           h('span', { class: 'track-summary', id: `${id}-about` }, track.summary || ''),
           h('span', { class: 'track-meta' }, `${count} ${count === 1 ? 'step' : 'steps'}`)));
     });
@@ -482,6 +484,18 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
 
   // ---- past sessions ------------------------------------------------------------------------
 
+  /** What happened to a past session, in the words its own page uses: finished, stopped
+   *  early (and where), or cancelled. */
+  function pastLine(s) {
+    const count = `${s.step_count} ${s.step_count === 1 ? 'step' : 'steps'}`;
+    if (s.status === 'finished') {
+      return s.finished_at ? `${count} · finished ${formatDate(s.finished_at)}` : `${count} · finished`;
+    }
+    const on = formatDate(s.finished_at || s.created_at);
+    if (s.status === 'cancelled') return `Cancelled · ${on}`;
+    return `Stopped early · ${on}`;
+  }
+
   function pastCard(past, anyActive) {
     const section = h('section', { class: 'card', 'aria-labelledby': 'past-title', testid: 'sessions-card' },
       h('h2', { id: 'past-title' }, 'Past sessions'));
@@ -492,13 +506,11 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       return section;
     }
     section.append(h('ul', { class: 'session-list', testid: 'past-sessions' }, past.map((s) => {
-      const finished = s.status === 'finished';
-      const when = finished && s.finished_at ? `finished ${formatDate(s.finished_at)}`
-        : finished ? 'finished' : `closed · started ${formatDate(s.created_at)}`;
+      const when = pastLine(s);
       return h('li', { class: 'session-item', testid: `session-${s.id}` },
         h('div', null,
           h('span', { class: 'session-title' }, trackTitle(s)),
-          h('span', { class: 'session-meta' }, `${s.step_count} steps · ${when}`)),
+          h('span', { class: 'session-meta' }, when)),
         h('div', { class: 'session-actions' },
           h('a', {
             href: `/s/${s.id}/summary`, 'data-link': '', class: 'button-link', testid: `summary-link-${s.id}`,

@@ -27,6 +27,8 @@ const CONNECTION_TEXT = {
 };
 
 const FLOOR_CLOSED = 'Your counsellor has given the floor to';
+// Structured kinds that fold their own finished step (js/kinds/boundary.js, listening.js).
+const SELF_FOLDING = new Set(['boundary', 'listening']);
 const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you' };
 
 // Breaks: the countdown text is redrawn this often (quietly: it is not a live region, so a
@@ -287,6 +289,12 @@ class SessionController {
     document.title = 'Mend'; // neutral: no track, no name (issue 15)
     if (session.status === 'finished') {
       this.progressEl.textContent = `Finished · ${steps.length} steps`;
+    } else if (session.status !== 'active') {
+      // Stopped early (or cancelled): say how far it got, not "Step 1 of 10" as if under way.
+      const reached = steps.filter((s) => s.status !== 'locked').length;
+      const how = session.status === 'cancelled' ? 'Cancelled' : 'Stopped early';
+      this.progressEl.textContent = reached
+        ? `${how} · at step ${reached} of ${steps.length}` : `${how} · before the first step`;
     } else {
       const index = session.step_index || (steps.findIndex((s) => s.id === session.current_step_id) + 1);
       const count = session.step_count || steps.length;
@@ -301,19 +309,25 @@ class SessionController {
     const known = this.conn.status === 'connected';
     replaceChildren(this.peopleEl, this.state.participants.map((person) => {
       const online = known && this.isOnline(person.user_id);
-      const name = person.user_id === me ? `${person.display_name} (you)` : person.display_name;
-      return h('li', { class: online ? 'person online' : 'person', testid: 'participant', 'data-user-id': person.user_id },
-        h('span', { class: 'dot', 'aria-hidden': 'true' }),
-        h('span', null, name),
-        person.role === 'counsellor' ? h('span', { class: 'role' }, ' · counsellor') : null,
-        h('span', { class: 'visually-hidden' }, online ? ', online' : ', not here right now'));
+      const isMe = person.user_id === me;
+      // Presence in words, not only a filled or hollow dot: "Sam is here" / "Sam is away"
+      // (while we are disconnected nobody can be known to be here: "not connected").
+      const where = isMe ? (known ? 'you' : 'you, not connected') : (online ? 'is here' : 'is away');
+      return h('li', {
+        class: online ? 'person online' : 'person', testid: 'participant', 'data-user-id': person.user_id,
+        'data-presence': online ? 'here' : 'away',
+      },
+      h('span', { class: 'dot', 'aria-hidden': 'true' }),
+      h('span', null, person.display_name),
+      person.role === 'counsellor' ? h('span', { class: 'role' }, ' · counsellor') : null,
+      h('span', { class: 'presence-word', testid: 'presence' }, isMe ? ` (${where})` : ` ${where}`));
     }));
   }
 
   renderBanners() {
     const { session } = this.state;
     const banners = [];
-    if (session.status === 'finished' || session.status === 'ended') {
+    if (session.status !== 'active') { // finished, stopped early, cancelled
       banners.push(this.closingCard());
     }
     if (!session.break && session.paused_until && new Date(session.paused_until) > new Date()) {
@@ -508,24 +522,43 @@ class SessionController {
    * stopped early reads the same for everyone, whoever or whatever stopped it (the words
    * come from content/check.yaml), with the same help list for both partners. */
   closingCard() {
-    const { session } = this.state;
+    const { session, steps } = this.state;
     const finished = session.status === 'finished';
-    const when = finished && session.finished_at ? formatDate(session.finished_at) : '';
+    const cancelled = session.status === 'cancelled';
+    const endedAt = session.finished_at ? new Date(session.finished_at) : null;
+    // Read again on a later day, "nothing more to do here today" would not be true.
+    const endedToday = !endedAt || endedAt.toDateString() === new Date().toDateString();
+    const when = endedAt ? formatDate(session.finished_at) : '';
     const isCounsellor = this.state.viewer.role === 'counsellor';
     const stopped = session.stopped || {};
+    const reached = steps.filter((s) => s.status !== 'locked').length;
     const ending = finished
-      ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
-      : (stopped.text || 'This session has stopped for today.');
+      ? (endedToday
+        ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
+        : 'You finished this track together. Read it back whenever it helps.')
+      : cancelled ? 'This session was cancelled before it was finished.'
+        : (stopped.text || 'This session has stopped for today.');
+    const title = finished ? "You've finished this track"
+      : cancelled ? 'This session was cancelled'
+        // The content's "…for today" is true on the day; read later, it stopped early.
+        : endedToday ? (stopped.title || 'This session has stopped for today') : 'This session stopped early';
+    const dated = !when ? null : finished ? `Finished ${when}` : cancelled ? `Cancelled ${when}` : `Stopped ${when}`;
+    // What the summary holds: nothing at all when the session stopped before its first step.
+    const summaryLine = !reached
+      ? 'It stopped before the first step, so nothing was shared and there is no summary to read.'
+      : finished
+        ? 'The summary puts what you shared on one page, to read back together, print or keep. The steps below stay here too.'
+        : 'The summary puts what you shared before it stopped on one page, to read back together, print or keep. The steps below stay here too.';
     return h('section', { class: 'card finished', testid: 'finished-banner', 'aria-labelledby': 'finished-title' },
-      h('h2', { id: 'finished-title', tabIndex: -1 }, finished ? "You've finished this track" : (stopped.title || 'This session has stopped for today')),
-      when ? h('p', { class: 'muted small', testid: 'finished-at' }, `Finished ${when}`) : null,
+      h('h2', { id: 'finished-title', tabIndex: -1 }, title),
+      dated ? h('p', { class: 'muted small', testid: 'finished-at' }, dated) : null,
       h('div', { testid: 'ended-text' }, paragraphs(ending)),
-      !finished && !isCounsellor ? helpResources() : null,
-      h('p', null, 'The summary puts what you shared on one page, to read back together, print or keep. The steps below stay here too.'),
+      !finished && !cancelled && !isCounsellor ? helpResources() : null,
+      h('p', { testid: 'summary-note' }, summaryLine),
       h('div', { class: 'finished-actions' },
-        h('a', {
+        reached ? h('a', {
           href: `/s/${encodeURIComponent(this.sessionId)}/summary`, 'data-link': '', class: 'button-link button-strong', testid: 'summary-link',
-        }, 'Read your summary'),
+        }, 'Read your summary') : null,
         h('a', { href: isCounsellor ? '/counsellor' : '/', 'data-link': '', class: 'button-link', testid: 'finished-home' },
           isCounsellor ? 'Back to your sessions' : 'Back to home')));
   }
@@ -686,7 +719,9 @@ class StepView {
     if (this.el.firstChild !== this.extrasEl) this.el.prepend(this.extrasEl);
     if (this.lockEl) {
       const floor = floorFor(state, this.id);
-      this.lockEl.disabled = Boolean(floor && floor.lockedOut && step.status !== 'done');
+      // Also closed once the session has ended: a step it stopped on takes no more moves.
+      this.lockEl.disabled = Boolean((floor && floor.lockedOut && step.status !== 'done')
+        || (this.finished && step.status !== 'done'));
     }
   }
 
@@ -698,16 +733,24 @@ class StepView {
     this.finished = finished;
     const mode = this.modeFor(step, finished);
     if (mode === 'custom') {
+      // A finished structured step folds away like every other done step (one line, "Read
+      // again"), unless its kind folds itself (boundary, listening).
+      const collapse = (step.status === 'done' || finished) && !SELF_FOLDING.has(step.kind);
+      const changed = collapse !== Boolean(this.collapsed);
+      this.collapsed = collapse;
       if (this.mode !== 'custom' || !this.custom) {
         if (this.mode === 'edit') this.leaveEdit();
         this.mode = 'custom';
         this.el.className = 'step step-custom';
         this.custom = this.kind.mount(step, this.kindContext());
         this.lockEl = h('fieldset', { class: 'floor-lock' }, this.custom.el);
-        replaceChildren(this.el, this.lockEl);
       } else {
         this.custom.update(step);
       }
+      if (changed || !this.el.contains(this.lockEl)) {
+        replaceChildren(this.el, collapse ? this.foldCustom() : this.lockEl);
+      }
+      this.el.classList.toggle('step-done', collapse);
       this.el.dataset.status = step.status;
       this.el.dataset.kind = step.kind;
       return;
@@ -716,6 +759,7 @@ class StepView {
       if (this.custom.destroy) this.custom.destroy();
       this.custom = null;
       this.lockEl = null;
+      this.collapsed = false;
     }
     if (mode !== this.mode) {
       if (this.mode === 'edit') this.leaveEdit();
@@ -752,6 +796,20 @@ class StepView {
     else if (mode === 'revealed') this.buildRevealed();
     else this.buildDone();
     if (focused) this.el.querySelector(`[data-testid="${focused}"]`)?.focus();
+  }
+
+  /** A done structured step inside the same fold as buildDone's; the kind's own drawing is
+   *  what opens (its heading, which would repeat the summary line, is hidden by CSS). */
+  foldCustom() {
+    const details = h('details', { class: 'done-details', testid: 'step-done' },
+      h('summary', null, h('span', { class: 'summary-text' },
+        h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
+        h('span', { class: 'visually-hidden' }, ': '),
+        h('span', { class: 'done-title' }, this.step.title))),
+      this.lockEl);
+    details.open = this.userOpen ?? false;
+    details.addEventListener('toggle', () => { this.userOpen = details.open; });
+    return details;
   }
 
   /**
@@ -818,7 +876,7 @@ class StepView {
         h('span', { class: 'step-number' }, `Step ${this.index + 1}`),
         h('span', { class: 'visually-hidden' }, ': '),
         h('span', { class: 'locked-title' }, this.step.title),
-        h('span', { class: 'locked-note' }, this.ctrl.state.session.status === 'ended' ? ' · not reached' : ' · later')));
+        h('span', { class: 'locked-note' }, this.ctrl.state.session.status !== 'active' ? ' · not reached' : ' · later')));
   }
 
   buildInfo() {
