@@ -809,15 +809,40 @@ def withdraw_entry(db: DbSession, library: TrackLibrary, user_id: str, session_i
     return Outcome(transition.state, True, {"draft": draft_dict(draft)})
 
 
-def cancel_session(db: DbSession, library: TrackLibrary, user_id: str, session_id: object
-                   ) -> Outcome:
+def cancel_session(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,
+                   join_session_id: object = None) -> Outcome:
     """`DELETE /api/v1/sessions/<id>`: a partner calls the session off for everyone. What
     was never shown (answers not yet revealed, drafts, check answers) is deleted in the
-    same commit (engine.cancel)."""
+    same commit (engine.cancel).
+
+    `join_session_id`: called off to join the partner's session instead (two Starts on
+    different tracks at once). Both rows are locked, in one order, before either is read,
+    so two partners each joining the other's at the same moment are decided one after the
+    other: the second finds the session they meant to join already called off, and stays
+    where they are (`conflict`), in the one session both now share."""
+    session_id = _require_id(session_id, "session")
+    joining = None
+    if join_session_id is not None:
+        join_session_id = _require_id(join_session_id, "session")
+        if join_session_id == session_id:
+            raise MendError("invalid", "Choose a different session to join.")
+        for locked in sorted((session_id, join_session_id)):
+            _lock(db, locked)
+        joining = load_state(db, library, join_session_id)
+        _require_participant(joining, user_id)
+        if joining.status != engine.ACTIVE:
+            found = joining.session_data.get("cancelled") or {}
+            who = joining.participant(found.get("by_user_id") or "")
+            raise MendError("conflict", (
+                f"{who.display_name} has just chosen to join you here instead, so you're "
+                "both in this session." if who is not None and who.user_id != user_id
+                else "That session isn't under way any more."))
     transition = _act(db, library, session_id, engine.CancelSession(user_id))
-    row = db.get(Session, transition.state.id)
-    return Outcome(transition.state, True, {"session": session_summary(db, row, library)},
-                   home_changed=True)
+    result: dict[str, Any] = {
+        "session": session_summary(db, db.get(Session, transition.state.id), library)}
+    if joining is not None:
+        result["join"] = session_summary(db, db.get(Session, joining.id), library)
+    return Outcome(transition.state, True, result, home_changed=True)
 
 
 def mark_ready(db: DbSession, library: TrackLibrary, user_id: str, session_id: object,

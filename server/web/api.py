@@ -214,10 +214,12 @@ def _audit_counsellor_read(role: str, session_id: str, what: str) -> None:
 @login_required
 def cancel_session(session_id: str):
     """A partner cancels a session under way, for everyone in it: each open screen and
-    home is told at once (docs/protocol.md, "Cancelling a session")."""
+    home is told at once (docs/protocol.md, "Cancelling a session"). Optional body
+    `{"join_session_id"}`: called off to join the partner's session on another track."""
     ctx = mend()
     with ctx.database.session() as db:
-        outcome = sessions.cancel_session(db, ctx.library, current_user.id, session_id)
+        outcome = sessions.cancel_session(db, ctx.library, current_user.id, session_id,
+                                          body().get("join_session_id"))
     publish(outcome)
     return ok(**outcome.result)
 

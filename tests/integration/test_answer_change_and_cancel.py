@@ -298,3 +298,118 @@ def test_strangers_and_the_counsellor_cannot_cancel_but_the_counsellor_sees_it(
     assert dora.fresh()["session"]["status"] == "cancelled"
     with app.extensions["mend"].database.session() as db:
         assert db.get(Session, a.session_id).status == "cancelled"
+
+
+# --- two Starts on different tracks at once ------------------------------------------------
+
+OTHER_TRACK = "small-steps-of-appreciation"
+
+
+def start_both_at_once(app, couple) -> dict[str, dict]:
+    """Ana starts one track and Ben another at the same moment (threads, a barrier, each
+    with their own HTTP client and cookie)."""
+    people = {"a": (couple.a, TRACK_ID), "b": (couple.b, OTHER_TRACK)}
+    headers = {name: person.csrf() for name, (person, _) in people.items()}
+    barrier = threading.Barrier(2)
+    answers: dict = {}
+
+    def start(name: str) -> None:
+        person, track_id = people[name]
+        client = app.test_client()
+        client.set_cookie("session", person.client.get_cookie("session").value)
+        barrier.wait(timeout=10)
+        answers[name] = client.post("/api/v1/sessions", headers=headers[name], json={
+            "couple_id": couple.couple_id, "track_id": track_id})
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert {n: r.status_code for n, r in answers.items()} == {"a": 201, "b": 201}
+    return {n: r.get_json()["session"] for n, r in answers.items()}
+
+
+def test_two_starts_on_different_tracks_are_each_told_of_the_other(app, couple):
+    sock_a, sock_b = couple.a.socket(app), couple.b.socket(app)
+    sock_a.get_received(), sock_b.get_received()
+    started = start_both_at_once(app, couple)
+    for sock, theirs in ((sock_a, started["b"]), (sock_b, started["a"])):
+        homes = [p["args"][0] for p in sock.get_received() if p["name"] == "me:state"]
+        listed = {s["id"]: s for s in homes[-1]["sessions"]}
+        # Told: the partner's session, on its track, started by them, under way.
+        assert listed[theirs["id"]]["status"] == "active"
+        assert listed[theirs["id"]]["track"]["id"] == theirs["track"]["id"]
+        assert listed[theirs["id"]]["created_by"]["user_id"] == theirs["created_by"]["user_id"]
+    for sock in (sock_a, sock_b):
+        sock.disconnect()
+
+
+def test_both_joining_the_others_session_at_once_leaves_one_session_for_both(
+        app, couple, monkeypatch):
+    """Each presses "Join" on the other's session at the same moment, forced to interleave
+    (each waits after loading for the other to load). The rows are locked in one order, so
+    one is decided first: its session is called off, and the second finds that and stays.
+    Without the locks both would be called off and the couple would have none."""
+    started = start_both_at_once(app, couple)
+    ctx = app.extensions["mend"]
+    loaded = {"a": threading.Event(), "b": threading.Event()}
+    who = threading.local()
+    real_load = session_service.load_state
+
+    def load_then_wait(*args, **kwargs):
+        state = real_load(*args, **kwargs)
+        name = getattr(who, "name", None)
+        if name is not None:
+            loaded[name].set()
+            loaded["b" if name == "a" else "a"].wait(timeout=1.0)
+        return state
+
+    monkeypatch.setattr(session_service, "load_state", load_then_wait)
+    outcomes: dict = {}
+    people = {"a": (couple.a, started["a"]["id"], started["b"]["id"]),
+              "b": (couple.b, started["b"]["id"], started["a"]["id"])}
+
+    def join_other(name: str) -> None:
+        who.name = name
+        person, mine, theirs = people[name]
+        try:
+            with ctx.database.session() as db:
+                outcomes[name] = session_service.cancel_session(
+                    db, ctx.library, person.user["id"], mine, theirs)
+        except Exception as error:  # recorded: the assertions below say what happened
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=join_other, args=(n,)) for n in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    monkeypatch.setattr(session_service, "load_state", real_load)
+    refused = [n for n, o in outcomes.items() if isinstance(o, Exception)]
+    assert len(refused) == 1, outcomes
+    error = outcomes[refused[0]]
+    assert getattr(error, "code", None) == "conflict", error
+    assert "has just chosen to join you here" in error.message
+    with ctx.database.session() as db:
+        statuses = dict(db.execute(select(Session.id, Session.status).where(
+            Session.couple_id == couple.couple_id)).all())
+    assert sorted(statuses.values()) == ["active", "cancelled"]
+    shared = next(sid for sid, status in statuses.items() if status == "active")
+    for person in (couple.a, couple.b):
+        assert person.get(f"/sessions/{shared}").status_code == 200
+
+
+def test_joining_the_partners_session_over_http(app, couple):
+    started = start_both_at_once(app, couple)
+    response = couple.a.client.delete(
+        f"/api/v1/sessions/{started['a']['id']}", headers=couple.a.csrf(),
+        json={"join_session_id": started["b"]["id"]})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["session"]["status"] == "cancelled" and body["join"]["status"] == "active"
+    assert body["join"]["id"] == started["b"]["id"]
+    same = couple.a.client.delete(
+        f"/api/v1/sessions/{started['b']['id']}", headers=couple.a.csrf(),
+        json={"join_session_id": started["b"]["id"]})
+    assert same.status_code == 400 and error_code(same) == "invalid"
