@@ -253,6 +253,19 @@ def couple_checkins(couple_id: str):
     return response, status
 
 
+@api.put("/couples/<couple_id>/checkin-line")
+@login_required
+def set_checkin_line(couple_id: str):
+    """Share your check-in numbers with your partner, or keep them (docs/protocol.md, Kind:
+    checkin). Only your own; the partner's home is told so their chart reads again."""
+    ctx = mend()
+    with ctx.database.session() as db:
+        line = checkins.set_line(db, current_user.id, couple_id, body().get("shared"))
+        partners = couples.member_ids(db, couple_id)
+    push_home(partners)
+    return ok(line=line)
+
+
 # --- the couple's agreements (docs/protocol.md, "Our agreements") ---------------------------
 
 

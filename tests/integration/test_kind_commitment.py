@@ -166,6 +166,11 @@ def test_the_check_ins_api_shows_revealed_check_ins_to_the_couple_only(
     stranger = signup("Cy")
     assert stranger.get(path).status_code == 404
     assert couple.a.client.get("/api/v1/couples/nope/checkins").status_code == 404
+    # Both share their numbers (each keeps them from the other unless they share them:
+    # tests/integration/test_checkin_line.py).
+    for person in (couple.a, couple.b):
+        assert person.client.put(f"/api/v1{path}".replace("checkins", "checkin-line"),
+                                 json={"shared": True}, headers=person.csrf()).status_code == 200
 
     s = Pair(app, couple)
     for record in s.step("a", "last-time")["review"]["items"]:

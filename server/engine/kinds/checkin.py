@@ -5,6 +5,15 @@ Everything goes in one entry's `fields`: `{ratings: {id: n}, high, low, support}
 checked on its own. Ratings and the support choice are needed to submit; the high and low
 may stay empty (some weeks have neither). `revealed_ratings` is what the couple's chart may
 draw: only revealed entries, one person at a time.
+
+Each partner's numbers (their "line") are kept from the other partner unless their owner
+shares them (issue 16): a trust line the other can watch invites pressure ("why is it still
+3?"), so sharing is something offered, never assumed. The choice is a couple record of kind
+`checkin_line` owned by (and private to) the partner, read in every session of the couple;
+without one, the numbers are kept. Kept numbers never leave for the other partner: not at
+the reveal, not in the summary, not in the chart. The high, the low and the wish for
+listening or advice are still shown at the reveal, as the step says. A counsellor both
+partners invited reads the check-in like any answer they submit.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from server.engine.errors import MendError
 from server.engine.kinds import register
 from server.engine.kinds.answered import AnsweredKind
 from server.engine.kinds.appreciation import settings_of
-from server.engine.session import SessionState
+from server.engine.session import PARTNER, SessionState
 from server.engine.text import is_blank as blank_text
 from server.engine.tracks import Step, plain
 from server.engine.views import iso
@@ -35,6 +44,30 @@ DEFAULT_SUPPORT = (
 DEFAULT_MIN, DEFAULT_MAX = 1, 10
 DEFAULT_TEXT_LENGTH = 500
 FIELDS = ("ratings", "high", "low", "support")
+LINE = "checkin_line"  # the couple record holding one partner's choice (status shared/kept)
+SHARED, KEPT = "shared", "kept"
+
+
+def line_shared(state: SessionState, user_id: str) -> bool:
+    """Whether this partner shares their check-in numbers with the other (default: no)."""
+    mine = [r for r in state.records_of(LINE) if r.user_id == user_id]
+    if not mine:
+        return False
+    return max(mine, key=lambda r: (r.updated_at, r.id)).status == SHARED
+
+
+def numbers_hidden(state: SessionState, author: str, viewer: Any) -> bool:
+    """The author's numbers are kept from this viewer: the other partner, while the author
+    hasn't shared them."""
+    return (viewer.role == PARTNER and viewer.user_id != author
+            and not line_shared(state, author))
+
+
+def _without_numbers(answer: dict[str, Any]) -> None:
+    fields = answer.get("fields")
+    if fields and "ratings" in fields:
+        answer["fields"] = {k: v for k, v in fields.items() if k != "ratings"}
+    answer["numbers_kept"] = True
 
 
 def checkin_spec(step: Step) -> dict[str, Any]:
@@ -118,28 +151,42 @@ class Checkin(AnsweredKind):
     def project(self, state, step, status, viewer, view) -> None:
         super().project(state, step, status, viewer, view)
         view["answer"] = checkin_spec(step)
+        if viewer.role == PARTNER:
+            # The viewer's own standing choice, so the step can offer to change it.
+            view["line"] = {"shared": line_shared(state, viewer.user_id),
+                            "couple_id": state.couple_id}
+        for entry in (view.get("revealed") or {}).get("entries", ()):
+            if numbers_hidden(state, entry["user_id"], viewer):
+                _without_numbers(entry)
 
     def summarize(self, state, step, viewer):
         part = super().summarize(state, step, viewer)
         if part is not None:
             part["answer"] = checkin_spec(step)
+            for answer in part["answers"]:
+                if numbers_hidden(state, answer["user_id"], viewer):
+                    _without_numbers(answer)
         return part
 
 
-def revealed_ratings(state: SessionState) -> list[dict[str, Any]]:
-    """Each revealed check-in's ratings in this session, one row per person and step.
+def revealed_ratings(state: SessionState, viewer_id: str) -> list[dict[str, Any]]:
+    """Each revealed check-in's ratings in this session that this viewer may see, one row
+    per person and step.
 
     Only revealed steps count: an answer the partner hasn't been shown yet never reaches
-    the chart. High, low and support stay out: the chart draws numbers only.
+    the chart; nor do the other partner's numbers while they keep them (`line_shared`).
+    High, low and support stay out: the chart draws numbers only.
     """
     rows = []
+    hidden = {uid for uid in state.partner_ids
+              if uid != viewer_id and not line_shared(state, uid)}
     for step in state.track.steps:
         if step.kind != Checkin.name or step.id not in state.reveals:
             continue
         spec = checkin_spec(step)
         for uid in state.partner_ids:
             entry = state.entries.get((step.id, uid))
-            if entry is None or entry.skipped or not entry.fields:
+            if uid in hidden or entry is None or entry.skipped or not entry.fields:
                 continue
             rows.append({
                 "user_id": uid, "session_id": state.id, "step_id": step.id,
