@@ -89,6 +89,7 @@ export async function refreshCsrf() {
 export const api = {
   get: (path) => request('GET', path),
   post: (path, body = {}) => request('POST', path, body),
+  put: (path, body = {}) => request('PUT', path, body),
   del: (path, body) => request('DELETE', path, body),
 };
 

@@ -2,13 +2,52 @@
 // last time, and whether you'd like listening or advice — one answer in `fields`
 // ({ratings: {id: n}, high, low, support}), revealed together like any prompt. The spec
 // (which ratings, the range, the options) comes from the server in `step.answer`.
+//
+// Each person's numbers are kept from the other partner unless they share them (issue 16):
+// `step.line` is the viewer's own standing choice ({shared, couple_id}), changed at once with
+// PUT /couples/<id>/checkin-line; a partner's entry without numbers reads `numbers_kept`.
 
 import { h, nextId } from '../dom.js';
+import { api } from '../api.js';
 import { scaleWidget, textWidget } from '../views/answers.js';
 import { registerKind } from './registry.js';
 
 function spec(step) {
   return step.answer || { ratings: [], min: 1, max: 10, support: [], max_length: 500 };
+}
+
+/** "Show my numbers to my partner": a standing choice, saved as soon as it changes. */
+function lineToggle(step) {
+  const line = step.line;
+  if (!line || !line.couple_id) return null;
+  const id = nextId('line');
+  const status = h('p', { class: 'muted small', role: 'status', testid: 'checkin-line-status' });
+  const box = h('input', { type: 'checkbox', id, testid: 'checkin-line-share' });
+  box.checked = Boolean(line.shared);
+  const say = (shared) => {
+    status.textContent = shared
+      ? 'Your partner sees your numbers here and on the chart at home.'
+      : 'Your numbers stay with you. Your partner sees your high, low and wish, not your numbers.';
+  };
+  say(box.checked);
+  box.addEventListener('change', async () => {
+    const wanted = box.checked;
+    box.disabled = true;
+    try {
+      await api.put(`/couples/${encodeURIComponent(line.couple_id)}/checkin-line`, { shared: wanted });
+      line.shared = wanted;
+      say(wanted);
+    } catch (error) {
+      box.checked = !wanted;
+      status.textContent = `Your choice wasn't saved: ${error.message}`;
+    } finally {
+      box.disabled = false;
+    }
+  });
+  return h('div', { class: 'checkin-line', testid: 'checkin-line' },
+    h('p', { class: 'choice' }, box,
+      h('label', { for: id }, 'Show my numbers to my partner (you can change this any time)')),
+    status);
 }
 
 function editor(step, values, { labelledBy, describedBy, onChange }) {
@@ -56,7 +95,7 @@ function editor(step, values, { labelledBy, describedBy, onChange }) {
   };
   return {
     el: h('div', { class: 'checkin-editor', role: 'group', 'aria-labelledby': labelledBy || undefined, 'aria-describedby': describedBy || undefined },
-      scales.map(({ widget }) => widget.el), high.el, low.el, support),
+      scales.map(({ widget }) => widget.el), high.el, low.el, support, lineToggle(step)),
     getValue,
     // Not ready to send until every rating and the listening-or-advice choice are in.
     isEmpty: () => scales.some(({ widget }) => widget.isEmpty()) || !picked(),
@@ -71,19 +110,23 @@ function editor(step, values, { labelledBy, describedBy, onChange }) {
   };
 }
 
-function display(step, entry) {
+function display(step, entry, who = {}) {
   const answer = spec(step);
   const fields = (entry && entry.fields) || {};
   const ratings = fields.ratings || {};
   const option = answer.support.find((o) => o.id === fields.support);
+  const kept = entry && entry.numbers_kept;
   return h('div', { class: 'checkin-answer' },
-    h('dl', { class: 'checkin-ratings' }, answer.ratings.map((r) => [
+    kept ? h('p', { class: 'muted', testid: 'checkin-numbers-kept' },
+      `${who.name || 'Your partner'} keeps their numbers to themselves.`) : null,
+    kept ? null : h('dl', { class: 'checkin-ratings' }, answer.ratings.map((r) => [
       h('dt', null, r.label),
       h('dd', { testid: `checkin-value-${r.id}` }, ratings[r.id] != null ? `${ratings[r.id]} / ${answer.max}` : '–'),
     ])),
     fields.high ? h('p', null, h('strong', null, 'High: '), fields.high) : null,
     fields.low ? h('p', null, h('strong', null, 'Low: '), fields.low) : null,
-    option ? h('p', { testid: 'checkin-support' }, h('strong', null, 'Would like: '), option.label) : null);
+    option ? h('p', { testid: 'checkin-support' }, h('strong', null, 'Would like: '), option.label) : null,
+    who.isMine && step.line ? lineToggle(step) : null);
 }
 
 export default registerKind({
