@@ -356,7 +356,10 @@ def _holdable(state: SessionState, step_id: Any, *, finished_ok: bool = False) -
     step = state.track.step(step_id) if isinstance(step_id, str) else None
     if step is None:
         raise MendError("not_found", "That step is not part of this session's track.")
-    if not isinstance(kind_of(step), AnsweredKind) or is_review_step(step):
+    kind = kind_of(step)
+    # A listening step of questions holds its answers for the counsellor too (listening.py).
+    holds = isinstance(kind, AnsweredKind) or getattr(kind, "holds_answers", lambda s: False)(step)
+    if not holds or is_review_step(step):
         raise MendError("invalid", "Only a step whose answers are shown side by side can be held.")
     if not finished_ok and state.track.step_index(step.id) < state.current_index:
         raise MendError("conflict", "That step is already finished.")

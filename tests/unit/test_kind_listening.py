@@ -148,7 +148,8 @@ def test_a_full_round_in_order_with_not_your_turn_for_every_wrong_mover():
                 assert run.refused(holder, attempt, fields={"heard": "yes"}) == "conflict"
         run.move(holder, name, "words" if name not in ("confirm", "heard") else None,
                  {"heard": "yes"} if name == "heard" else None)
-    assert run.data["rounds"] == [{"speaker": A, "listener": B, "heard": "yes", "loops": 1}]
+    assert run.data["rounds"] == [{"speaker": A, "listener": B, "heard": "yes", "loops": 1,
+                                   "tries": 0}]
 
 
 def test_the_listener_has_no_move_to_answer_back():
@@ -166,7 +167,13 @@ def test_moves_need_words_and_stay_short():
     run.move(B, "ready")
     assert run.refused(A, "share", "   ") == "invalid"
     assert run.refused(A, "share", None) == "invalid"
-    assert run.refused(A, "share", "x" * 201) == "invalid"
+    # Too long is refused whole, never cut, with the limit from the step's settings.
+    before = len(run.state.turns)
+    with pytest.raises(MendError) as error:
+        run.move(A, "share", "x" * 201)
+    assert error.value.code == "too_large"
+    assert "201" in error.value.message and "200" in error.value.message
+    assert len(run.state.turns) == before
     assert run.refused(A, "share", 5) == "invalid"
     run.move(A, "share", "x" * 200)
     run.move(B, "mirror", "heard")
@@ -175,8 +182,8 @@ def test_moves_need_words_and_stay_short():
     run.move(B, "empathise", "imagine")
     assert run.refused(A, "heard", None, {"heard": "maybe"}) == "invalid"
     assert run.refused(A, "heard", None, None) == "invalid"
-    run.move(A, "heard", None, {"heard": "partly"})
-    assert run.data["rounds"][0]["heard"] == "partly"
+    run.move(A, "heard", None, {"heard": "yes"})
+    assert run.data["rounds"][0]["heard"] == "yes"
 
 
 def test_correcting_loops_back_to_the_mirror_up_to_the_cap():
@@ -215,8 +222,8 @@ def test_roles_swap_after_the_first_round_and_the_step_completes_after_both():
     with pytest.raises(MendError) as error:
         engine.handle(run.state, engine.MarkReady(A, "listen"), run.now)
     assert error.value.code == "conflict"
-    run.round(B, A, heard="not_yet")
-    assert run.data["phase"] == "done"
+    run.round(B, A)
+    assert (run.data["phase"], run.data["outcome"]) == ("done", "heard")
     assert [r["speaker"] for r in run.data["rounds"]] == [A, B]
     assert run.refused(A, "share") == "conflict"
     run.state = engine.handle(run.state, engine.MarkReady(A, "listen"), run.now).state
@@ -401,8 +408,8 @@ def test_random_moves_never_let_the_non_holder_move_and_keep_the_order(sequence,
         assert name in mine
         if data["phase"] == "speaking":
             assert user == data["floor"]
-        if name in SPOKEN:
-            accepted_spoken.append((user, name))
+        if name in SPOKEN or name == "come_back":
+            accepted_spoken.append((user, name, heard))
     finished.append(current(state, step)["phase"] == "done")
     # Turn order: the spoken moves read as the exercise's grammar, round after round.
     _check_grammar(accepted_spoken, state, step)
@@ -422,36 +429,362 @@ def test_the_property_reaches_the_end_often():
 
 
 def _check_grammar(spoken, state, step) -> None:
+    """The accepted moves read as the exercise's grammar: share, mirror, confirm or correct
+    (up to the loop cap), validate, empathise, heard; "yes" swaps the roles (done after two
+    rounds), "partly"/"not yet" lets the speaker share again or the listener mirror again,
+    or come back to it another time (the end for today)."""
     max_loops = step.settings["max_loops"]
-    i = 0
-    rounds = 0
-    while i < len(spoken):
-        speaker = spoken[i][0]
+    if not spoken:
+        return
+    speaker = spoken[0][0]
+    expect = {(speaker, "share")}
+    loops = rounds = 0
+    for user, name, heard in spoken:
         listener = B if speaker == A else A
-        assert spoken[i] == (speaker, "share")
-        i += 1
-        loops = 0
-        while i < len(spoken):
-            assert spoken[i] == (listener, "mirror")
+        assert (user, name) in expect, (user, name, expect)
+        if name == "share":
+            expect = {(listener, "mirror")}
+        elif name == "mirror":
             loops += 1
-            i += 1
-            if i == len(spoken):
-                return
-            assert spoken[i][0] == speaker and spoken[i][1] in ("confirm", "correct")
-            i += 1
-            if spoken[i - 1][1] == "confirm" or loops == max_loops:
-                break
-        assert loops <= max_loops
-        for expected in ((listener, "validate"), (listener, "empathise"), (speaker, "heard")):
-            if i == len(spoken):
-                return
-            assert spoken[i] == expected
-            i += 1
-        rounds += 1
-        if rounds == 2:
-            assert i == len(spoken)
-            assert current(state, step)["phase"] == "done"
-        else:
-            # The next round is the other partner's.
-            if i < len(spoken):
-                assert spoken[i] == (listener, "share")
+            assert loops <= max_loops
+            expect = {(speaker, "confirm"), (speaker, "correct")}
+        elif name == "correct" and loops < max_loops:
+            expect = {(listener, "mirror")}
+        elif name in ("confirm", "correct"):
+            expect = {(listener, "validate")}
+        elif name == "validate":
+            expect = {(listener, "empathise")}
+        elif name == "empathise":
+            expect = {(speaker, "heard")}
+        elif name == "heard" and heard == "yes":
+            rounds += 1
+            loops = 0
+            speaker, expect = listener, ({(listener, "share")} if rounds < 2 else set())
+        elif name == "heard":
+            loops = 0
+            expect = {(speaker, "share"), (listener, "mirror"), (speaker, "come_back")}
+        elif name == "come_back":
+            expect = set()
+    data = current(state, step)
+    assert (data["phase"] == "done") == (not expect)
+    if data["phase"] == "done":
+        assert data["outcome"] == ("heard" if rounds == 2 else "later")
+
+
+# --- not heard (yet) is not the end of a round (issue 16) ----------------------------------
+
+
+def until_heard(run: Run, speaker: str, listener: str) -> None:
+    """A round up to the speaker's "Did you feel heard?"."""
+    run.move(listener, "ready")
+    run.move(speaker, "share", "I feel left out when plans change")
+    run.move(listener, "mirror", "You feel left out")
+    run.move(speaker, "confirm")
+    run.move(listener, "validate", "It makes sense")
+    run.move(listener, "empathise", "I imagine it's lonely")
+
+
+def step_of(run: Run) -> Step:
+    return run.state.track.steps[0]
+
+
+@pytest.mark.parametrize("answer", ["partly", "not_yet"])
+def test_partly_or_not_yet_keeps_the_round_open_and_the_speaker_chooses(answer):
+    run = opened(A)
+    until_heard(run, A, B)
+    run.move(A, "heard", None, {"heard": answer})
+    data = run.data
+    # The round is not over: no swap, nothing recorded as a finished round, not done.
+    assert (data["phase"], data["round"], data["rounds"], data["outcome"]) == (
+        "speaking", 0, [], None)
+    assert (data["expect"], data["floor"]) == ("again", A)
+    assert allowed(run.state, data, step_of(run), A) == ("try_again", "reflect_again",
+                                                         "come_back")
+    assert allowed(run.state, data, step_of(run), B) == ()
+    assert run.refused(B, "share") == "not_your_turn"
+    with pytest.raises(MendError) as error:
+        engine.handle(run.state, engine.MarkReady(A, "listen"), run.now)
+    assert error.value.code == "conflict"
+
+
+def test_trying_again_the_speaker_says_it_another_way_and_the_round_goes_on():
+    run = opened(A)
+    until_heard(run, A, B)
+    run.move(A, "heard", None, {"heard": "partly"})
+    run.move(A, "try_again")
+    assert (run.data["expect"], run.data["floor"], run.data["tries"]) == ("share", A, 1)
+    assert engine.next_deadline(run.state) == run.now + timedelta(minutes=3)
+    run.move(A, "share", "What I most need is a text")
+    run.move(B, "mirror", "You need a text")
+    run.move(A, "confirm")
+    run.move(B, "validate", "That makes sense")
+    run.move(B, "empathise", "I imagine relief")
+    run.move(A, "heard", None, {"heard": "yes"})
+    assert run.data["rounds"] == [{"speaker": A, "listener": B, "heard": "yes", "loops": 1,
+                                   "tries": 1}]
+    assert (run.data["phase"], run.data["speaker"]) == ("opening", B)
+
+
+def test_reflecting_again_the_listener_says_back_what_they_heard_once_more():
+    run = opened(A)
+    until_heard(run, A, B)
+    run.move(A, "heard", None, {"heard": "not_yet"})
+    run.move(A, "reflect_again")
+    assert (run.data["expect"], run.data["floor"]) == ("mirror", B)
+    run.move(B, "mirror", "What you're telling me is, it's lonely")
+    assert (run.data["expect"], run.data["floor"]) == ("confirm", A)
+
+
+def test_coming_back_to_it_ends_the_step_honestly_not_as_heard():
+    run = opened(A)
+    until_heard(run, A, B)
+    run.move(A, "heard", None, {"heard": "not_yet"})
+    run.move(A, "come_back")
+    data = run.data
+    assert (data["phase"], data["outcome"]) == ("done", "later")
+    assert data["rounds"] == [{"speaker": A, "listener": B, "heard": "not_yet", "loops": 1,
+                               "tries": 0}]
+    for viewer in (A, B):
+        listening = view_for(run.state, viewer)["steps"][0]["listening"]
+        assert (listening["outcome"], listening["my_moves"]) == ("later", [])
+    assert summary_for(run.state, B)["steps"][0]["outcome"] == "later"
+    # "Let's come back to this" is a way on: both may move to the next step.
+    run.state = engine.handle(run.state, engine.MarkReady(A, "listen"), run.now).state
+    run.state = engine.handle(run.state, engine.MarkReady(B, "listen"), run.now).state
+    assert run.state.current_step.id == "after"
+
+
+def test_tries_are_limited_then_only_coming_back_is_left():
+    run = Run(start(max_tries=1))
+    run.move(A, "speak_first")
+    until_heard(run, A, B)
+    run.move(A, "heard", None, {"heard": "partly"})
+    run.move(A, "reflect_again")
+    run.move(B, "mirror", "Again: you feel left out")
+    run.move(A, "confirm")
+    run.move(B, "validate", "Makes sense")
+    run.move(B, "empathise", "Lonely")
+    run.move(A, "heard", None, {"heard": "partly"})
+    assert allowed(run.state, run.data, step_of(run), A) == ("come_back",)
+    assert run.refused(A, "try_again", None) == "conflict"
+    run.move(A, "come_back")
+    assert run.data["outcome"] == "later"
+
+
+def test_only_two_yes_rounds_make_the_step_heard():
+    run = opened(A)
+    run.round(A, B)
+    until_heard(run, B, A)
+    run.move(B, "heard", None, {"heard": "partly"})
+    run.move(B, "come_back")
+    data = run.data
+    assert data["outcome"] == "later"
+    assert [r["heard"] for r in data["rounds"]] == ["yes", "partly"]
+
+
+# --- a betrayal: roles agreed, the hurt partner first, "one round is enough today" --------
+
+
+def hurt_track(*extra: Step, **settings_) -> Track:
+    return Track(
+        id="repair", title="Repair", summary="For tests.", version=1,
+        steps=(
+            Step(id="listen", kind="listening", title="Hearing the hurt", prompt="Speak.",
+                 settings={"first_speaker": "hurt", "turn_minutes": 10, "max_chars": 200,
+                           **settings_}),
+            *extra,
+            Step(id="after", kind="info", title="After", body="Done."),
+        ),
+    )
+
+
+def hurt_start(*extra: Step, counsellor: bool = False, **settings_) -> Run:
+    people = (engine.Participant(A, "Ana", "partner"), engine.Participant(B, "Ben", "partner"))
+    if counsellor:
+        people += (engine.Participant(C, "Cara", "counsellor"),)
+    return Run(engine.SessionState(id="s1", track=hurt_track(*extra, **settings_),
+                                   participants=people, created_at=T0))
+
+
+C = "user-c"
+
+
+def test_roles_are_agreed_before_anyone_speaks_and_the_hurt_partner_speaks_first():
+    run = hurt_start()
+    assert run.data["expect"] == "roles"
+    assert run.refused(A, "speak_first", None) == "conflict"
+    assert run.refused(A, "propose_roles", None, {"hurt": "someone-else"}) == "invalid"
+    # Ana proposes that Ben was hurt; Ana can't agree with herself.
+    run.move(A, "propose_roles", fields={"hurt": B})
+    assert allowed(run.state, run.data, step_of(run), A) == ("propose_roles", "not_yet")
+    assert run.refused(A, "agree_roles", None) == "conflict"
+    # Ben sees it differently: nobody is cast into a role they didn't agree to.
+    run.move(B, "decline_roles")
+    assert (run.data["proposal"], run.data["speaker"]) == (None, None)
+    run.move(B, "propose_roles", fields={"hurt": B})
+    run.move(A, "agree_roles")
+    data = run.data
+    assert data["roles"] == {"hurt": B, "other": A}
+    # The hurt partner speaks first; the other says whether now is a good time to listen.
+    assert (data["speaker"], data["listener"], data["floor"], data["expect"]) == (
+        B, A, A, "ready")
+    run.move(A, "ready")
+    assert (run.data["floor"], run.data["expect"]) == (B, "share")
+    assert engine.next_deadline(run.state) == run.now + timedelta(minutes=10)
+
+
+def agreed(run: Run, hurt: str = B) -> Run:
+    run.move(hurt, "propose_roles", fields={"hurt": hurt})
+    run.move(A if hurt == B else B, "agree_roles")
+    return run
+
+
+def test_after_being_heard_the_hurt_partner_may_say_one_round_is_enough_today():
+    run = agreed(hurt_start())
+    run.round(B, A)
+    # Round two: Ben (hurt) would listen to Ana. He may stop now, or at any moment of it.
+    assert set(allowed(run.state, run.data, step_of(run), B)) == {"ready", "not_yet", "enough"}
+    assert "enough" not in allowed(run.state, run.data, step_of(run), A)
+    run.move(B, "enough")
+    data = run.data
+    assert (data["phase"], data["outcome"]) == ("done", "enough")
+    assert [r["heard"] for r in data["rounds"]] == ["yes", None]
+    run.state = engine.handle(run.state, engine.MarkReady(A, "listen"), run.now).state
+    run.state = engine.handle(run.state, engine.MarkReady(B, "listen"), run.now).state
+    assert run.state.current_step.id == "after"
+
+
+def test_listening_to_the_partner_who_broke_trust_the_hurt_partner_never_has_to_validate():
+    run = agreed(hurt_start())
+    run.round(B, A)
+    run.move(B, "ready")
+    # Even while Ana holds the floor, Ben may stop.
+    assert allowed(run.state, run.data, step_of(run), B) == ("enough",)
+    run.move(A, "share", "I feel ashamed")
+    run.move(B, "mirror", "You feel ashamed")
+    run.move(A, "confirm")
+    assert set(allowed(run.state, run.data, step_of(run), B)) == {
+        "validate", "pass", "extend", "enough"}
+    run.move(B, "pass")
+    assert run.data["expect"] == "empathise"
+    run.move(B, "pass")
+    assert (run.data["expect"], run.data["floor"]) == ("heard", A)
+    assert run.data["passed"] == [{"round": 1, "move": "validate"},
+                                  {"round": 1, "move": "empathise"}]
+    # The partner who broke trust has no such pass when it's their turn to listen.
+    run2 = agreed(hurt_start())
+    run2.move(A, "ready")
+    run2.move(B, "share", "I feel betrayed")
+    run2.move(A, "mirror", "You feel betrayed")
+    run2.move(B, "confirm")
+    assert allowed(run2.state, run2.data, step_of(run2), A) == ("validate", "extend")
+    assert run2.refused(A, "pass", None) == "conflict"
+    assert run2.refused(A, "enough", None) == "conflict"
+
+
+def test_the_clock_is_shown_to_the_floor_holder_only():
+    run = agreed(hurt_start())
+    run.move(A, "ready")
+    mine = view_for(run.state, B)["steps"][0]["listening"]
+    theirs = view_for(run.state, A)["steps"][0]["listening"]
+    assert mine["deadline"] == iso_z(run.now + timedelta(minutes=10))
+    assert (theirs["deadline"], theirs["overdue"], theirs["extensions"]) == (None, False, 0)
+    ticked = engine.handle(run.state, engine.Tick(), run.now + timedelta(minutes=10)).state
+    assert view_for(ticked, B)["steps"][0]["listening"]["overdue"] is True
+    assert view_for(ticked, A)["steps"][0]["listening"]["overdue"] is False
+    assert "deadline" not in json.dumps(view_for(ticked, A)["steps"][0]["listening"]).replace(
+        '"deadline": null', "")
+
+
+def iso_z(moment: datetime) -> str:
+    from server.engine.views import iso
+
+    return iso(moment)
+
+
+# --- the hurt partner's questions, held for a counsellor's release ------------------------
+
+QUESTIONS = Step(id="questions", kind="listening", title="Your questions",
+                 prompt="Ask what you need to know.",
+                 settings={"mode": "questions", "max_chars": 300})
+
+
+def at_questions(run: Run) -> Run:
+    """Ben (hurt) heard, then 'one round is enough'; the session on the questions step."""
+    run.round(B, A)
+    run.move(B, "enough")
+    for who in (A, B):
+        run.state = engine.handle(run.state, engine.MarkReady(who, "listen"), run.now).state
+    assert run.state.current_step.id == "questions"
+    return run
+
+
+def q(run: Run, user: str, name: str, body: str | None = None, fields=None):
+    run.n += 1
+    run.now += timedelta(seconds=1)
+    action = engine.SubmitTurn(user, "questions", f"q{run.n}", f"qc-{run.n}", name, body, fields)
+    transition = engine.handle(run.state, action, run.now)
+    run.state = transition.state
+    return transition
+
+
+def q_view(run: Run, who: str) -> dict:
+    return next(s for s in view_for(run.state, who)["steps"] if s["id"] == "questions")
+
+
+def test_questions_use_the_agreed_roles_and_end_when_the_hurt_partner_says_so():
+    run = at_questions(agreed(hurt_start(QUESTIONS)))
+    listening = q_view(run, A)["listening"]
+    # The roles carried over: Ana (who broke trust) says when she's ready to answer.
+    assert (listening["roles"], listening["speaker"], listening["floor"]) == (
+        {"hurt": B, "other": A}, B, A)
+    q(run, A, "ready")
+    assert q_view(run, B)["listening"]["my_moves"] == ["ask", "extend", "enough"]
+    q(run, B, "ask", "Who else knew?")
+    q(run, A, "answer", "Nobody else knew. I'm sorry I kept it from you.")
+    q(run, B, "ask", "When did it end?")
+    with pytest.raises(MendError) as error:
+        engine.handle(run.state, engine.MarkReady(B, "questions"), run.now)
+    assert error.value.code == "conflict"
+    q(run, B, "enough")
+    listening = q_view(run, A)["listening"]
+    assert (listening["phase"], listening["outcome"]) == ("done", "asked")
+    assert "Nobody else knew" in json.dumps(q_view(run, B))
+
+
+def test_with_a_counsellor_answers_wait_for_the_counsellors_release():
+    from server.engine.moderation import Moderate
+
+    run = at_questions(agreed(hurt_start(QUESTIONS, counsellor=True)))
+    q(run, A, "ready")
+    assert run.state.reveal_held("questions")
+    q(run, B, "ask", "Did you see them again?")
+    q(run, A, "answer", "HELD-ANSWER-ONE")
+    # The asker sees that an answer is there, never its words, in the view or the summary.
+    for packet in (q_view(run, B), summary_for(run.state, B)):
+        assert "HELD-ANSWER-ONE" not in json.dumps(packet)
+    held = [t for t in q_view(run, B)["listening"]["turns"] if t["kind"] == "answer"]
+    assert held[0]["body"] is None and held[0]["fields"] == {"held": True}
+    # Its author and the counsellor read it; the counsellor's controls see a held step.
+    assert "HELD-ANSWER-ONE" in json.dumps(q_view(run, A))
+    assert "HELD-ANSWER-ONE" in json.dumps(q_view(run, C))
+    assert q_view(run, C)["held"] is True
+    run.state = engine.handle(run.state, Moderate(C, "release", "questions", {}), run.now).state
+    assert "HELD-ANSWER-ONE" in json.dumps(q_view(run, B))
+    # Held again (by the counsellor) later: what was released stays released.
+    run.state = engine.handle(run.state, Moderate(C, "hold", "questions", {}), run.now).state
+    q(run, B, "ask", "Why?")
+    q(run, A, "answer", "HELD-ANSWER-TWO")
+    seen = json.dumps(q_view(run, B))
+    assert "HELD-ANSWER-ONE" in seen and "HELD-ANSWER-TWO" not in seen
+    # A partner may not release: only the counsellor holds and releases.
+    with pytest.raises(MendError):
+        engine.handle(run.state, Moderate(B, "release", "questions", {}), run.now)
+
+
+def test_without_a_counsellor_answers_are_shown_at_once():
+    run = at_questions(agreed(hurt_start(QUESTIONS)))
+    q(run, A, "ready")
+    q(run, B, "ask", "Is it over?")
+    q(run, A, "answer", "OPEN-ANSWER")
+    assert "OPEN-ANSWER" in json.dumps(q_view(run, B))
