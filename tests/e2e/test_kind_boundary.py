@@ -39,6 +39,7 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     pair_up(alex, sam)
     a.get_by_test_id(f"track-{TRACK_ID}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     open_session(sam, a.url.rsplit("/", 1)[1])
     # The session's private check first, then the welcome card.
@@ -61,7 +62,8 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     a.get_by_test_id("boundary-add").click()
     expect(rows.nth(1).get_by_test_id("boundary-need")).to_be_focused()
     a.keyboard.type("to see your phone password")
-    expect(rows.nth(1).get_by_test_id("boundary-flag")).to_contain_text("control")
+    # the shared rules (content/rules/boundary-flags.yaml) replace the track's own "monitoring"
+    expect(rows.nth(1).get_by_test_id("boundary-flag")).to_contain_text("watch over your partner")
     rows.nth(1).get_by_test_id("boundary-offer").press("Control+Enter")
     expect(rows).to_have_count(3)
     rows.nth(2).get_by_test_id("boundary-offer").fill("cook every Sunday")
@@ -80,13 +82,31 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex has shared")
     assert "running late" not in b.content() and "running late" not in sam.received()
 
-    b.get_by_test_id("boundary-need").fill("a quiet hour after work")
+    # Over the limit (300 here): nothing is cut, one line under the box says so, and
+    # Share puts the keyboard back in that box instead of sending.
+    long_need = "a quiet hour after work " * 14  # 336 characters
+    need_b = b.get_by_test_id("boundary-need")
+    need_b.fill(long_need)
+    expect(need_b).to_have_value(long_need)
+    # one message on the page (the other box's line is empty and hidden), not several
+    expect(b.locator('[data-testid="boundary-limit"]:visible')).to_have_count(1)
+    expect(b.locator('[data-testid="boundary-limit"]:visible')).to_have_text(
+        "36 characters over the limit of 300. Nothing has been cut, but it can't be saved or "
+        "sent until it's shorter.")
+    expect(need_b).to_have_attribute("aria-invalid", "true")
+    expect(b.get_by_test_id("boundary-save-status")).to_have_text("")
+    b.get_by_test_id("boundary-share").click()
+    expect(need_b).to_be_focused()
+    expect(a.get_by_test_id("boundary-partner-status")).not_to_contain_text("Sam has shared")
+    need_b.fill("a quiet hour after work")
     b.get_by_test_id("boundary-share").click()
 
-    # The reveal: both lists, and the flag on the flagged item for both.
+    # The reveal: both lists. The flag on Alex's words is Alex's alone: Sam never sees it.
     for page in (a, b):
         expect(page.get_by_test_id("boundary-item")).to_have_count(4)
-        expect(item(page, "phone password").get_by_test_id("boundary-item-flag")).to_be_visible()
+    expect(item(a, "phone password").get_by_test_id("boundary-item-flag")).to_be_visible()
+    expect(item(b, "phone password").get_by_test_id("boundary-item-flag")).to_have_count(0)
+    expect(b.get_by_test_id("boundary-item-flag")).to_have_count(0)
     # Alex can't answer their own item; Sam can.
     expect(item(a, "running late").get_by_test_id("boundary-agree")).to_have_count(0)
     expect(item(a, "running late").get_by_test_id("boundary-waiting")).to_contain_text("Sam")

@@ -3,9 +3,12 @@
 // let's talk, suggest a change, park) until it is agreed or parked. The server decides
 // whose move each item waits for (`waiting_on`); this view only offers the moves to that
 // partner. Gentle flags (content rules in step.settings.flags) explain the difference
-// between openness offered and access demanded; they never block.
+// between openness offered and access demanded; they read only what a person NEEDS (an
+// offer is openness given), show only to the person writing, and never block. No box cuts
+// text: over the step's limit the words stay and one line under the box says so.
 import { h, replaceChildren, announce, nextId, formatDate } from '../dom.js';
 import { isTransient, newClientId } from '../socket.js';
+import { watchLimit } from '../limits.js';
 import { registerKind } from './registry.js';
 
 const DRAFT_DEBOUNCE_MS = 800;
@@ -20,13 +23,22 @@ function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The content's flags whose phrases occur in an item (same rule as the server's:
- * case-insensitive, at the start of a word). */
-export function flagsFor(step, ...texts) {
-  const joined = texts.filter(Boolean).join(' ');
+const normal = (text) => text.toLowerCase().replace(/[\u2018\u2019]/g, "'");
+
+/** Whole words in order, any spacing, case and apostrophe style ignored: the server's
+ * rule (server/engine/kinds/boundary.py, phrase_matches). */
+function phraseMatches(phrase, text) {
+  const words = normal(phrase).split(/\s+/).filter(Boolean);
+  if (!words.length) return false;
+  const body = words.map(escapeRegExp).join('\\s+');
+  return new RegExp(`(?:^|[^a-z0-9_'])(?:${body})(?=$|[^a-z0-9_'])`).test(normal(text));
+}
+
+/** The content's flags whose phrases occur in an item's NEED (never its offer). */
+export function flagsFor(step, need) {
+  if (!need) return [];
   const rules = (step.settings && step.settings.flags) || [];
-  return rules.filter((rule) => (rule.phrases || []).some(
-    (phrase) => new RegExp(`\\b${escapeRegExp(phrase)}`, 'i').test(joined)));
+  return rules.filter((rule) => (rule.phrases || []).some((phrase) => phraseMatches(phrase, need)));
 }
 
 function itemText(item) {
@@ -85,9 +97,9 @@ class ListEditor {
     const row = { need: null, offer: null, el: null, flagsEl: h('div', { class: 'boundary-row-flags', 'aria-live': 'polite' }) };
     const needId = nextId('need');
     const offerId = nextId('offer');
-    row.need = h('textarea', { id: needId, rows: 2, maxLength: this.maxLength, value: item.need || '', testid: 'boundary-need', oninput: () => this.changed() });
+    row.need = h('textarea', { id: needId, rows: 2, value: item.need || '', testid: 'boundary-need', oninput: () => this.changed() });
     row.offer = h('textarea', {
-      id: offerId, rows: 2, maxLength: this.maxLength, value: item.offer || '', testid: 'boundary-offer',
+      id: offerId, rows: 2, value: item.offer || '', testid: 'boundary-offer',
       oninput: () => this.changed(),
       // Ctrl/Cmd+Enter in the last "I'll" box starts the next item.
       onkeydown: (event) => {
@@ -99,10 +111,12 @@ class ListEditor {
     });
     row.remove = h('button', { type: 'button', class: 'link-button', testid: 'boundary-remove', onclick: () => this.remove(row) }, 'Remove');
     row.legend = h('legend', null);
+    // One line under each box: a count near the limit, and over it the only message.
+    row.limits = [row.need, row.offer].map((box) => watchLimit(box, this.maxLength, { count: 'near', testid: 'boundary-limit' }));
     row.el = h('li', { class: 'boundary-row', testid: 'boundary-row' },
       h('fieldset', null, row.legend,
-        h('label', { for: needId }, 'I need …'), row.need,
-        h('label', { for: offerId }, "I'll …"), row.offer,
+        h('label', { for: needId }, 'I need …'), row.need, row.limits[0].el,
+        h('label', { for: offerId }, "I'll …"), row.offer, row.limits[1].el,
         row.flagsEl, row.remove));
     this.rows.push(row);
     this.listEl.append(row.el);
@@ -133,7 +147,7 @@ class ListEditor {
     this.rows.forEach((row, i) => {
       row.legend.textContent = `Item ${i + 1}`;
       row.remove.setAttribute('aria-label', `Remove item ${i + 1}`);
-      const flags = flagsFor(this.step, row.need.value, row.offer.value);
+      const flags = flagsFor(this.step, row.need.value);
       const shown = row.flagsEl.dataset.flags || '';
       const now = flags.map((f) => f.id).join(',');
       if (shown !== now) {
@@ -148,13 +162,28 @@ class ListEditor {
     this.shareButton.textContent = this.sending ? 'Sharing…' : this.shared ? 'Shared' : 'Share my list';
   }
 
+  /** The first box over the limit, if any (its line under the box says so). */
+  overLimit() {
+    for (const row of this.rows) {
+      const limit = row.limits.find((l) => l.problem());
+      if (limit) return limit;
+    }
+    return null;
+  }
+
   changed() {
-    this.refresh();
     this.errorEl.hidden = true;
     clearTimeout(this.timer);
-    this.saveState = 'Not saved yet';
     this.edits = (this.edits || 0) + 1;
-    this.timer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+    // Over the limit nothing is saved (the server would refuse it) and nothing else on
+    // the page repeats the line under the box.
+    if (this.overLimit()) {
+      this.saveState = '';
+    } else {
+      this.saveState = 'Not saved yet';
+      this.timer = setTimeout(() => this.saveDraft(), DRAFT_DEBOUNCE_MS);
+    }
+    this.refresh();
   }
 
   async saveDraft() {
@@ -174,6 +203,11 @@ class ListEditor {
   }
 
   async share() {
+    const over = this.overLimit();
+    if (over) {
+      over.focus(); // the box with the problem, and its one message said again
+      return;
+    }
     const items = this.values().filter((item) => item.need || item.offer);
     if (!items.length) {
       this.showError("Write at least one thing you need or will do before you share your list.");
@@ -279,18 +313,24 @@ class ItemCard {
     const offerId = nextId('coffer');
     const noteId = nextId('cnote');
     const max = setting(this.view.step, 'max_length', 300);
-    const need = h('textarea', { id: needId, rows: 2, maxLength: max, value: item.need || '', testid: 'boundary-counter-need' });
-    const offer = h('textarea', { id: offerId, rows: 2, maxLength: max, value: item.offer || '', testid: 'boundary-counter-offer' });
-    const note = h('input', { id: noteId, type: 'text', maxLength: max, testid: 'boundary-counter-note' });
+    const need = h('textarea', { id: needId, rows: 2, value: item.need || '', testid: 'boundary-counter-need' });
+    const offer = h('textarea', { id: offerId, rows: 2, value: item.offer || '', testid: 'boundary-counter-offer' });
+    const note = h('input', { id: noteId, type: 'text', testid: 'boundary-counter-note' });
+    const limits = [need, offer, note].map((box) => watchLimit(box, max, { count: 'near', testid: 'boundary-limit' }));
     const flagsEl = h('div', { 'aria-live': 'polite' });
-    const showFlags = () => replaceChildren(flagsEl, flagNotes(flagsFor(this.view.step, need.value, offer.value)));
+    // The flag speaks to whoever writes the words: here, the partner suggesting them.
+    const showFlags = () => replaceChildren(flagsEl, flagNotes(flagsFor(this.view.step, need.value)));
     need.addEventListener('input', showFlags);
-    offer.addEventListener('input', showFlags);
     showFlags();
     const form = h('form', {
       class: 'boundary-counter-form', testid: 'boundary-counter-form',
       onsubmit: (event) => {
         event.preventDefault();
+        const over = limits.find((l) => l.problem());
+        if (over) {
+          over.focus();
+          return;
+        }
         this.send('counter', { need: need.value.trim(), offer: offer.value.trim() }, note.value.trim() || null);
       },
       onkeydown: (event) => {
@@ -302,9 +342,9 @@ class ItemCard {
       },
     },
     h('p', { class: 'small' }, 'Suggest a wording you could both live with.'),
-    h('label', { for: needId }, 'I need …'), need,
-    h('label', { for: offerId }, "I'll …"), offer,
-    h('label', { for: noteId }, 'A few words about why (optional)'), note,
+    h('label', { for: needId }, 'I need …'), need, limits[0].el,
+    h('label', { for: offerId }, "I'll …"), offer, limits[1].el,
+    h('label', { for: noteId }, 'A few words about why (optional)'), note, limits[2].el,
     flagsEl,
     this.error ? h('p', { class: 'field-error', role: 'alert', testid: 'boundary-move-error' }, this.error) : null,
     h('div', { class: 'boundary-move-buttons' },
