@@ -235,7 +235,10 @@ def session_summary(session_id: str):
         summary = sessions.summary(db, ctx.library, session_id, current_user.id)
     _audit_counsellor_read(summary["viewer"]["role"], session_id, "read_summary")
     if fmt == "md":
-        return Response(summary_markdown(summary), mimetype="text/markdown",
+        # Times in the reader's zone: the browser sends its IANA name (?tz=Europe/London);
+        # anything this server doesn't know reads as UTC, and the document names the zone.
+        return Response(summary_markdown(summary, request.args.get("tz", "UTC")),
+                        mimetype="text/markdown",
                         headers={"Content-Disposition": "inline; filename=mend-summary.md",
                                  "Cache-Control": "no-store"})
     return ok(summary=summary)

@@ -111,6 +111,11 @@ def test_a_kept_line_never_reaches_the_partner_and_its_owner_can_share_it(
                         headers=a.csrf()).status_code == 200
     seen = everything(b, socks["b"], sid, couple.couple_id)
     assert not any(found(mark, seen) for mark in planted(ANA))
+    # The Markdown's times are in the zone the browser names, and it says which.
+    md = b.client.get(f"/api/v1/sessions/{sid}/summary?format=md&tz=Pacific/Auckland").text
+    assert "Times are in Pacific/Auckland." in md
+    assert "Times are in UTC." in b.client.get(
+        f"/api/v1/sessions/{sid}/summary?format=md&tz=Nowhere/Special").text
     for sock in socks.values():
         sock.disconnect()
 

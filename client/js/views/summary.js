@@ -89,7 +89,14 @@ class SummaryPage {
     if (session.finished_at) when.push(`finished ${formatDate(session.finished_at)}`);
     else if (session.status === 'active') when.push('still under way');
     const empty = !summary.steps.length;
-    const mdHref = `/api/v1/sessions/${encodeURIComponent(this.sessionId)}/summary?format=md`;
+    // The Markdown's times in this browser's own time zone (the server names it in the file).
+    let zone = 'UTC';
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    } catch {
+      // No Intl time zone: the file says its times are UTC.
+    }
+    const mdHref = `/api/v1/sessions/${encodeURIComponent(this.sessionId)}/summary?format=md&tz=${encodeURIComponent(zone)}`;
     replaceChildren(this.bodyEl,
       h('p', { class: 'summary-meta', testid: 'summary-meta' }, `${this.names(summary)} · ${when.join(', ')}`),
       h('p', { class: 'summary-private' },
