@@ -1,7 +1,8 @@
 """Browser: the weekly check-in twice. The first session's check-ins and commitments; the
-second opens by looking back at those commitments (each says how it went, the other
-acknowledges); after the second check-in both see, on their home page, each person's
-ratings drawn over time — an SVG chart with the same numbers in a table."""
+second opens, after the welcome card, by looking back at those commitments (each says how
+it went; a reply is optional); after the second check-in both see, on their home page, each
+person's ratings drawn over time — an SVG chart with the same numbers in a table. Either
+partner can skip the review for today, for both, after a confirmation."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def start(alex, sam) -> str:
     a.goto("/")
     a.get_by_test_id(f"track-{TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     sam.page.goto("/")
@@ -89,18 +91,21 @@ def first_session(alex, sam) -> None:
 
 
 def review(alex, sam) -> None:
-    """Each says how their own commitment went; the other acknowledges it."""
-    for owner, other, status, ack in ((alex, sam, "partly", "thanks"),
+    """Each says how their own commitment went; Alex replies to Sam's, Sam doesn't reply to
+    Alex's "partly" (a reply is optional) and both go on."""
+    for owner, other, status, ack in ((alex, sam, "partly", None),
                                       (sam, alex, "kept", "hear_you")):
         item = step(owner.page, REVIEW).get_by_test_id("review-item-mine")
         item.get_by_test_id(f"review-status-{status}").check()
         item.get_by_test_id("review-send").click()
-        expect(item.get_by_test_id("review-waiting-ack")).to_be_visible()
+        expect(item.get_by_test_id("review-shared")).to_contain_text("can reply if they like")
         theirs = step(other.page, REVIEW).get_by_test_id("review-item-partner")
         expect(theirs.get_by_test_id("review-answer")).to_contain_text(
             {"partly": "Partly", "kept": "Kept"}[status])
-        theirs.get_by_test_id(f"review-ack-{ack}").click()
-        expect(item.get_by_test_id("review-ack")).to_be_visible()
+        expect(theirs.get_by_test_id("review-ack-talk")).to_have_text("Let's talk about this")
+        if ack:
+            theirs.get_by_test_id(f"review-ack-{ack}").click()
+            expect(item.get_by_test_id("review-ack")).to_contain_text("I hear you")
     both(alex, sam, REVIEW)
 
 
@@ -162,5 +167,33 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
     kept = alex.page.get_by_test_id("summary-review")
     expect(kept).to_contain_text("You: Partly")
     expect(kept).to_contain_text("Sam: Kept")
+    for person in (alex, sam):
+        assert not person.exceptions, person.exceptions
+
+
+def test_either_partner_can_skip_the_review_for_both(partners):
+    alex, sam = partners
+    for person in (alex, sam):
+        axe.serve_axe(person.context, person.base_url)
+    flows.pair_up(alex, sam)
+    first_session(alex, sam)
+    start(alex, sam)
+    both(alex, sam, "welcome", "continue-button")
+    box = step(sam.page, REVIEW)
+    expect(box.get_by_test_id("review-item-mine")).to_be_visible()
+    box.get_by_test_id("review-skip").click()
+    # One partner's skip ends it for both, so it asks first; "Keep going" changes nothing.
+    expect(box.get_by_test_id("review-skip-confirm")).to_be_focused()
+    axe.scan(sam.page, "skip the review: confirmation (phone)")
+    box.get_by_test_id("review-skip-cancel").click()
+    expect(box.get_by_test_id("review-skip-confirm")).to_have_count(0)
+    box.get_by_test_id("review-skip").click()
+    box.get_by_test_id("review-skip-confirm").click()
+    for person in (alex, sam):
+        expect(step(person.page, CHECKIN).get_by_test_id("checkin-rating-trust")).to_be_visible()
+    # Both are told in a sentence, on the finished step (nobody is named).
+    for person in (alex, sam):
+        expect(step(person.page, REVIEW).get_by_test_id("review-skipped")).to_contain_text(
+            "The review was skipped for today.")
     for person in (alex, sam):
         assert not person.exceptions, person.exceptions
