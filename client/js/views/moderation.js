@@ -19,15 +19,19 @@ import { isTransient, newClientId } from '../socket.js';
 import { kindFor } from '../kinds/index.js';
 import { skippedDisplay } from './answers.js';
 
+// What a counsellor receives, as server/engine/visibility.py and each kind's projection
+// send it (tests/unit/test_counsellor_copy.py holds these words to that behaviour).
 const WILL_SEE = [
   'The answers you both submit, once they are shown to you both (or, when they hold a step, to preview before they show it).',
-  'What you write in turns: listening, apologies, boundaries.',
+  'Your check-ins in this session, with their numbers, even numbers either of you keeps from the other.',
+  'What you write in turns: listening and boundaries; in an apology, what the hurt partner says, what each of you says back, and the answer.',
   'Who is here, which step you are on, and when one of you asks for a break.',
 ];
 const WONT_SEE = [
   "Drafts: nothing you haven't submitted.",
+  'The apology itself: its parts go only to the partner it is for (what will change is kept as a commitment, which they do see).',
   'Your answers to the private check. If a check suggests it, they are told only to check in with each of you privately, never who.',
-  'Your other sessions, your check-ins, or anything outside this session.',
+  'Your other sessions, the check-in chart on your home page, or anything outside this session.',
 ];
 const CAN_DO = 'They can hold answers until you are ready to talk about them, give one of you the floor, add a question or a card, pause the session or end it. Everything they do is listed under Activity, and either of you can remove them at any time.';
 
