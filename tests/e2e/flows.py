@@ -98,6 +98,7 @@ def start_session(alex, sam) -> str:
     a = alex.page
     a.get_by_test_id(f"track-{TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)

@@ -111,6 +111,7 @@ def test_a_flag_asks_for_a_check_in_with_each_partner_never_one(person, mend_ser
     flows.pair_up(alex, sam)
     a.get_by_test_id(f"track-{flows.TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     flows.open_session(sam, session_id)

@@ -200,6 +200,7 @@ def test_two_partners_walk_the_trust_track_to_the_summary(people, viewport):
     b.evaluate("window.__sameDocument = true")  # gone if the page reloads
     a.get_by_test_id(f"track-{TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[0-9a-f]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     started = b.get_by_test_id(f"partner-started-{session_id}")

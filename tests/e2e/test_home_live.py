@@ -68,6 +68,7 @@ def test_the_partner_joining_and_a_new_session_show_up_live(partners):
     mark_page(b)
     a.get_by_test_id(f"track-{flows.TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
 
@@ -108,12 +109,15 @@ def test_both_pressing_start_at_once_land_in_one_session(partners):
         page.get_by_test_id(f"track-{flows.TRACK}").check()
         expect(page.get_by_test_id("start-session")).to_have_text("Start session")
 
-    # Both buttons are pressed at the same moment: each page schedules its own click for
+    # Both confirm at the same moment ("Yes, start"): each page schedules its own click for
     # one shared instant (the two browsers share this machine's clock).
+    for page in (a, b):
+        page.get_by_test_id("start-session").click()
+        expect(page.get_by_test_id("confirm-start")).to_be_visible()
     at = int(time.time() * 1000) + 400
     for page in (a, b):
         page.evaluate("""(at) => { setTimeout(() => document.querySelector(
-            '[data-testid="start-session"]').click(), Math.max(0, at - Date.now())); }""", at)
+            '[data-testid="confirm-start"]').click(), Math.max(0, at - Date.now())); }""", at)
     for page in (a, b):
         page.wait_for_url(re.compile(r"/s/[^/]+$"))
     ids = {page.url.rsplit("/", 1)[1] for page in (a, b)}

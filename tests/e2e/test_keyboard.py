@@ -82,6 +82,10 @@ def test_sign_up_and_answer_steps_with_the_keyboard_only(partners):
     expect(track).to_be_focused()
     tab_once_to(a, a.get_by_test_id("start-session"))
     key.press("Space")
+    # Start asks first: the question takes the focus, "Yes, start" is the next Tab stop.
+    expect(a.locator("#start-confirm-question")).to_be_focused()
+    tab_once_to(a, a.get_by_test_id("confirm-start"))
+    key.press("Space")
     a.wait_for_url("**/s/*")
     session_id = a.url.rsplit("/", 1)[1]
     flows.open_session(sam, session_id)

@@ -56,6 +56,7 @@ def start(alex, sam) -> str:
     pair_up(alex, sam)
     a.get_by_test_id(f"track-{TRACK_ID}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)

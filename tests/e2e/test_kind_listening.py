@@ -60,6 +60,7 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     pair_up(alex, sam)
     a.get_by_test_id(f"track-{TRACK_ID}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     open_session(sam, session_id)

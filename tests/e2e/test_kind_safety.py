@@ -40,6 +40,7 @@ def open_new_session(alex, sam) -> str:
     flows.pair_up(alex, sam)
     a.get_by_test_id(f"track-{flows.TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     flows.open_session(sam, session_id)
@@ -207,6 +208,7 @@ def open_new_session_live(one, other) -> str:
     flows.pair_up(one, other)
     a.get_by_test_id(f"track-{flows.TRACK}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     session_id = a.url.rsplit("/", 1)[1]
     expect(a.get_by_test_id("connection-status")).to_have_text("Connected")

@@ -45,6 +45,7 @@ def test_a_talk_item_becomes_the_listening_topic_and_the_subject_of_a_share(peop
     pair_up(alex, sam)
     a.get_by_test_id(f"track-{TRACK_ID}").check()
     a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()  # Start asks first
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
     sid = a.url.rsplit("/", 1)[1]
     open_session(sam, sid)

@@ -26,6 +26,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
   let flash = notice; // {kind: 'ok'|'error', text}
   let busy = null; // 'create' | 'start' | 'join' while a request runs
   let chosenTrack = null; // the track the person picked (kept across live updates)
+  let confirmStart = null; // the track whose Start is waiting for "Yes, start" (kept likewise)
   let joinCode = ''; // what is typed in the join field (kept across live updates)
   let joinOpen = false; // the "Did your partner already send you a code?" disclosure
   let lastSignature = null;
@@ -435,14 +436,22 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
           h('span', { class: 'track-summary', id: `${id}-about` }, track.summary || ''),
           h('span', { class: 'track-meta' }, `${count} ${count === 1 ? 'step' : 'steps'}`)));
     });
+    // Start asks first ("Start … with Sam?"), and says so when Sam has just started another
+    // track: joining theirs is one press away (two Starts at once, js/views/starts.js).
+    const confirming = confirmStart && confirmStart === selected && !underWay.has(selected);
     const form = h('form', { class: 'track-form' },
       h('fieldset', null,
         h('legend', null, 'Choose a track to work through together'),
         h('ul', { class: 'track-list' }, options)),
-      error, button);
+      error, confirming ? startConfirm(couple, tracks.find((t) => t.id === selected), active) : button);
     form.addEventListener('change', (event) => {
       if (event.target.name !== 'track') return;
       chosenTrack = event.target.value;
+      if (confirmStart) {
+        confirmStart = null; // a different track: ask again for that one
+        render({ force: true });
+        return;
+      }
       if (busy !== 'start') button.textContent = buttonLabel(chosenTrack);
     });
     form.addEventListener('submit', async (event) => {
@@ -453,10 +462,20 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
         error.hidden = false;
         return;
       }
+      if (!underWay.has(chosen.value) && confirmStart !== chosen.value) {
+        confirmStart = chosen.value;
+        render({ force: true });
+        view.querySelector('#start-confirm-question')?.focus();
+        return;
+      }
+      confirmStart = null;
       busy = 'start';
       button.disabled = true;
       button.textContent = 'Starting…';
       error.hidden = true;
+      const hadFocus = view.contains(document.activeElement);
+      render({ force: true }); // the confirmation gives way to "Starting…"
+      if (hadFocus) view.querySelector('[data-testid="start-session"]')?.focus();
       try {
         // 201 with a new session, or 200 with the one already under way on this track
         // (even when both pressed Start at once): either way, open what came back.
@@ -480,6 +499,37 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
     });
     section.append(form);
     return section;
+  }
+
+  /** "Start “…” with Sam?" in place of the Start button, and Sam's own fresh Start if any. */
+  function startConfirm(couple, track, active) {
+    const { partner } = derive();
+    const name = partner ? partner.display_name : 'your partner';
+    const theirs = active.find((s) => startedByPartner(s) && (s.step_index || 1) <= 1
+      && s.track && s.track.id !== track.id);
+    const close = () => {
+      confirmStart = null;
+      render({ force: true });
+      view.querySelector('[data-testid="start-session"]')?.focus();
+    };
+    const panel = h('div', { class: 'start-confirm', role: 'group', 'aria-labelledby': 'start-confirm-question', testid: 'start-confirm' },
+      h('p', { id: 'start-confirm-question', class: 'start-confirm-question', tabIndex: -1 },
+        `Start “${track.title}” with ${name}? ${partner ? `${name} sees it on their home at once and can join you.` : ''}`.trim()),
+      theirs ? h('p', { class: 'notice', testid: 'start-confirm-partner' },
+        `${name} has just started “${trackTitle(theirs)}”. You could join ${name} there instead.`, ' ',
+        h('a', { href: `/s/${theirs.id}`, 'data-link': '', class: 'button-link', testid: 'start-confirm-join' },
+          `Join ${name} in “${trackTitle(theirs)}”`)) : null,
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary', testid: 'confirm-start', disabled: busy === 'start' },
+          busy === 'start' ? 'Starting…' : `Yes, start “${track.title}”`),
+        h('button', { type: 'button', class: 'link-button', testid: 'cancel-start', onclick: close }, 'Not now')));
+    panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        close();
+      }
+    });
+    return panel;
   }
 
   // ---- past sessions ------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import { valuesFrom, removedDisplay, skippedDisplay } from './answers.js';
 import { kindFor } from '../kinds/index.js';
 import { ModerationArea, stepExtras, floorFor, submittedLine, helpResources, destroyArea } from './moderation.js';
 import { CheckPanel } from './check.js';
+import { api } from '../api.js';
+import { TwoStarts } from './starts.js';
 
 const DRAFT_DEBOUNCE_MS = 800;
 const DRAFT_RETRY_MS = 5000;
@@ -146,6 +148,7 @@ class SessionController {
     window.removeEventListener('beforeunload', this._beforeUnload);
     this.views.forEach((view) => view.destroy());
     destroyArea(this.moderation);
+    this.starts.destroy();
     this.conn.close();
   }
 
@@ -175,14 +178,21 @@ class SessionController {
     // The counsellor's part (js/views/moderation.js): the invite, notice and messages for
     // partners, the controls for the counsellor, the Activity list for everyone.
     this.moderation = new ModerationArea(this);
+    // Cancelling the session (either partner, with a confirmation) and the partner's Start
+    // on another track at the same moment (js/views/starts.js).
+    this.cancelEl = h('div', { class: 'cancel-area', testid: 'cancel-area' });
+    this.cancelOpen = false;
+    this.cancelPending = false;
+    this.cancelError = null;
+    this.starts = new TwoStarts(this);
     const counsellor = this.user && this.user.role === 'counsellor';
     this.backLink = h('a', { href: counsellor ? '/counsellor' : '/', 'data-link': '', class: 'back-link', testid: 'back-home' },
       counsellor ? '← Your sessions' : '← Home');
     const header = h('header', { class: 'session-header' }, this.backLink, this.titleEl);
     const statusBar = h('div', { class: 'session-meta-row' }, this.progressEl, this.connectionEl, this.peopleEl);
     replaceChildren(this.root, h('div', { class: 'session' },
-      header, statusBar, this.fatalEl, this.breakEl, this.bannerEl, this.moderation.topEl,
-      this.moderation.messagesEl, this.check.el, this.stepsEl, this.moderation.activityEl));
+      header, statusBar, this.fatalEl, this.starts.el, this.breakEl, this.bannerEl, this.moderation.topEl,
+      this.moderation.messagesEl, this.check.el, this.stepsEl, this.cancelEl, this.moderation.activityEl));
   }
 
   showFatal(error) {
@@ -194,6 +204,73 @@ class SessionController {
     this.stepsEl.hidden = true;
     this.conn.close();
     this.renderConnection('closed');
+  }
+
+  // ---- cancelling ------------------------------------------------------------------------
+
+  /** "Cancel this session", for a partner while it is under way; a confirmation in place
+   *  says what happens (the other is told; what wasn't shown to both is deleted). */
+  renderCancel() {
+    if (!this.state || this.destroyed) return;
+    const { session, viewer } = this.state;
+    if (session.status !== 'active' || viewer.role !== 'partner') {
+      this.cancelOpen = false;
+      replaceChildren(this.cancelEl);
+      return;
+    }
+    const focused = this.cancelEl.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    const partner = this.partnerName();
+    const open = h('button', {
+      type: 'button', class: 'link-button', testid: 'cancel-session', 'aria-expanded': String(this.cancelOpen),
+      'aria-controls': 'cancel-confirm', onclick: () => this.toggleCancel(!this.cancelOpen),
+    }, 'Cancel this session');
+    const confirm = !this.cancelOpen ? null : h('div', {
+      class: 'card cancel-confirm', id: 'cancel-confirm', role: 'group', 'aria-labelledby': 'cancel-question', testid: 'cancel-confirm',
+    },
+    h('p', { id: 'cancel-question', class: 'cancel-question', tabIndex: -1 },
+      `Cancel this session for both of you? ${partner} will be told. Answers and drafts not yet shown to you both are deleted and never shown; what you've already seen together stays readable.`),
+    this.cancelError ? h('p', { class: 'field-error', role: 'alert', testid: 'cancel-error' }, this.cancelError) : null,
+    h('div', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'secondary', testid: 'confirm-cancel', disabled: this.cancelPending,
+        onclick: () => this.cancelSession(),
+      }, this.cancelPending ? 'Cancelling…' : 'Yes, cancel the session'),
+      h('button', { type: 'button', class: 'link-button', testid: 'keep-session', onclick: () => this.toggleCancel(false) }, 'Keep going')));
+    const block = h('div', { class: 'cancel-block' }, open, confirm);
+    block.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.cancelOpen) {
+        event.preventDefault();
+        this.toggleCancel(false);
+      }
+    });
+    replaceChildren(this.cancelEl, block);
+    if (focused) this.cancelEl.querySelector(`[data-testid="${focused}"]`)?.focus();
+  }
+
+  toggleCancel(open) {
+    this.cancelOpen = open;
+    this.cancelError = null;
+    this.renderCancel();
+    if (open) this.cancelEl.querySelector('#cancel-question')?.focus();
+    else this.cancelEl.querySelector('[data-testid="cancel-session"]')?.focus();
+  }
+
+  async cancelSession() {
+    if (this.cancelPending) return;
+    this.cancelPending = true;
+    this.cancelError = null;
+    this.renderCancel();
+    try {
+      await api.del(`/sessions/${encodeURIComponent(this.sessionId)}`);
+      this.cancelPending = false;
+      this.cancelOpen = false;
+      // The push that follows shows the cancelled session (and moves the focus there).
+    } catch (error) {
+      this.cancelPending = false;
+      this.cancelError = error.message;
+      this.renderCancel();
+      this.cancelEl.querySelector('[data-testid="cancel-error"]')?.focus?.();
+    }
   }
 
   renderConnection(status) {
@@ -228,6 +305,8 @@ class SessionController {
     this.moderation.render(previous);
     this.announceChanges(previous, state);
     this.showRevisit(previous, state);
+    this.renderCancel();
+    this.starts.render();
   }
 
   /** A finished step the counsellor brings back: opened and scrolled into view, once. */
@@ -536,7 +615,7 @@ class SessionController {
       ? (endedToday
         ? 'Thank you both for the care you took. There is nothing more to do here today; take a breath before you move on.'
         : 'You finished this track together. Read it back whenever it helps.')
-      : cancelled ? 'This session was cancelled before it was finished.'
+      : cancelled ? ((session.cancelled && session.cancelled.text) || 'This session was cancelled before it was finished.')
         : (stopped.text || 'This session has stopped for today.');
     const title = finished ? "You've finished this track"
       : cancelled ? 'This session was cancelled'
@@ -624,7 +703,9 @@ class SessionController {
       }
     }
     if (state.session.status !== 'active' && previous.session.status === 'active') {
-      announce(state.session.status === 'finished' ? "You've finished this track." : 'This session has stopped for today.');
+      announce(state.session.status === 'finished' ? "You've finished this track."
+        : state.session.status === 'cancelled' ? ((state.session.cancelled && state.session.cancelled.text) || 'This session was cancelled.')
+          : 'This session has stopped for today.');
       const hadFocus = this.root.contains(document.activeElement) || document.activeElement === document.body;
       requestAnimationFrame(() => {
         const title = this.bannerEl.querySelector('#finished-title');
@@ -685,10 +766,125 @@ class StepView {
     if (this.kind.mount) return 'custom';
     if (step.status === 'done' || finished) return 'done';
     if (!this.kind.takesAnswer || !step.answer) return 'info';
+    if (this.revising && !(step.status === 'open' && step.mine && step.mine.entry && step.partner_status !== 'submitted')) {
+      this.stopRevising(step); // the partner submitted first (or the answer is gone)
+    }
     if (step.status === 'revealed') return 'revealed';
     if (this.ctrl.state.viewer.role !== 'partner' || !step.mine) return 'observe';
+    if (this.revising) return 'edit';
     const sent = (step.mine && step.mine.entry) || this.ctrl.acked.has(this.id) || this.ctrl.conn.pending(this.id);
     return sent ? 'sent' : 'edit';
+  }
+
+  // ---- changing a submitted answer before the partner submits ----------------------------
+
+  /** The answer can still be edited or taken back: sent, and the partner hasn't submitted. */
+  canChange() {
+    const step = this.step;
+    return Boolean(this.ctrl.state.viewer.role === 'partner' && step.status === 'open' && step.mine
+      && step.mine.entry && step.partner_status !== 'submitted' && !this.ctrl.conn.pending(this.id)
+      && this.ctrl.state.session.status === 'active');
+  }
+
+  /** "Edit my answer": the editor opens on the submitted words; the answer stands until saved. */
+  startRevising() {
+    if (!this.canChange()) return;
+    this.revising = true;
+    this.changeError = null;
+    this.ctrl.local.set(this.id, valuesFrom(this.step.mine.entry));
+    this.ctrl.renderSteps();
+    announce(`Editing your answer. ${this.ctrl.partnerName()} still sees it as submitted until you save.`);
+    requestAnimationFrame(() => this.widget && this.widget.focus());
+  }
+
+  /** Leave the editor without sending ("Keep my answer as it was", or the partner submitted). */
+  stopRevising(step, { refocus = false } = {}) {
+    const wasOpen = this.revising;
+    this.revising = false;
+    this.revisionId = null;
+    this.ctrl.local.delete(this.id);
+    if (wasOpen && step && step.partner_status === 'submitted' && !refocus) {
+      this.changeError = `${this.ctrl.partnerName()} submitted before you saved your changes, so your answer stays as you first sent it.`;
+      announce(this.changeError);
+    }
+    if (refocus) requestAnimationFrame(() => this.el.querySelector('[data-testid="edit-answer"]')?.focus());
+  }
+
+  /** Send the edited answer: `entry:submit` with a new client_id replaces the one sent. One
+   *  client_id per revision, resent on a lost ack (the server answers a retry with the same). */
+  async saveRevision(value) {
+    if (this.changePending) return;
+    this.changePending = true;
+    this.revisionId = this.revisionId || newClientId();
+    const payload = { session_id: this.ctrl.sessionId, step_id: this.id, client_id: this.revisionId };
+    if (value.body !== null && value.body !== undefined) payload.body = value.body;
+    if (value.fields !== null && value.fields !== undefined) payload.fields = value.fields;
+    let result;
+    for (let attempt = 0; ; attempt += 1) {
+      result = await this.ctrl.conn.request('entry:submit', payload);
+      if (result.ok || !isTransient(result.error) || attempt >= 2) break;
+    }
+    this.changePending = false;
+    if (this.ctrl.destroyed) return;
+    if (result.ok) {
+      this.revising = false;
+      this.revisionId = null;
+      this.ctrl.local.delete(this.id);
+      if (result.entry) this.ctrl.acked.set(this.id, result.entry);
+      this.changeError = null;
+      announce('Your answer is changed.');
+    } else if (result.error.code === 'conflict') {
+      this.revising = false;
+      this.revisionId = null;
+      this.ctrl.local.delete(this.id);
+      this.changeError = result.error.message;
+    } else {
+      this.ctrl.submitErrors.set(this.id, result.error.message);
+    }
+    this.signature = null;
+    this.ctrl.renderSteps();
+    if (this.mode === 'sent') this.el.querySelector('[data-testid="submit-status"]')?.focus();
+    else this.focusError();
+  }
+
+  /** "Take it back": the answer returns to this editor; the partner sees it as not submitted. */
+  async withdraw() {
+    if (this.changePending || !this.canChange()) return;
+    this.changePending = true;
+    this.changeError = null;
+    this.ctrl.renderSteps();
+    const result = await this.ctrl.conn.request('entry:withdraw', { session_id: this.ctrl.sessionId, step_id: this.id });
+    this.changePending = false;
+    if (this.ctrl.destroyed) return;
+    if (result.ok) {
+      this.ctrl.acked.delete(this.id);
+      if (result.draft) this.ctrl.local.set(this.id, valuesFrom(result.draft));
+      announce(`Your answer is back with you. ${this.ctrl.partnerName()} sees it as not submitted.`);
+    } else this.changeError = result.error.message;
+    this.signature = null;
+    this.ctrl.renderSteps();
+    if (result.ok && this.mode === 'edit' && this.widget) this.widget.focus();
+    else this.el.querySelector('[data-testid="change-error"]')?.focus();
+  }
+
+  /** Under a submitted answer: "Edit my answer" and "Take it back", or why not any more. */
+  changeControls() {
+    const error = this.changeError
+      ? h('p', { class: 'field-error', role: 'alert', tabIndex: -1, testid: 'change-error' }, this.changeError) : null;
+    if (!this.canChange()) return error;
+    return h('div', { class: 'change-answer', testid: 'change-answer' },
+      h('p', { class: 'muted small' }, `Until ${this.ctrl.partnerName()} submits, you can still change your answer or take it back.`),
+      h('div', { class: 'actions' },
+        h('button', {
+          type: 'button', class: 'secondary', testid: 'edit-answer', disabled: this.changePending,
+          onclick: () => this.startRevising(),
+        }, 'Edit my answer'),
+        h('button', {
+          type: 'button', class: 'link-button', testid: 'withdraw-answer', disabled: this.changePending,
+          'aria-busy': this.changePending ? 'true' : undefined,
+          onclick: () => this.withdraw(),
+        }, this.changePending ? 'One moment…' : 'Take it back')),
+      error);
   }
 
   get isLast() {
@@ -781,6 +977,7 @@ class StepView {
     const partner = this.ctrl.partner();
     const signature = JSON.stringify([mode, finished, index, count, step, this.ctrl.conn.pending(this.id) ? this.ctrl.conn.status : null,
       this.ctrl.acked.get(this.id) || null, this.readyPending, this.readyError, this.ackPending, this.ackError,
+      this.changePending, this.changeError, this.ctrl.state.session.status,
       this.ctrl.state.participants.map((p) => p.display_name),
       mode === 'sent' && partner ? [this.ctrl.isTyping(partner.user_id, this.id), this.ctrl.isAway(partner.user_id)] : null]);
     if (signature === this.signature) return;
@@ -1104,7 +1301,8 @@ class StepView {
           : skipped
             ? `Waiting for ${partner} to finish. They'll see that you chose not to share this yet.`
             : `Waiting for ${partner} to finish. Their answer stays private until you both submit.`),
-      pending ? null : this.partnerLine());
+      pending ? null : this.partnerLine(),
+      pending ? null : this.changeControls());
   }
 
   /** Someone who doesn't answer (a counsellor): the prompt, and that answers are on the way. */
@@ -1164,9 +1362,9 @@ class StepView {
     // aria-disabled, not disabled: the button stays reachable by Tab, and says why it is off.
     this.submitButton = h('button', {
       type: 'submit', class: 'primary', testid: 'submit-answer', 'aria-describedby': blockedId,
-    }, 'Submit my answer');
+    }, this.revising ? 'Save my changes' : 'Submit my answer');
     this.blockedEl = h('p', { class: 'submit-blocked', id: blockedId, testid: 'submit-blocked', hidden: true });
-    this.skipEl = step.optional ? this.skipControls() : null;
+    this.skipEl = this.revising ? this.reviseNote() : step.optional ? this.skipControls() : null;
     const form = h('form', { class: 'answer-form', novalidate: true, 'aria-labelledby': promptId },
       this.widget.el,
       h('div', { class: 'form-footer' }, this.saveStatusEl, this.partnerEl),
@@ -1189,6 +1387,19 @@ class StepView {
       form);
     this.updateLimit();
     this.patchEdit();
+  }
+
+  /** While editing a submitted answer: it stands as sent until saved; or keep it as it was. */
+  reviseNote() {
+    return h('div', { class: 'revise-block', testid: 'revise-block' },
+      h('p', { class: 'muted small' }, `Your answer stays as you sent it until you save. ${this.ctrl.partnerName()} sees it as submitted.`),
+      h('button', {
+        type: 'button', class: 'link-button', testid: 'keep-answer',
+        onclick: () => {
+          this.stopRevising(this.step, { refocus: true });
+          this.ctrl.renderSteps();
+        },
+      }, 'Keep my answer as it was'));
   }
 
   /** "I'd rather not share this yet", with a light confirmation in place. */
@@ -1338,7 +1549,7 @@ class StepView {
   async saveDraft() {
     clearTimeout(this.draftTimer);
     clearTimeout(this.retryTimer);
-    if (this.mode !== 'edit' || !this.dirty) return;
+    if (this.mode !== 'edit' || !this.dirty || this.revising) return; // revising: the answer stands
     if (this.draftInFlight) return; // the ack handler sends again if still dirty
     // Over the limit the server would refuse it (too_large): keep it here, send nothing.
     if (this.widget.problem()) return;
@@ -1413,6 +1624,10 @@ class StepView {
     clearTimeout(this.retryTimer);
     this.stopTyping();
     this.dirty = false;
+    if (this.revising) {
+      this.saveRevision(value); // replaces the submitted answer (not the outbox: it holds firsts)
+      return;
+    }
     const hadFocus = this.el.contains(document.activeElement);
     this.ctrl.conn.submit(this.id, value); // renders the "Sending…" view through onOutbox
     if (hadFocus) this.el.querySelector('[data-testid="submit-status"]')?.focus?.();
