@@ -45,13 +45,18 @@ def both(alex, sam, step_id: str, testid: str = "ready-button") -> None:
         expect(step(page, step_id).get_by_test_id("waiting-ready")).to_have_count(0)
 
 
-def check_in(page, ratings: tuple[int, int, int], support: str, high: str | None = None):
+def check_in(page, ratings: tuple[int, int, int], support: str, high: str | None = None,
+             share: bool = False):
     box = step(page, CHECKIN)
     for rating, value in zip(("trust", "closeness", "mood"), ratings, strict=True):
         box.get_by_test_id(f"checkin-rating-{rating}").get_by_test_id(f"scale-{value}").check()
     if high:
         box.get_by_test_id("checkin-high").fill(high)
     box.get_by_test_id(f"checkin-support-{support}").check()
+    if share:  # numbers are kept from the partner unless their owner shows them
+        box.get_by_test_id("checkin-line-share").check()
+        expect(box.get_by_test_id("checkin-line-status")).to_contain_text(
+            "Your partner sees your numbers")
     box.get_by_test_id("submit-answer").click()
 
 
@@ -63,12 +68,17 @@ def first_session(alex, sam) -> None:
     both(alex, sam, REVIEW)
     check_in(alex.page, (4, 5, 6), "listening", high="A long walk on Sunday")
     expect(step(alex.page, CHECKIN).get_by_test_id("submit-status")).to_have_text("Submitted")
-    check_in(sam.page, (7, 6, 8), "advice")
+    check_in(sam.page, (7, 6, 8), "advice", share=True)
     box = step(alex.page, CHECKIN)
     trust = box.get_by_test_id("reveal-partner").get_by_test_id("checkin-value-trust")
-    expect(trust).to_have_text("7 / 10")
-    expect(step(sam.page, CHECKIN).get_by_test_id("reveal-partner")).to_contain_text(
-        "A long walk on Sunday")
+    expect(trust).to_have_text("7 / 10")  # Sam shows hers
+    theirs = step(sam.page, CHECKIN).get_by_test_id("reveal-partner")
+    expect(theirs).to_contain_text("A long walk on Sunday")
+    # Alex keeps his (the default): Sam reads his high and wish, never his numbers.
+    expect(theirs.get_by_test_id("checkin-numbers-kept")).to_have_text(
+        "Alex keeps their numbers to themselves.")
+    expect(theirs.get_by_test_id("checkin-value-trust")).to_have_count(0)
+    axe.scan(sam.page, "check-in revealed, one partner's numbers kept")
     both(alex, sam, CHECKIN)
     for person, words in ((alex, "I'll text when I'm running late."),
                           (sam, "I'll put my phone away at dinner.")):
@@ -128,7 +138,7 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
     review(alex, sam)
     expect(step(alex.page, CHECKIN).get_by_test_id("checkin-rating-trust")).to_be_visible()
     axe.scan(alex.page, "check-in editor")
-    check_in(alex.page, (9, 8, 7), "neither")
+    check_in(alex.page, (9, 8, 7), "neither", share=True)  # and his earlier one with it
     expect(step(alex.page, CHECKIN).get_by_test_id("submit-status")).to_have_text("Submitted")
     # Alex's second check-in isn't shown to Sam yet: Sam's home still draws one point.
     sam.page.goto("/")
