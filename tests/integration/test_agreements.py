@@ -264,3 +264,17 @@ def test_the_move_log_keeps_no_words(app, couple, agreement_track):
     assert "NOTE-SHOULD-NOT-STAY" not in json.dumps(data)
     assert set(data["changes"][0]) == {"move", "by", "at"}
     s.close()
+
+
+def test_an_erased_proposers_words_leave_the_agreements(app, couple, agreement_track):
+    """A deletes the account: the agreements A proposed keep their status for B, never
+    A's words; B's own words stay."""
+    s, _ = make_agreements(app, couple)
+    s.close()
+    gone = couple.a.client.delete("/api/v1/me", json={"password": couple.a.password},
+                                  headers=couple.a.csrf())
+    assert gone.status_code == 200, gone.get_json()
+    seen = listed(couple.b, couple.couple_id)
+    payload = json.dumps(seen)
+    assert "running late" not in payload and "cook on Fridays" not in payload
+    assert [a["status"] for a in seen["agreements"]] == ["active", "active"]

@@ -386,7 +386,10 @@ function agreementsBlock(ctx) {
     h('h3', { id: 'boundary-agreements-title' }, "Agreements you've made together"),
     h('ul', null, agreements.map((a) => h('li', { class: 'boundary-agreement', testid: 'boundary-agreement', 'data-agreement-id': a.id },
       h('span', { class: 'boundary-agreement-text' }, a.text),
-      a.revisit_on ? h('span', { class: 'muted small' }, ` · revisit on ${dateOnly(a.revisit_on)}`) : null))));
+      // Changed on the home since (set aside or withdrawn): said, not shown as in force.
+      a.status && a.status !== 'active'
+        ? h('span', { class: 'muted small', testid: 'boundary-agreement-status' }, ` · ${a.status === 'withdrawn' ? 'withdrawn' : 'set aside'}`)
+        : (a.revisit_on ? h('span', { class: 'muted small' }, ` · revisit on ${dateOnly(a.revisit_on)}`) : null)))));
 }
 
 // ---- the whole step ----------------------------------------------------------------------

@@ -116,7 +116,7 @@ function draw(card) {
   const due = current.filter((a) => a.status === 'due_for_review').length;
   card.el.replaceChildren(
     h('h2', { id: 'agreements-title' }, 'Our agreements'),
-    h('p', { class: 'muted small' }, "The agreements you've made together in a boundaries session. Either of you can set one aside, bring it back, or withdraw it at any time, and the other is told. Each comes up for review on its date."),
+    h('p', { class: 'muted small' }, "The agreements you've made together in your sessions. Either of you can set one aside, bring it back, or withdraw it at any time, and the other is told. Each comes up for review on its date."),
     ...notices.map((n) => h('p', { class: 'notice', testid: 'agreements-notice', 'data-agreement-id': n.agreement_id }, `${n.text} (${formatDate(n.at)})`)),
     due ? h('p', { class: 'agreements-due-line', testid: 'agreements-due-line' }, `${due === 1 ? 'One agreement is' : `${due} agreements are`} due for review. Talk it over together, then keep it going, set it aside, or withdraw it.`) : null,
     current.length
