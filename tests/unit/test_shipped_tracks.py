@@ -71,8 +71,24 @@ def answer(state, who, step: Step, safety: dict | None = None):
 
 
 def listening(state, step: Step):
-    state = turn(state, A, step, "speak_first")
-    for speaker, listener in ((A, B), (B, A)):
+    from server.engine.kinds.listening import current
+
+    data = current(state, step)
+    if data["expect"] == "roles":  # a betrayal: who was hurt is agreed first (Ben here)
+        state = turn(state, A, step, "propose_roles", fields={"hurt": B})
+        state = turn(state, B, step, "agree_roles")
+        data = current(state, step)
+    if (step.settings or {}).get("mode") == "questions":
+        asker, answerer = data["speaker"], data["listener"]
+        state = turn(state, answerer, step, "ready")
+        state = turn(state, asker, step, "ask", "What happened that night?")
+        state = turn(state, answerer, step, "answer", "I'll tell you all of it.")
+        return turn(state, asker, step, "enough")
+    if data["speaker"] is None:
+        state = turn(state, A, step, "speak_first")
+    first = current(state, step)["speaker"]
+    second = B if first == A else A
+    for speaker, listener in ((first, second), (second, first)):
         state = turn(state, listener, step, "ready")
         state = turn(state, speaker, step, "share", "I feel unsure when plans change.")
         state = turn(state, listener, step, "mirror", "If I heard you right... Is there more?")

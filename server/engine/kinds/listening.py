@@ -34,9 +34,9 @@ today", `outcome: "enough"`), and may leave validating and empathising out (`pas
 `mode: questions` is a place for the hurt partner's questions: the hurt partner asks
 (`ask`), the other answers (`answer`), as many times as the hurt partner wants, until they
 say that's enough for today (`enough`, `outcome: "asked"`). Where a counsellor takes part,
-the answers are held for the counsellor's release (the session's hold/release mechanism:
-the step is held when the questions start, the counsellor reads each answer as it is
-written and releases it; the asker sees that an answer is waiting, never its words).
+each answer is held for the counsellor's release (the session's hold/release mechanism:
+recording an answer holds the step, the counsellor reads it and releases it; the asker
+sees that an answer is waiting, never its words).
 
 Each move due in a round has a soft deadline (`turn_minutes`): when it passes a Tick marks
 the move overdue, nobody is cut off; the floor holder may extend it `max_extensions` times.
@@ -171,7 +171,6 @@ def initial(state: SessionState, step: Step) -> dict[str, Any]:
         "expect": "speak_first", "floor": None, "loops": 0, "tries": 0, "deadline": None,
         "overdue": False, "extensions": 0, "not_yet": [], "rounds": [], "outcome": None,
         "roles": None, "proposal": None, "declined": [], "passed": [], "shown": [],
-        "auto_held": False,
     }
     if uses_roles(step):
         roles = earlier_roles(state, step)
@@ -251,7 +250,7 @@ def _untimed(data: dict[str, Any], move: str, who: str | None) -> None:
 def too_long_message(step: Step, length: int) -> str:
     limit = setting(step, "max_chars")
     return (f"That is {length:,} characters; the limit here is {limit:,} (about three "
-            "sentences). Nothing was cut: shorten it and send it again.")
+            "sentences). Nothing was cut or saved: shorten it and send it again.")
 
 
 def _words(step: Step, name: str, body: Any) -> str | None:
@@ -339,18 +338,13 @@ def _last_heard(state: SessionState, step: Step) -> str | None:
     return heard[-1].fields.get("heard") if heard and heard[-1].fields else None
 
 
-def _hold_questions(state: SessionState, step: Step, data: dict[str, Any]
-                    ) -> tuple[SessionState, list]:
-    """With a counsellor in the session, the answers to questions wait for their release:
-    the step is held (once; a release by the counsellor then stands)."""
-    if setting(step, "mode") != QUESTIONS or state.counsellor is None or data["auto_held"]:
+def _hold_answer(state: SessionState, step: Step) -> tuple[SessionState, list]:
+    """With a counsellor in the session, each answer waits for their release: recording
+    one holds the step (the session's hold; the counsellor's release shows it)."""
+    if state.counsellor is None or step.id in state.moderation.get("held", ()):
         return state, []
-    data["auto_held"] = True
     moderation = dict(state.moderation)
-    held = list(moderation.get("held", ()))
-    if step.id in held:
-        return state, []
-    moderation["held"] = [*held, step.id]
+    moderation["held"] = [*moderation.get("held", ()), step.id]
     session_data = {**state.session_data, "moderation": moderation}
     return replace(state, session_data=session_data), [SessionDataSaved(session_data)]
 
@@ -428,15 +422,14 @@ class Listening(StepKind):
         elif name == "ready":
             data.update(phase=SPEAKING, loops=0, tries=0)
             _expect(data, step, "ask" if questions else "share", data["speaker"], now)
-            state, extra = _hold_questions(state, step, data)
         elif name == "extend":
             base = max(_parse(data["deadline"]) or now, now)
             data.update(deadline=iso(base + timedelta(minutes=setting(step, "turn_minutes"))),
                         overdue=False, extensions=data["extensions"] + 1)
         elif name == "ask":
-            state, extra = _hold_questions(state, step, data)
             _expect(data, step, "answer", data["listener"], now)
         elif name == "answer":
+            state, extra = _hold_answer(state, step)
             if not state.reveal_held(step.id):
                 data["shown"] = [*data["shown"], turn.id]
             _expect(data, step, "ask", data["speaker"], now)
