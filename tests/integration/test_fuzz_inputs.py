@@ -115,6 +115,7 @@ def well_formed(live) -> dict[str, dict]:
         "entry:draft": {**s, "step_id": step, "body": "a draft", "fields": None},
         "entry:submit": {**s, "step_id": step, "client_id": "fuzz-submit-01",
                          "body": "an answer", "fields": None, "skip": False},
+        "entry:withdraw": {**s, "step_id": step},
         "step:ready": {**s, "step_id": step},
         "turn:submit": {**s, "step_id": step, "client_id": "fuzz-turn-0001", "kind": "share",
                         "body": "words", "fields": None},
