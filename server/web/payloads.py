@@ -55,6 +55,8 @@ BODIES: dict[tuple[str, str], Obj] = {
     ("POST", "/api/v1/sessions/<session_id>/counsellor-consent"): EMPTY,
     ("DELETE", "/api/v1/sessions/<session_id>/counsellor"): EMPTY,
     ("POST", "/api/v1/counsellor/join"): Obj({"invite_code": INVITE_CODE}),
+    # An agreement's status changes take nothing but the address (no words to keep).
+    ("POST", "/api/v1/agreements/<agreement_id>/<move>"): EMPTY,
     # Data rights: erasing an account takes its password.
     ("DELETE", "/api/v1/me"): Obj({"password": PASSWORD}),
 }

@@ -255,10 +255,13 @@ def test_a_flag_reaches_only_the_author_of_the_words(app, couple, agreement_trac
 
 
 def test_the_move_log_keeps_no_words(app, couple, agreement_track):
-    """A change records who, what and when: nothing new to erase beyond the agreement."""
+    """A change records who, what and when: nothing new to erase beyond the agreement. A
+    body with anything in it is refused (the contract's declared empty body)."""
     s, _ = make_agreements(app, couple)
     late_id = by_text(listed(couple.a, couple.couple_id))[LATE]["id"]
-    couple.a.post(f"/agreements/{late_id}/set-aside", {"note": "NOTE-SHOULD-NOT-STAY"})
+    wordy = couple.a.post(f"/agreements/{late_id}/set-aside", {"note": "NOTE-SHOULD-NOT-STAY"})
+    assert wordy.status_code == 400 and wordy.get_json()["error"]["code"] == "invalid"
+    assert couple.a.post(f"/agreements/{late_id}/set-aside").status_code == 200
     with app.extensions["mend"].database.session() as db:
         data = db.scalar(select(CoupleRecord.data).where(CoupleRecord.id == late_id))
     assert "NOTE-SHOULD-NOT-STAY" not in json.dumps(data)
