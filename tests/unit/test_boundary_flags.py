@@ -84,3 +84,38 @@ def test_a_bad_example_in_the_rules_file_stops_the_load(tmp_path):
                     "    examples: {flags: ['my own savings']}\n")
     with pytest.raises(RulesError, match="should be flagged"):
         load_boundary_flags(path)
+
+
+# --- "Let's talk" has somewhere to go in every track with boundaries ----------------------
+
+
+@pytest.mark.parametrize(("track_id", "step"), BOUNDARY_STEPS, ids=[t for t, _ in BOUNDARY_STEPS])
+def test_a_talk_item_is_a_topic_of_the_tracks_next_listening_step(track_id, step):
+    """Every shipped track with a boundary step has a listening step after it, and an item
+    marked "Let's talk" there (then parked) is that listening step's topic, for both."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from server.engine import session as engine
+    from server.engine.kinds.listening import topics
+
+    track = LIBRARY.get(track_id)
+    at = track.step_index(step.id)
+    listening = next((s for s in track.steps[at:] if s.kind == "listening"), None)
+    assert listening is not None, f"{track_id}: 'Let's talk' items have nowhere to go"
+    a, b, t0 = "user-a", "user-b", datetime(2026, 12, 1, 9)
+    state = engine.SessionState(
+        id="s1", track=track, couple_id="c1", current_index=at, created_at=t0,
+        participants=(engine.Participant(a, "Ana", "partner"),
+                      engine.Participant(b, "Ben", "partner")))
+    moves = [engine.SubmitEntry(a, step.id, "e-a", "c-a", None,
+                                {"items": [{"need": "a call when you're late"}]}),
+             engine.SubmitEntry(b, step.id, "e-b", "c-b", None, {"items": [{"need": "quiet"}]}),
+             engine.SubmitTurn(b, step.id, "t" * 31 + "1", "ct-1", "talk", None,
+                               {"item": f"{a}-1"}),
+             engine.SubmitTurn(b, step.id, "t" * 31 + "2", "ct-2", "park", None,
+                               {"item": f"{a}-1"})]
+    for n, action in enumerate(moves):
+        state = engine.handle(state, action, t0 + timedelta(seconds=n)).state
+    later = replace(state, current_index=track.step_index(listening.id))
+    assert [t["text"] for t in topics(later, listening)] == ["I need a call when you're late"]
