@@ -1490,7 +1490,9 @@ class StepView {
     this.submitButton.classList.toggle('is-disabled', Boolean(blocked));
     // Over the limit the line under the box is the one message (js/limits.js): the button
     // points at it rather than saying it again, and the save status falls silent.
-    const reasonId = problem ? this.widget.counterId : null;
+    // (A widget of several boxes, like the check-in's, has one such line per box.)
+    const reasonId = problem
+      ? (this.el.querySelector('.counter.over-limit')?.id || this.widget.counterId || null) : null;
     this.submitButton.setAttribute('aria-describedby', reasonId || this.blockedEl.id);
     const waiting = paused ? BREAK_WAIT : (floor || '');
     this.blockedEl.hidden = !waiting;
