@@ -100,7 +100,9 @@ def test_a_full_exchange_with_a_swap_over_sockets(app, couple, listening_library
     assert move("a", "ready")["ok"]
     view, _, _ = listening("a")
     assert (view["floor"], view["expect"]) == (ids["b"], "share")
-    assert view["deadline"] is not None and view["my_moves"] == []
+    assert view["my_moves"] == []
+    # The clock is the speaker's own: the listener's view carries none.
+    assert view["deadline"] is None and listening("b")[0]["deadline"] is not None
 
     # Ben drafts privately; Ana never sees the draft.
     assert emit("b", "entry:draft", step_id="listen", body="DRAFT-SECRET")["ok"]
@@ -110,7 +112,8 @@ def test_a_full_exchange_with_a_swap_over_sockets(app, couple, listening_library
     # Ana can't rebut or jump in while Ben holds the floor.
     assert move("a", "mirror", "but")["error"]["code"] == "not_your_turn"
     assert move("a", "rebut", "but")["error"]["code"] == "invalid"
-    assert move("b", "share", "x" * 301)["error"]["code"] == "invalid"
+    too_long = move("b", "share", "x" * 301)["error"]
+    assert too_long["code"] == "too_large" and "300" in too_long["message"]
 
     shared = move("b", "share", "I feel shut out when plans change because I need a say",
                   client_id="lst-share-once")
@@ -148,12 +151,18 @@ def test_a_full_exchange_with_a_swap_over_sockets(app, couple, listening_library
         ("a", "heard", None, {"heard": "partly"}),
     ):
         assert move(who, kind, body, fields)["ok"], (who, kind)
-    assert listening("a")[0]["phase"] == "done"
+    # "Partly" is not the end: Ana chooses; here, to come back to it another time.
+    view = listening("b")[0]
+    assert (view["phase"], view["expect"], view["floor"]) == ("speaking", "again", ids["a"])
+    assert emit("a", "step:ready", step_id="listen")["error"]["code"] == "conflict"
+    assert move("a", "come_back")["ok"]
+    assert (listening("b")[0]["phase"], listening("b")[0]["outcome"]) == ("done", "later")
 
     # Both summaries hold the spoken turns, in order.
     for who in ("a", "b"):
         summary = people[who].get(f"/sessions/{session_id}/summary").get_json()
         part = next(s for s in summary["summary"]["steps"] if s["id"] == "listen")
+        assert part["outcome"] == "later"
         assert [t["kind"] for t in part["turns"]] == [
             "share", "mirror", "correct", "mirror", "confirm", "validate", "empathise", "heard",
             "share", "mirror", "confirm", "validate", "empathise", "heard"]
@@ -169,7 +178,8 @@ def test_a_full_exchange_with_a_swap_over_sockets(app, couple, listening_library
         sock.disconnect()
 
 
-def test_the_soft_timer_is_swept_pushed_to_both_and_extended(app, couple, listening_library):
+def test_the_soft_timer_is_swept_shown_to_the_speaker_alone_and_extended(
+        app, couple, listening_library):
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -213,11 +223,93 @@ def test_the_soft_timer_is_swept_pushed_to_both_and_extended(app, couple, listen
         fresh = person.get(f"/sessions/{session_id}").get_json()["state"]
         assert pushed == fresh
         view = next(s for s in pushed["steps"] if s["id"] == "listen")["listening"]
-        assert view["overdue"] is True and view["floor"] == couple.a.user["id"]
+        assert view["floor"] == couple.a.user["id"]
+        # Time's up is the speaker's to see; the listener is shown no clock at all.
+        assert view["overdue"] is (who == "a")
+        assert (view["deadline"] is None) is (who == "b")
     # Nobody is cut off: the speaker may extend, or just speak.
     assert move("a", "extend", "tmr-a-0002")["ok"]
-    view = next(s for s in couple.b.get(f"/sessions/{session_id}").get_json()["state"]["steps"]
+    view = next(s for s in couple.a.get(f"/sessions/{session_id}").get_json()["state"]["steps"]
                 if s["id"] == "listen")["listening"]
     assert view["overdue"] is False and view["extensions"] == 1
     for sock in socks.values():
         sock.disconnect()
+
+
+def test_the_repair_track_agrees_roles_and_hears_the_hurt_partner_first(app, couple):
+    """The shipped repair track over sockets: who was hurt is agreed before anyone speaks,
+    the hurt partner (Ben) speaks first with a 10-minute clock only he sees, "Not yet" leads
+    to another try, one round is enough for him, and his questions are answered."""
+    from tests.integration.test_opening_review import Pair
+
+    s = Pair(app, couple, "repair-after-a-breach")
+    ids = {"a": couple.a.user["id"], "b": couple.b.user["id"]}
+    counter = iter(range(10_000))
+
+    def move(who, step_id, kind, body=None, fields=None, ok=True):
+        return s.act(who, "turn:submit", ok=ok, step_id=step_id, kind=kind, body=body,
+                     fields=fields, client_id=f"rp-{who}-{next(counter):04d}")
+
+    def view(who, step_id):
+        return s.step(who, step_id)["listening"]
+
+    ids_in_order = s.step_ids()
+    assert ids_in_order.index("your-questions") < ids_in_order.index("the-apology") \
+        < ids_in_order.index("older-echoes")
+    assert ids_in_order.index("our-agreements") < ids_in_order.index("talking-it-through")
+    s.both_ready("welcome")
+    for who in ("a", "b"):
+        s.act(who, "entry:submit", step_id="how-we-are-today", client_id=f"ci-{who}-0001",
+              fields={"ratings": {"trust": 4, "closeness": 4, "mood": 4},
+                      "support": "listening"})
+    s.both_ready("how-we-are-today")
+    s.both_ready("ground-rules")
+    for who in ("a", "b"):
+        s.act(who, "entry:submit", step_id="feelings-only", client_id=f"fe-{who}-0001",
+              fields={"choices": ["Betrayed" if who == "b" else "Regretful"]})
+    s.both_ready("feelings-only")
+
+    # Nobody speaks before the roles are agreed; then the hurt partner goes first.
+    step = "hearing-the-hurt"
+    assert view("a", step)["expect"] == "roles"
+    assert move("a", step, "speak_first", ok=False)["error"]["code"] == "conflict"
+    move("a", step, "propose_roles", fields={"hurt": ids["b"]})
+    assert move("a", step, "agree_roles", ok=False)["error"]["code"] == "conflict"
+    move("b", step, "agree_roles")
+    listening = view("a", step)
+    assert listening["roles"] == {"hurt": ids["b"], "other": ids["a"]}
+    assert (listening["speaker"], listening["floor"]) == (ids["b"], ids["a"])
+    move("a", step, "ready")
+    assert view("a", step)["deadline"] is None
+    assert view("b", step)["turn_minutes"] == 10 and view("b", step)["deadline"] is not None
+    move("b", step, "share", "I feel betrayed, because you lied to me for months.")
+    move("a", step, "mirror", "You feel betrayed because I lied for months.")
+    move("b", step, "confirm")
+    move("a", step, "validate", "It makes sense that you feel betrayed.")
+    move("a", step, "empathise", "I imagine you feel you can't trust anything I say.")
+    move("b", step, "heard", fields={"heard": "not_yet"})
+    assert view("b", step)["my_moves"] == ["try_again", "reflect_again", "come_back"]
+    move("b", step, "reflect_again")
+    move("a", step, "mirror", "You need me to know how long it went on, and that it hurts.")
+    move("b", step, "confirm")
+    move("a", step, "validate", "That makes sense.")
+    move("a", step, "empathise", "I imagine it feels like the ground moved.")
+    move("b", step, "heard", fields={"heard": "yes"})
+    # Round two would make Ben listen to Ana: one round is enough for him today.
+    assert "enough" in view("b", step)["my_moves"] and "enough" not in view("a", step)["my_moves"]
+    move("b", step, "enough")
+    assert (view("a", step)["phase"], view("a", step)["outcome"]) == ("done", "enough")
+    s.both_ready(step)
+
+    # His questions: the roles carry over; Ana answers, and (no counsellor) he reads it.
+    step = "your-questions"
+    assert (view("a", step)["speaker"], view("a", step)["floor"]) == (ids["b"], ids["a"])
+    move("a", step, "ready")
+    move("b", step, "ask", "Who else knew?")
+    move("a", step, "answer", "Nobody else knew.")
+    assert "Nobody else knew." in json.dumps(s.step("b", step))
+    move("b", step, "enough")
+    assert view("b", step)["outcome"] == "asked"
+    s.both_ready(step)
+    assert s.held["a"]["session"]["current_step_id"] == "the-apology"
+    s.close()
