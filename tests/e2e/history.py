@@ -25,7 +25,7 @@ from server.content import TrackLibrary, load_library
 from server.db import make_engine, upgrade
 from server.engine import check as check_rules
 from server.models import Entry, Reveal, Session, StepAdvance, StepReady, Turn
-from server.services import accounts, couples, sessions
+from server.services import accounts, checkins, couples, moderation, sessions
 from tests.checking import clear_answers
 
 PASSWORD = "correct horse battery"
@@ -41,6 +41,7 @@ TEXTS = [
 ]
 WEEKLY = "weekly-check-in"
 SCALE_TRACK, SCALE_STEP = "understanding-our-trust", "feeling-secure-now"
+FRESH_TRACK = "small-steps-of-appreciation"
 OTHER_TRACKS = ("understanding-our-trust", "small-steps-of-appreciation")
 
 
@@ -54,6 +55,8 @@ class History:
     finished: list[str] = field(default_factory=list)
     stopped: str | None = None
     active: str | None = None
+    fresh: str | None = None
+    counsellor: dict[str, str] = field(default_factory=dict)
     checkin_count: int = 0
 
 
@@ -75,6 +78,9 @@ def seed_year(data_dir: Path, suffix: str, *, now: datetime | None = None,
         couple_id = couples.join_couple(db, b.id, code)["id"]
         history = History({"email": a.email, "name": "Robin", "id": a.id},
                           {"email": b.email, "name": "Sam", "id": b.id}, couple_id)
+        # Both show their check-in numbers to each other (kept by default): a chart each.
+        for uid in (a.id, b.id):
+            checkins.set_line(db, uid, couple_id, True)
         player = _Player(db, library, a.id, b.id)
         # Oldest first, spread over the year; the last weekly one shares its day with the
         # one before it (morning and evening), so the chart has two points on one date.
@@ -101,6 +107,16 @@ def seed_year(data_dir: Path, suffix: str, *, now: datetime | None = None,
         active = player.start(SCALE_TRACK)
         player.advance_to(active, SCALE_STEP)
         history.active = active
+        # A counsellor both partners invited into the session under way.
+        lee = accounts.sign_up(db, email=f"lee-{suffix}@example.test", password=PASSWORD,
+                               display_name="Lee", role="counsellor")
+        accounts.grant_counsellor(db, lee.email)
+        invite = moderation.invite_counsellor(db, library, a.id, active).result["invite_code"]
+        moderation.consent_to_counsellor(db, library, b.id, active)
+        moderation.join_as_counsellor(db, library, lee.id, invite)
+        history.counsellor = {"email": lee.email, "name": "Lee", "id": lee.id}
+        # And one just started, its private check still open for both.
+        history.fresh = player.start(FRESH_TRACK, pass_check=False)
         return history
     finally:
         db.close()
