@@ -33,7 +33,8 @@ __all__ = ["dashboard_row", "draft_dict", "entry_dict", "iso", "records_for", "s
 
 COUNSELLOR_NOTICE = (
     "{name}, your counsellor, can see the answers you both submit once they are shown, and "
-    "what you write in turns. They never see drafts or your answers to the private check; "
+    "what you write in turns, except an apology's own words, which go only to the partner "
+    "receiving it. They never see drafts or your answers to the private check; "
     "if a check suggests it, they are told only to check in with each of you privately, "
     "never who. Either of you can remove them at any time."
 )

@@ -99,3 +99,13 @@ def test_the_panel_does_not_claim_the_opposite():
     lists = copy_lists()
     assert "apologies" not in lists["WILL_SEE"]
     assert "your check-ins" not in lists["WONT_SEE"]
+
+
+def test_the_notice_shown_while_a_counsellor_is_present_says_the_same():
+    """The persistent notice (server/engine/visibility.py) names the apology's exception."""
+    from server.engine.visibility import COUNSELLOR_NOTICE
+
+    notice = COUNSELLOR_NOTICE.lower()
+    assert "except an apology's own words" in notice
+    received = counsellor_receives()
+    assert all(part not in received for key, part in PARTS.items() if key != "change")
