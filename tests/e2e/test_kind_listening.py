@@ -1,8 +1,11 @@
-"""The listening step in two real browsers: who speaks first, the listener says now is a good
-time, a share with a sentence starter, a mirror, a correction and a second mirror, validate,
-empathise, heard; the roles swap and the second round runs; then both move on. Along the
-way: the partner without the floor reads "It's Alex's turn to speak" by a closed input, the
-soft timer shows, a draft never reaches the partner's browser, and the summary holds it all."""
+"""The listening step in two real browsers (Alex at 1200 px, Sam at 390 px): who speaks
+first, the listener says now is a good time, a share with a sentence starter, a mirror, a
+correction and a second mirror, validate, empathise, heard "Not yet", the listener says it
+back again, heard; the roles swap and the second round runs to "Partly" and an honest "come
+back to this another time"; then both move on. Along the way: the partner without the floor
+reads "It's Alex's turn to speak" by a closed input, the soft timer shows to the speaker
+only, an over-long share is kept whole and not sent, a draft never reaches the partner's
+browser, and the summary holds it all."""
 
 from __future__ import annotations
 
@@ -85,8 +88,10 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     expect(box(a).get_by_test_id("listening-roles")).to_contain_text("Speaking: You")
     expect(box(b).get_by_test_id("listening-input")).to_be_disabled()
     expect(box(b).get_by_test_id("listening-closed")).to_contain_text("It's Alex's turn to speak")
+    # The clock is the speaker's alone: the listener sees no countdown on Alex's words.
     expect(box(a).get_by_test_id("listening-timer")).to_contain_text("minutes left")
-    expect(box(b).get_by_test_id("listening-timer")).to_contain_text("minutes left")
+    expect(box(b).get_by_test_id("listening-timer")).to_have_count(0)
+    expect(box(b)).not_to_contain_text("minutes left")
     axe.scan(b, "listening: the listener while the speaker holds the floor")
 
     # A sentence starter goes into Alex's box; the draft is saved but stays Alex's.
@@ -100,6 +105,17 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     # The draft outlives a reload (it is kept on the server, for Alex alone).
     a.reload()
     expect(box(a).get_by_test_id("listening-input")).to_have_value(f"I feel {draft}")
+    # Too long: one message, the words stay whole in the box, nothing is sent.
+    long_words = unique_marker("toolong") + " " + "x" * 300
+    box(a).get_by_test_id("listening-input").fill(long_words)
+    limit = box(a).get_by_test_id("listening-limit")
+    expect(limit).to_contain_text(f"{len(long_words) - 300} characters over the limit of 300")
+    expect(limit).to_contain_text("Nothing has been cut")
+    box(a).get_by_test_id("listening-send").click()
+    expect(box(a).get_by_test_id("listening-input")).to_be_focused()
+    expect(box(a).get_by_test_id("listening-input")).to_have_value(long_words)
+    expect(box(a).locator(".over-limit, [role=alert]")).to_have_count(1)
+    assert "toolong" not in json.dumps(session_state(sam, session_id))
     shared = unique_marker("shared")
     send(a, f"I feel left out when plans change, because I need a say {shared}")
     expect(box(b).get_by_test_id("listening-turns")).to_contain_text(shared)
@@ -120,6 +136,19 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     expect(now_line(b)).to_contain_text("what makes sense")
     send(b, "It makes sense that you felt left out")
     send(b, "I imagine you felt alone")
+    # "Not yet" doesn't end the round: Alex chooses what would help.
+    box(a).get_by_test_id("heard-not_yet").click()
+    expect(now_line(a)).to_contain_text("You didn't feel fully heard yet")
+    expect(now_line(b)).to_contain_text("Alex didn't feel fully heard yet")
+    expect(box(b)).not_to_contain_text("been heard")
+    expect(box(b).get_by_test_id("listening-roles")).to_contain_text("Round 1 of 2")
+    axe.scan(a, "listening: the speaker chooses after 'Not yet'")
+    box(a).get_by_test_id("listening-reflect-again").click()
+    expect(now_line(b)).to_contain_text("Say back what you heard Alex say")
+    send(b, "You need a say, and to be asked first, and it hurt to be left out")
+    box(a).get_by_test_id("listening-confirm").click()
+    send(b, "That makes sense to me")
+    send(b, "I imagine it stung")
     box(a).get_by_test_id("heard-yes").click()
 
     # Roles swap: Sam speaks once Alex says now is a good time.
@@ -137,11 +166,18 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
     send(a, "It makes sense")
     send(a, "I imagine it's tiring")
     box(b).get_by_test_id("heard-partly").click()
+    expect(now_line(a)).to_contain_text("Sam didn't feel fully heard yet")
+    box(b).get_by_test_id("listening-come-back").click()
 
+    # An honest ending, in words that say so; never "you've both been heard".
     for page in (a, b):
-        expect(now_line(page)).to_contain_text("You've both spoken and been heard")
+        expect(now_line(page)).to_contain_text("come back to this another time")
+        expect(box(page)).not_to_contain_text("both spoken and been heard")
         turns = box(page).get_by_test_id("listening-turn")
-        expect(turns).to_have_count(14)
+        expect(turns).to_have_count(19)
+    expect(now_line(a)).to_contain_text("Sam didn't feel fully heard yet")
+    expect(now_line(b)).to_contain_text("You didn't feel fully heard yet")
+    axe.scan(b, "listening: come back to this another time")
     box(a).get_by_test_id("ready-button").click()
     box(b).get_by_test_id("ready-button").click()
     for page in (a, b):
@@ -152,5 +188,7 @@ def test_a_full_speaker_listener_round_with_a_swap(listening_people):
         page.goto(f"/s/{session_id}/summary")
         expect(page.get_by_test_id("summary-listening")).to_contain_text(shared)
         expect(page.get_by_test_id("summary-listening")).to_contain_text("Partly")
+        expect(page.get_by_test_id("summary-listening-outcome")).to_have_text(
+            "You agreed to come back to this another time.")
     axe.scan(b, "listening: the summary page")
     assert not alex.exceptions and not sam.exceptions

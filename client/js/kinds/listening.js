@@ -5,9 +5,18 @@
 // turn to speak" where their input would be.
 //
 // The words being written are a private draft (saved to the server, shown to their author
-// only); a sent move is seen by both at once.
+// only); a sent move is seen by both at once. The box never cuts words: over the step's
+// `max_chars` one line says so (js/limits.js), the words stay, and nothing is sent or saved
+// until they fit. The clock is drawn for the partner whose move it is, and only for them.
+//
+// After "Partly" or "Not yet" the speaker chooses: say it another way, ask the listener to
+// say it back again, or come back to this another time; "You've both spoken and been heard"
+// is said only when both were. Repair after a betrayal (`first_speaker: hurt`) opens with
+// agreeing who was hurt; the hurt partner may stop the second round ("one round is enough
+// for today") and leave validating out. `mode: questions` is the hurt partner's questions.
 
 import { h, append, replaceChildren, paragraphs } from '../dom.js';
+import { watchLimit, limitFrom, formatCount } from '../limits.js';
 import { registerKind } from './registry.js';
 
 const DRAFT_DELAY_MS = 800;
@@ -17,7 +26,9 @@ const CLOCK_MS = 15000; // the timer's text refreshes quietly; it never announce
 const DID = {
   share: 'shared', mirror: 'said back', confirm: 'confirmed', correct: 'added',
   validate: 'validated', empathise: 'imagined', heard: 'felt heard',
+  ask: 'asked', answer: 'answered',
 };
+const HELD_ANSWER = 'Answered. Your counsellor will share the answer with you when it’s a good time.';
 const HEARD = { yes: 'Yes', partly: 'Partly', not_yet: 'Not yet' };
 const SPOKEN = new Set(Object.keys(DID));
 
@@ -30,6 +41,9 @@ function askFor(move, other) {
     validate: `Tell ${other} what makes sense about it, from where they stand.`,
     empathise: `Say how you imagine ${other} feels.`,
     heard: 'Did you feel heard?',
+    again: `You didn't feel fully heard yet. What would help now?`,
+    ask: `Ask ${other} one question you need answered. When you've asked enough for today, say so.`,
+    answer: `Answer ${other}'s question honestly, in your own words. A true answer helps more than a kind one that isn't.`,
   }[move];
 }
 
@@ -42,7 +56,17 @@ function waitLine(move, holder) {
     validate: `It's ${holder}'s turn: they're saying what makes sense to them.`,
     empathise: `It's ${holder}'s turn: they're imagining how you feel.`,
     heard: `It's ${holder}'s turn: they're saying whether they felt heard.`,
+    again: `${holder} didn't feel fully heard yet, and is choosing what to do next.`,
+    ask: `It's ${holder}'s turn to ask a question, or to say that's enough for today.`,
+    answer: `It's ${holder}'s turn to answer.`,
   }[move] || `It's ${holder}'s turn.`;
+}
+
+/** A turn's words as shown: "Partly" for a heard, a held answer's sentence, or the text. */
+function words(turn) {
+  if (turn.kind === 'heard') return h('span', { class: 'listening-words' }, HEARD[turn.fields && turn.fields.heard] || '');
+  if (turn.fields && turn.fields.held) return h('span', { class: 'listening-words muted', testid: 'listening-held' }, HELD_ANSWER);
+  return turn.body ? h('span', { class: 'listening-words' }, turn.body) : null;
 }
 
 function minutesLeft(deadline) {
@@ -83,6 +107,11 @@ class ListeningView {
     this.topicSelect = h('select', { id: `listening-topic-${step.id}`, testid: 'listening-topic' });
     const draft = step.mine && step.mine.draft;
     if (draft && draft.body) this.textarea.value = draft.body;
+    // The server's limit from the view; never a maxlength (it would cut a paste silently).
+    const l = step.listening || {};
+    this.limit = watchLimit(this.textarea,
+      limitFrom(l.max_chars, limitFrom(step.settings && step.settings.max_chars, 600)),
+      { count: 'near', testid: 'listening-limit' });
     this.clock = setInterval(() => this.drawTimer(), CLOCK_MS);
     this.update(step);
   }
@@ -99,6 +128,7 @@ class ListeningView {
     this.noticeChanges(l);
     const signature = JSON.stringify([step.status, l.phase, l.round, l.floor, l.expect, l.speaker,
       l.my_moves, (l.turns || []).length, (l.not_yet || []).length, l.overdue, l.deadline,
+      l.proposal, (l.declined || []).length, l.outcome, l.held_answers,
       step.ready, this.pending, this.error, this.onBreak()]);
     if (signature === this.signature) return;
     this.signature = signature;
@@ -124,9 +154,23 @@ class ListeningView {
             ? `${who} felt heard: ${HEARD[turn.fields && turn.fields.heard] || ''}.`
             : `${who} ${DID[turn.kind]}${turn.body ? `: ${turn.body}` : '.'}`;
           this.ctx.announce(said);
-        } else if (turn.kind === 'ready') this.ctx.announce(`${who} is ready to listen.`);
-        else if (turn.kind === 'speak_first') this.ctx.announce(`${who} would like to speak first.`);
-        else if (turn.kind === 'not_yet') this.ctx.announce(`${who} said not yet.`);
+        } else {
+          const hurt = turn.fields && turn.fields.hurt;
+          const said = {
+            ready: l.mode === 'questions' ? `${who} is ready to answer.` : `${who} is ready to listen.`,
+            speak_first: `${who} would like to speak first.`,
+            not_yet: `${who} said not yet.`,
+            propose_roles: `${who} says ${hurt === this.me ? 'you were' : 'they were'} the one hurt.`,
+            agree_roles: `${who} agreed.`,
+            decline_roles: `${who} sees it differently.`,
+            try_again: `${who} will say it another way.`,
+            reflect_again: `${who} asked you to say back again what you heard.`,
+            come_back: `${who} would like to come back to this another time.`,
+            enough: `${who} said that's enough for today.`,
+            pass: `${who} left that part out for now.`,
+          }[turn.kind];
+          if (said) this.ctx.announce(said);
+        }
       }
     }
     this.seenTurns = turns.length;
@@ -151,6 +195,8 @@ class ListeningView {
     if (step.hint) parts.push(h('p', { class: 'hint' }, step.hint));
     parts.push(this.topics(l), this.roles(l), this.transcript(l), this.now(l));
     if (l.phase === 'done') parts.push(this.ctx.readyBlock());
+    // An optional step can be left before it is done (e.g. nothing marked to talk about).
+    else if (step.optional && this.ctx.readyBlock) parts.push(this.ctx.readyBlock());
     replaceChildren(this.el, parts);
     this.drawTimer();
   }
@@ -179,6 +225,11 @@ class ListeningView {
 
   roles(l) {
     if (!l.speaker) return null;
+    if (l.mode === 'questions') {
+      return h('p', { class: 'listening-roles', testid: 'listening-roles' },
+        'Asking: ', h('strong', null, this.name(l.speaker)),
+        ' · Answering: ', h('strong', null, this.name(l.listener)));
+    }
     const round = `Round ${l.round + 1} of 2`;
     return h('p', { class: 'listening-roles', testid: 'listening-roles' },
       `${round} · Speaking: `, h('strong', null, this.name(l.speaker)),
@@ -194,9 +245,74 @@ class ListeningView {
         'data-kind': turn.kind, testid: 'listening-turn',
       },
       h('span', { class: 'listening-who' }, `${this.name(turn.user_id)} ${DID[turn.kind]}`),
-      turn.kind === 'heard'
-        ? h('span', { class: 'listening-words' }, HEARD[turn.fields && turn.fields.heard] || '')
-        : (turn.body ? h('span', { class: 'listening-words' }, turn.body) : null))));
+      words(turn))));
+  }
+
+  /** The closing line of a finished step: what happened, in so many words. */
+  doneLine(l) {
+    const rounds = l.rounds || [];
+    const who = (id) => (id === this.me ? 'You' : this.ctx.nameOf(id));
+    if (l.outcome === 'asked') {
+      return `${who(l.speaker)} asked what ${l.speaker === this.me ? 'you' : 'they'} wanted to ask for today. Questions can come back another day.`;
+    }
+    if (l.outcome === 'enough') {
+      const hurt = (l.roles && l.roles.hurt) || (rounds[0] && rounds[0].speaker);
+      return `${who(hurt)} spoke and felt heard. One round was enough for today.`;
+    }
+    if (l.outcome === 'later') {
+      const last = rounds[rounds.length - 1] || {};
+      const heardFirst = rounds.length > 1 && rounds[0].heard === 'yes'
+        ? `${who(rounds[0].speaker)} felt heard. ` : '';
+      const notYet = last.speaker === this.me ? "You didn't feel fully heard yet" : `${this.ctx.nameOf(last.speaker)} didn't feel fully heard yet`;
+      return `${heardFirst}${notYet}, so you've agreed to come back to this another time. That's an honest place to stop.`;
+    }
+    return "You've both spoken and been heard.";
+  }
+
+  /** Who was hurt: agreed before anyone speaks, when the step asks for it. */
+  rolesChoice(l, box, line, moves) {
+    const partner = this.ctx.partner;
+    const partnerId = partner ? partner.user_id : null;
+    const partnerName = partner ? partner.display_name : 'your partner';
+    const p = l.proposal;
+    const buttons = h('div', { class: 'listening-actions' });
+    if (!p) {
+      line.textContent = 'First, agree which of you was hurt. That partner speaks first.';
+    } else if (p.by === this.me) {
+      line.textContent = p.hurt === this.me
+        ? `You said you were the one hurt. Waiting for ${partnerName} to agree.`
+        : `You said ${partnerName} was the one hurt. Waiting for ${partnerName} to agree.`;
+    } else {
+      line.textContent = p.hurt === this.me
+        ? `${partnerName} says you were the one hurt, so you would speak first. Is that right?`
+        : `${partnerName} says they were the one hurt, so they would speak first. Is that right?`;
+    }
+    const declined = l.declined || [];
+    if (declined.length && !p) {
+      const last = declined[declined.length - 1];
+      box.append(h('p', { class: 'listening-not-yet', testid: 'listening-roles-declined' },
+        `${last.user_id === this.me ? 'You' : this.ctx.nameOf(last.user_id)} saw it differently. `,
+        'That is worth talking through, perhaps with a counsellor. You can take a break, or suggest again.'));
+    }
+    if (moves.includes('agree_roles')) {
+      buttons.append(this.button('agree_roles', "Yes, that's right", 'primary'),
+        this.button('decline_roles', 'I see it differently', 'secondary'));
+    } else if (moves.includes('propose_roles')) {
+      const mine = p && p.by === this.me;
+      buttons.append(
+        this.button('propose_roles', 'I was the one hurt', mine ? 'secondary' : 'primary', { hurt: this.me }, 'listening-i-was-hurt'),
+        partnerId ? this.button('propose_roles', `${partnerName} was the one hurt`, 'secondary', { hurt: partnerId }, 'listening-partner-was-hurt') : null);
+    }
+    if (moves.includes('not_yet')) buttons.append(this.button('not_yet', 'Not yet', 'secondary'));
+    box.append(buttons);
+  }
+
+  /** "One round is enough for today": the hurt partner's way on, always in reach. */
+  stopButton(l, moves) {
+    if (!moves.includes('enough')) return null;
+    const label = l.mode === 'questions' ? "That's enough for today" : 'One round is enough for today';
+    return h('div', { class: 'listening-actions listening-stop' },
+      this.button('enough', label, 'secondary'));
   }
 
   /** What to do now: the floor line, the timer, and this person's moves. */
@@ -208,13 +324,23 @@ class ListeningView {
     const partner = this.ctx.partner;
     const partnerName = partner ? partner.display_name : 'your partner';
     const notYet = (l.not_yet || []).filter((n) => n.round === l.round);
+    const questions = l.mode === 'questions';
     if (l.phase === 'done') {
-      line.textContent = "You've both spoken and been heard.";
+      line.textContent = this.doneLine(l);
       return box;
     }
     if (l.phase === 'opening') {
+      if (!l.speaker && l.expect === 'roles') {
+        this.rolesChoice(l, box, line, moves);
+        append(box, [this.errorLine()]);
+        return box;
+      }
       if (!l.speaker) {
         line.textContent = 'Who would like to speak first? The other listens, then you swap.';
+      } else if (questions && l.listener === this.me) {
+        line.textContent = `${this.ctx.nameOf(l.speaker)} has questions for you. Are you ready to answer them honestly?`;
+      } else if (questions && l.speaker === this.me) {
+        line.textContent = `You'll ask once ${partnerName} says they're ready to answer.`;
       } else if (l.listener === this.me) {
         line.textContent = `${this.ctx.nameOf(l.speaker)} would like to speak. Is now a good time for you to listen?`;
       } else if (l.speaker === this.me) {
@@ -235,29 +361,31 @@ class ListeningView {
         buttons.append(this.button('speak_first', "I'd like to speak first", 'primary'));
       }
       if (moves.includes('ready')) {
-        buttons.append(this.button('ready', "Yes, I'm ready to listen", 'primary'));
+        buttons.append(this.button('ready', questions ? "Yes, I'm ready to answer" : "Yes, I'm ready to listen", 'primary'));
       }
       if (moves.includes('not_yet')) buttons.append(this.button('not_yet', 'Not yet', 'secondary'));
       box.append(buttons);
-      append(box, [this.errorLine()]);
+      append(box, [this.stopButton(l, moves), this.errorLine()]);
       return box;
     }
     // Speaking: the floor holder writes; the other reads where they'd write.
     const mine = l.floor === this.me;
     const holder = this.ctx.nameOf(l.floor);
     const other = this.ctx.nameOf(l.floor === l.speaker ? l.listener : l.speaker);
-    box.append(h('p', { class: 'listening-timer', testid: 'listening-timer' }));
     if (!mine) {
       line.textContent = waitLine(l.expect, holder);
       if (this.ctx.isAway(l.floor)) {
         box.append(h('p', { class: 'muted' }, `${holder} is away right now; their turn waits for them.`));
       }
-      if (this.ctx.me.role === 'partner') {
+      if (this.ctx.me.role === 'partner' && l.expect !== 'again') {
         // The input stays in place but closed, with the reason spelled out beside it.
         box.append(this.inputBlock(l, null, true));
       }
+      append(box, [this.stopButton(l, moves), this.errorLine()]);
       return box;
     }
+    // The clock is this person's own: nobody else sees a countdown on their words.
+    box.append(h('p', { class: 'listening-timer', testid: 'listening-timer' }));
     line.textContent = askFor(l.expect, other);
     if (l.expect === 'heard') {
       const buttons = h('div', { class: 'listening-actions', role: 'group', 'aria-label': 'Did you feel heard?' });
@@ -265,6 +393,15 @@ class ListeningView {
         buttons.append(this.button('heard', label, value === 'yes' ? 'primary' : 'secondary', { heard: value }, `heard-${value}`));
       }
       box.append(buttons);
+    } else if (l.expect === 'again') {
+      const buttons = h('div', { class: 'listening-actions listening-again', role: 'group', 'aria-label': 'What would help now?' });
+      if (moves.includes('try_again')) buttons.append(this.button('try_again', "I'll say it another way", 'primary'));
+      if (moves.includes('reflect_again')) buttons.append(this.button('reflect_again', `Ask ${other} to say it back again`, 'secondary'));
+      buttons.append(this.button('come_back', "Let's come back to this another time", 'secondary'));
+      box.append(buttons);
+      if (!moves.includes('try_again')) {
+        box.append(h('p', { class: 'muted small' }, "You've tried a few times today. Coming back to it another day is often what helps."));
+      }
     } else {
       const move = l.expect === 'confirm' ? 'correct' : l.expect;
       if (l.expect === 'confirm') {
@@ -276,12 +413,17 @@ class ListeningView {
           : `Or add a last correction; ${other} will read it and move on.`));
       }
       box.append(this.inputBlock(l, move, false));
+      if (moves.includes('pass')) {
+        box.append(h('div', { class: 'listening-actions' },
+          this.button('pass', 'Leave this out for now', 'link-button')),
+        h('p', { class: 'muted small' }, "You don't have to do this part. Saying back what you heard is enough."));
+      }
     }
     if (moves.includes('extend')) {
       box.append(h('div', { class: 'listening-actions' },
         this.button('extend', 'I need more time', 'link-button')));
     }
-    append(box, [this.errorLine()]);
+    append(box, [this.stopButton(l, moves), this.errorLine()]);
     return box;
   }
 
@@ -290,13 +432,13 @@ class ListeningView {
     const list = closed ? [] : (starters[move] || []);
     const labelId = `${this.textarea.id}-label`;
     const noteId = `${this.textarea.id}-note`;
-    this.textarea.maxLength = l.max_chars || 600;
     this.textarea.disabled = closed || this.pending;
     this.textarea.setAttribute('aria-labelledby', labelId);
-    this.textarea.setAttribute('aria-describedby', noteId);
+    this.textarea.setAttribute('aria-describedby', this.limit.id ? `${noteId} ${this.limit.id}` : noteId);
     const label = closed ? 'Your words' : {
       share: 'What you want to say', mirror: 'What you heard', correct: 'Your correction or addition',
       validate: 'What makes sense', empathise: 'What you imagine they feel',
+      ask: 'Your question', answer: 'Your answer',
     }[move];
     const block = h('div', { class: closed ? 'listening-input-block closed' : 'listening-input-block' },
       h('label', { id: labelId, for: this.textarea.id }, label),
@@ -307,10 +449,11 @@ class ListeningView {
         }, s))) : null,
       !closed && move === 'share' ? this.topicPicker(l) : null,
       this.textarea,
+      closed ? null : this.limit.el,
       h('p', { id: noteId, class: closed ? 'listening-closed' : 'muted small', testid: closed ? 'listening-closed' : 'listening-note' },
         closed
           ? `It's ${this.ctx.nameOf(l.floor)}'s turn${l.expect === 'share' ? ' to speak' : ''}. You can write here when it's yours.`
-          : `About three sentences (at most ${l.max_chars} characters). Only you see this until you send it.`));
+          : `${l.mode === 'questions' ? 'A few sentences' : 'About three sentences'} (at most ${formatCount(l.max_chars)} characters). Only you see this until you send it.`));
     if (!closed) {
       block.append(h('div', { class: 'listening-actions' },
         h('button', {
@@ -342,12 +485,23 @@ class ListeningView {
 
   onInput() {
     clearTimeout(this.draftTimer);
+    if (this.error) {
+      this.error = null; // new words: the last refusal no longer applies
+      this.update(this.step);
+    }
+    // Over the limit the words stay here, unsaved: the server would refuse them whole.
+    if (this.limit.problem()) return;
     this.draftTimer = setTimeout(() => {
       this.ctx.saveDraft(this.textarea.value, null);
     }, DRAFT_DELAY_MS);
   }
 
   async send(name) {
+    if (this.limit.problem()) {
+      // The one message under the box already says why; the keyboard goes where the fix is.
+      this.limit.focus();
+      return;
+    }
     const body = this.textarea.value.trim();
     if (!body) {
       this.error = 'Write a few words before you send this.';
@@ -432,13 +586,18 @@ export default registerKind({
   },
   summary(step, { me, nameOf }) {
     const who = (turn) => (turn.user_id === me ? 'You' : (turn.display_name || nameOf(turn.user_id)));
-    return h('ol', { class: 'listening-turns', testid: 'summary-listening' },
-      (step.turns || []).map((turn) => h('li', {
-        class: turn.user_id === me ? 'listening-turn mine' : 'listening-turn theirs', 'data-kind': turn.kind,
-      },
-      h('span', { class: 'listening-who' }, `${who(turn)} ${DID[turn.kind]}`),
-      turn.kind === 'heard'
-        ? h('span', { class: 'listening-words' }, HEARD[turn.fields && turn.fields.heard] || '')
-        : (turn.body ? h('span', { class: 'listening-words' }, turn.body) : null))));
+    const ending = {
+      later: 'You agreed to come back to this another time.',
+      enough: 'One round was enough for that day.',
+      asked: 'Questions can come back another day.',
+    }[step.outcome];
+    return h('div', { testid: 'summary-listening' },
+      h('ol', { class: 'listening-turns' },
+        (step.turns || []).map((turn) => h('li', {
+          class: turn.user_id === me ? 'listening-turn mine' : 'listening-turn theirs', 'data-kind': turn.kind,
+        },
+        h('span', { class: 'listening-who' }, `${who(turn)} ${DID[turn.kind]}`),
+        words(turn)))),
+      ending ? h('p', { class: 'muted', testid: 'summary-listening-outcome' }, ending) : null);
   },
 });
