@@ -369,6 +369,20 @@ def test_the_last_step_finishes_the_track_and_the_summary_page_reads_it_back(par
     expect(download).to_have_text("Download as text (Markdown)")
     markdown = a.request.get(download.get_attribute("href"))
     assert markdown.ok and alex_text in markdown.text()
+    # Its times are in the reader's own zone, named (a browser in Auckland here), and no
+    # raw timestamp is left (issue 16).
+    nz = a.context.browser.new_context(storage_state=a.context.storage_state(),
+                                       timezone_id="Pacific/Auckland", base_url=alex.base_url)
+    try:
+        page = nz.new_page()
+        page.goto(f"/s/{session_id}/summary")
+        href = page.get_by_test_id("download-summary").get_attribute("href")
+        assert "tz=Pacific%2FAuckland" in href
+        text = page.request.get(href).text()
+        assert "Times are in Pacific/Auckland." in text and alex_text in text
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text)
+    finally:
+        nz.close()
     expect(a.get_by_test_id("print-summary")).to_be_visible()
     # Printed, only the words: no top bar, no controls.
     a.emulate_media(media="print")
