@@ -10,8 +10,9 @@ from typing import Any
 
 from server.engine.tracks import Step, Track
 
-# Where a commitment was made (its record's `data.source`).
-SOURCES = ("commitment", "apology")
+# What a review looks back on: commitments by where they were made (a record's
+# `data.source`), and agreements due for their revisit date.
+SOURCES = ("commitment", "apology", "agreement")
 # How many reviews a commitment stays in, by source, when the review step's content does
 # not say (content/review-step.yaml `settings.check_ins`): an apology's "what will change"
 # is rebuilt trust over weeks, so one look back is not enough.

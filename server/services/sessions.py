@@ -55,6 +55,7 @@ from server.models import (
 from server.models.base import new_id, utcnow
 from server.prepared import Prepared
 from server.services import accounts
+from server.services.agreements import agreements_due_for_review
 from server.services.couples import couple_dict, couples_of
 
 MAX_CLIENT_ID = 64
@@ -154,7 +155,7 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
     if existing is not None:
         return session_summary(db, existing, library), False
     members = [(m.user_id, m.slot) for m in couple.members]
-    if library.review_step is not None and _has_commitments_to_review(
+    if library.review_step is not None and _has_something_to_review(
             db, couple.id, review_sources(track), check_ins(library.review_step)):
         # The couple's next session opens by asking each how it went: a different list of
         # steps, so a different snapshot, pinned for the whole session.
@@ -178,12 +179,15 @@ def start_or_open_session(db: DbSession, library: TrackLibrary, user_id: str,
     return session_summary(db, session, library), True
 
 
-def _has_commitments_to_review(db: DbSession, couple_id: str, sources: tuple[str, ...],
-                               keep: dict[str, int]) -> bool:
+def _has_something_to_review(db: DbSession, couple_id: str, sources: tuple[str, ...],
+                             keep: dict[str, int]) -> bool:
     """Shared commitments from earlier sessions (all before this new one) that this track's
-    review looks back on: the same rule as the review step's list (engine/opening.py)."""
+    review looks back on (the same rule as the review step's list, engine/opening.py), or,
+    where the track reviews them, agreements whose revisit date has come."""
     if not sources:
         return False
+    if "agreement" in sources and agreements_due_for_review(db, couple_id):
+        return True
     rows = db.execute(select(CoupleRecord.status, CoupleRecord.data).where(
         CoupleRecord.couple_id == couple_id, CoupleRecord.kind == "commitment",
         CoupleRecord.private_to.is_(None))).all()

@@ -85,7 +85,8 @@ CHECKIN_B = {"ratings": {"trust": 7, "closeness": 6, "mood": 8}, "support": "adv
 def first_session(app, couple) -> Pair:
     s = Pair(app, couple)
     review = s.step("a", "last-time")
-    assert review["review"] == {"items": [], "skipped": False, "talk_step": None}
+    assert review["review"] == {"items": [], "agreements": [], "skipped": False,
+                                "talk_step": None}
     s.both_ready("last-time")  # nothing to look back on: continue at once
     s.act("a", "entry:submit", step_id="checkin", client_id="ck-a-000001", fields=CHECKIN_A)
     assert "HIGH-A-PRIVATE" not in str(s.held["b"])

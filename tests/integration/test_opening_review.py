@@ -233,7 +233,7 @@ TALK_TRACK = Track(id="review-talk-test", title="Talk", summary="For tests.", ve
                           Step(id="bye", kind="info", title="Bye", body="Until next time.")))
 
 
-def test_lets_talk_about_this_names_the_later_listening_step(app, couple):
+def test_lets_talk_about_this_becomes_a_topic_of_the_later_listening_step(app, couple):
     make_commitments(app, couple)
     restore = library_with(app, TALK_TRACK)
     try:
@@ -253,7 +253,14 @@ def test_lets_talk_about_this_names_the_later_listening_step(app, couple):
               fields={"record_id": items[a_id]["id"], "ack": "talk"})
         assert review_items(s, "a")[items[a_id]["id"]]["ack"]["ack"] == "talk"
         s.both_ready(REVIEW)
-        assert s.held["a"]["session"]["current_step_id"] == "listen"
+        expected = [{"item_id": items[a_id]["id"], "text": items[a_id]["text"],
+                     "author_user_id": a_id, "review_step_id": REVIEW}]
+        for who in ("a", "b"):
+            assert s.step(who, "listen")["listening"]["topics"] == expected
+        s.act("a", "turn:submit", step_id="listen", client_id="ls-a-0001", kind="speak_first")
+        s.act("b", "turn:submit", step_id="listen", client_id="ls-b-0001", kind="ready")
+        s.act("a", "turn:submit", step_id="listen", client_id="ls-a-0002", kind="share",
+              body="It slipped every day.", fields={"topic_item_id": items[a_id]["id"]})
         s.close()
     finally:
         restore()
@@ -341,3 +348,72 @@ def test_the_review_waits_for_the_welcome_card_and_the_private_check(app, couple
              for i in s.step("a", REVIEW)["review"]["items"]}
     check(s, "a", items[a_id], "kept")
     s.close()
+
+
+def test_agreements_due_for_their_revisit_date_come_up_in_the_next_sessions_review(app, couple):
+    """h2's agreements (services/agreements.py): one whose revisit date has come opens the
+    next session's review; either partner keeps it (a new date, as on home), sets it aside,
+    withdraws it or asks to talk about it (a listening topic); answering is optional, and
+    one left as it is stays due. A gentle track (review_sources without "agreement") is not
+    opened by them."""
+    from server.models import CoupleRecord
+    from tests.integration.test_agreements import COOK, LATE, TRACK, make_agreements
+
+    restore = library_with(app, TRACK, TALK_TRACK)
+    try:
+        s, _ = make_agreements(app, couple)
+        s.close()
+        s = Pair(app, couple, "understanding-our-trust")
+        assert REVIEW not in s.step_ids()  # nothing due yet
+        s.close()
+        # The revisit dates come (moved here instead of waiting ten days).
+        database = app.extensions["mend"].database
+        with database.session() as db:
+            for record in db.query(CoupleRecord).filter_by(couple_id=couple.couple_id,
+                                                           kind="agreement"):
+                record.data = {**record.data, "revisit_on": "2000-01-01"}
+            db.commit()
+        s = Pair(app, couple, "small-steps-of-appreciation")
+        assert REVIEW not in s.step_ids()  # a gentle track reviews commitments only
+        s.close()
+        s = Pair(app, couple, TALK_TRACK.id)
+        assert s.step_ids()[:2] == ["welcome", REVIEW]
+        s.both_ready("welcome")
+        review = s.step("a", REVIEW)["review"]
+        assert review["items"] == []
+        due = {a["agreement"]["text"]: a["agreement"] for a in review["agreements"]}
+        assert set(due) == {LATE, COOK}
+        assert {a["status"] for a in due.values()} == {"due_for_review"}
+        s.act("b", "turn:submit", step_id=REVIEW, client_id="rv-b-keep", kind="agreement",
+              fields={"agreement_id": due[LATE]["id"], "move": "keep"})
+        refused = s.act("a", "turn:submit", ok=False, step_id=REVIEW, client_id="rv-a-keep",
+                        kind="agreement", fields={"agreement_id": due[LATE]["id"],
+                                                  "move": "withdraw"})
+        assert refused["error"]["code"] == "conflict"
+        s.act("a", "turn:submit", step_id=REVIEW, client_id="rv-a-talk", kind="agreement",
+              fields={"agreement_id": due[COOK]["id"], "move": "talk"})
+        answered = {a["agreement"]["text"]: a for a in s.step("b", REVIEW)["review"]["agreements"]}
+        assert answered[LATE]["answer"]["move"] == "keep"
+        assert answered[LATE]["agreement"]["status"] == "active"
+        assert answered[COOK]["answer"]["move"] == "talk"
+        s.both_ready(REVIEW)
+        # "Let's talk about this" made it a topic of the listening step after the review
+        for who in ("a", "b"):
+            assert s.step(who, "listen")["listening"]["topics"] == [
+                {"item_id": due[COOK]["id"], "text": COOK, "author_user_id": None,
+                 "review_step_id": REVIEW}]
+        s.close()
+        # Home reads the same: kept with a new date (by B), the other still due.
+        home = {a["text"]: a for a in couple.a.get(
+            f"/couples/{couple.couple_id}/agreements").get_json()["agreements"]}
+        assert home[LATE]["status"] == "active" and home[LATE]["revisit_on"] > "2000-01-01"
+        assert home[LATE]["changed"]["by"] == couple.b.user["id"]
+        assert home[COOK]["status"] == "due_for_review"
+        # Still due: the next session's review raises it again, where the track fits.
+        s = Pair(app, couple, "repair-after-a-breach")
+        s.both_ready("welcome")
+        assert [a["agreement"]["text"] for a in s.step("a", REVIEW)["review"]["agreements"]] \
+            == [COOK]
+        s.close()
+    finally:
+        restore()

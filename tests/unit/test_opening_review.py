@@ -50,7 +50,7 @@ def test_a_track_that_reviews_nothing_gets_no_review():
     t = replace(track("info", "prompt"), settings={"review_sources": []})
     assert review_sources(t) == ()
     assert with_review(t, REVIEW) is t
-    assert review_sources(track("info")) == ("commitment", "apology")
+    assert review_sources(track("info")) == ("commitment", "apology", "agreement")
 
 
 def test_which_commitments_a_review_looks_back_on():

@@ -9,6 +9,11 @@
 // review for today, for both (after a confirmation). The server holds the rules
 // (server/engine/kinds/commitment.py); this view draws `step.review`. There is no score
 // and no streak: earlier answers show as a plain history line.
+//
+// Agreements whose revisit date had come are listed after the commitments
+// (`step.review.agreements`): either partner may keep one going, set it aside or withdraw
+// it (the moves of "Our agreements" on home, with the same confirmations), or ask to talk
+// about it. Answering them is optional; one left as it is stays due.
 
 import { h, replaceChildren, paragraphs, formatDate } from '../dom.js';
 import { textWidget, bodyDisplay } from '../views/answers.js';
@@ -17,6 +22,27 @@ import { registerKind } from './registry.js';
 const STATUS_TEXT = { kept: 'Kept', partly: 'Partly', not_yet: 'Not yet' };
 const ACK_TEXT = { thanks: 'Thank you for sharing', hear_you: 'I hear you', talk: "Let's talk about this" };
 const NOTE_MAX = 500;
+// A due agreement's moves here: home's words (client/js/views/agreements.js), and a talk.
+const AGREEMENT_MOVES = { keep: 'Keep it going', 'set-aside': 'Set aside', withdraw: 'Withdraw', talk: "Let's talk about this" };
+const AGREEMENT_CONFIRM = {
+  'set-aside': (name) => `Set this agreement aside for now? ${name} will see that it was set aside. Either of you can bring it back from your home page.`,
+  withdraw: (name) => `Withdraw this agreement? ${name} will see that it was withdrawn. A withdrawn agreement can't be brought back, though you can always make a new one together.`,
+};
+const AGREEMENT_CONFIRM_LABEL = { 'set-aside': 'Yes, set it aside', withdraw: 'Yes, withdraw it' };
+const AGREEMENT_DONE = {
+  keep: (who, a) => `${who} kept it going. Next look: ${dateOnly(a.revisit_on)}.`,
+  'set-aside': (who) => `${who} set it aside. Either of you can bring it back from your home page.`,
+  withdraw: (who) => `${who} withdrew it.`,
+  talk: (who) => `${who} would like to talk about this.`,
+};
+const AGREEMENT_SENT = { keep: 'Kept going.', 'set-aside': 'Set aside.', withdraw: 'Withdrawn.', talk: 'Noted: you would like to talk about this.' };
+
+/** "2026-12-27" as a local date (not shifted by the time zone). */
+function dateOnly(iso) {
+  if (!iso) return '';
+  const [y, m, d] = iso.split('-').map(Number);
+  return formatDate(new Date(y, m - 1, d).toISOString());
+}
 
 function dueLine(record) {
   return record && record.due_on
@@ -34,6 +60,8 @@ class ReviewView {
     this.errors = new Map(); // record id -> message
     this.confirmingSkip = false;
     this.skipping = false;
+    this.confirmingMove = new Map(); // agreement id -> the move waiting for a yes
+    this.agreementsEl = h('div', { class: 'review-agreements' });
     this.skipError = null;
     this.itemsEl = h('div', { class: 'review-items' });
     this.readyEl = h('div', { class: 'review-ready' });
@@ -47,14 +75,15 @@ class ReviewView {
     const done = step.status === 'done' || step.status === 'locked';
     const items = (step.review && step.review.items) || [];
     const skipped = Boolean(step.review && step.review.skipped);
-    const signature = JSON.stringify([items, done, skipped, [...this.pending], [...this.errors], [...this.choices]]);
+    const agreements = (step.review && step.review.agreements) || [];
+    const signature = JSON.stringify([items, agreements, done, skipped, [...this.pending], [...this.errors], [...this.choices], [...this.confirmingMove]]);
     if (!this.el.firstChild) {
       replaceChildren(this.el,
         this.ctx.heading(),
         step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
         step.hint ? h('p', { class: 'hint' }, step.hint) : null,
         step.body && !items.length ? h('div', { class: 'info-body' }, paragraphs(step.body)) : null,
-        this.itemsEl, this.readyEl);
+        this.itemsEl, this.agreementsEl, this.readyEl);
     }
     if (signature !== this.itemsSignature) {
       this.itemsSignature = signature;
@@ -64,17 +93,70 @@ class ReviewView {
           "The review was skipped for today. Commitments that weren't answered come back next session.") : null,
         items.length
           ? h('ul', { class: 'review-list' }, items.map((item) => this.itemBlock(item, done)))
-          : (skipped ? null : h('p', { class: 'empty', testid: 'review-empty' }, done
+          : (skipped || agreements.length ? null : h('p', { class: 'empty', testid: 'review-empty' }, done
             ? 'There were no commitments to look back on.'
             : 'No commitments are waiting from last time. You can go straight on.')));
-      if (focused) this.itemsEl.querySelector(`[data-testid="${focused}"]`)?.focus();
+      replaceChildren(this.agreementsEl, agreements.length ? [
+        h('h3', { class: 'review-agreements-title' }, 'Agreements due for a look'),
+        h('p', { class: 'muted small' }, 'Their revisit date has come. Either of you can keep one going, set it aside, withdraw it, or ask to talk about it. You can also leave it for now: it stays on your home page.'),
+        h('ul', { class: 'review-list' }, agreements.map((a) => this.agreementBlock(a, done))),
+      ] : []);
+      if (focused) this.el.querySelector(`[data-testid="${focused}"]`)?.focus();
     }
     // Replies are optional: once each has said how theirs went, the two can go on.
     const allDone = items.every((item) => item.check);
     const acting = !done && this.ctx.me.role === 'partner';
     replaceChildren(this.readyEl,
       !done && allDone ? this.ctx.readyBlock() : null,
-      acting && items.length ? this.skipBlock() : null);
+      acting && (items.length || agreements.length) ? this.skipBlock() : null);
+  }
+
+  agreementBlock(item, done) {
+    const a = item.agreement;
+    const errorKey = `agreement-${a.id}`;
+    const parts = [h('blockquote', { class: 'commitment-text' }, a.text)];
+    if (item.answer) {
+      const who = item.answer.by === this.ctx.me.user_id ? 'You' : (this.ctx.partner ? this.ctx.partner.display_name : 'Your partner');
+      parts.push(h('p', { class: 'review-answer', testid: 'review-agreement-answer' }, AGREEMENT_DONE[item.answer.move](who, a)));
+      if (item.answer.move === 'talk') parts.push(this.talkLine());
+    } else if (!done && this.ctx.me.role === 'partner') {
+      const name = this.ctx.partner ? this.ctx.partner.display_name : 'Your partner';
+      const waiting = this.confirmingMove.get(a.id);
+      const busy = this.pending.has(errorKey);
+      if (waiting) {
+        const textId = `confirm-${a.id}`;
+        parts.push(h('div', { class: 'card-inset', role: 'group', 'aria-labelledby': textId },
+          h('p', { id: textId }, AGREEMENT_CONFIRM[waiting](name)),
+          h('button', { type: 'button', class: 'primary', testid: 'review-agreement-confirm', disabled: busy, onclick: () => this.sendAgreement(a.id, waiting) }, AGREEMENT_CONFIRM_LABEL[waiting]),
+          ' ',
+          h('button', { type: 'button', class: 'secondary', testid: 'review-agreement-cancel', disabled: busy, onclick: () => { this.confirmingMove.delete(a.id); this.update(this.step); } }, 'Not now')));
+      } else {
+        parts.push(h('div', { class: 'ack-buttons', role: 'group', 'aria-label': `What to do with: ${a.text}` },
+          Object.entries(AGREEMENT_MOVES).map(([move, label]) => h('button', {
+            type: 'button', class: 'secondary', testid: `review-agreement-${move}`, disabled: busy,
+            onclick: () => {
+              if (AGREEMENT_CONFIRM[move]) {
+                this.confirmingMove.set(a.id, move);
+                this.update(this.step);
+              } else {
+                this.sendAgreement(a.id, move);
+              }
+            },
+          }, label))));
+      }
+    }
+    const error = this.errors.get(errorKey);
+    if (error) parts.push(h('p', { class: 'field-error', role: 'alert' }, error));
+    return h('li', { class: 'review-item card-inset', testid: 'review-agreement', 'data-agreement-id': a.id }, parts);
+  }
+
+  async sendAgreement(agreementId, move) {
+    const ok = await this.send(`agreement-${agreementId}`, 'agreement', { fields: { agreement_id: agreementId, move } });
+    if (ok) {
+      this.confirmingMove.delete(agreementId);
+      this.ctx.announce(AGREEMENT_SENT[move]);
+      this.update(this.step);
+    }
   }
 
   // Either partner may set the review aside for today; it ends for both, so ask first.

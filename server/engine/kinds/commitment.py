@@ -14,6 +14,12 @@ an `ack` turn (optional: nobody is made to thank anyone for a "not yet"), and "L
 about this" makes it a topic of a later listening step in this session. Either partner may
 `skip` the review for today: it ends for both and the session moves on. The history is a
 list of checks: nothing here counts, scores or keeps a streak.
+
+Agreements (boundary steps' records) whose revisit date had come when the session began are
+listed too (`review.agreements`), in tracks whose `review_sources` include "agreement":
+either partner may keep one (a new revisit date), set it aside, withdraw it — the same
+moves as on home (server/services/agreements.py) — or ask to talk about it. Answering
+them is optional: one left as it is stays due, on home and in the next review.
 """
 
 from __future__ import annotations
@@ -28,6 +34,18 @@ from server.engine.errors import MendError
 from server.engine.kinds import register
 from server.engine.kinds.answered import ACKS
 from server.engine.kinds.appreciation import TextAnswered, settings_of
+from server.engine.kinds.boundary import (
+    ACTIVE as AGREEMENT_ACTIVE,
+)
+from server.engine.kinds.boundary import (
+    AGREEMENT,
+    DEFAULT_REVISIT_DAYS,
+    SET_ASIDE,
+    WITHDRAWN,
+    agreement_status,
+    agreements_due,
+    today,
+)
 from server.engine.opening import check_ins, due_for_review, review_sources
 from server.engine.session import (
     ACTIVE,
@@ -56,6 +74,10 @@ NOTE_MAX_LENGTH = 500
 # The partner's reply to a check, all optional: the two acknowledgements, or a wish to talk.
 TALK = "talk"
 REVIEW_ACKS = (*ACKS, TALK)
+# What either partner may do with a due agreement here: home's moves (the status each
+# leaves, and whether it sets a new revisit date), or ask to talk about it.
+AGREEMENT_MOVES = {"keep": (AGREEMENT_ACTIVE, True), "set-aside": (SET_ASIDE, False),
+                   "withdraw": (WITHDRAWN, False), TALK: (None, False)}
 
 
 def is_review(step: Step) -> bool:
@@ -146,6 +168,8 @@ class Commitment(TextAnswered):
             raise MendError("invalid", "This step doesn't take turns.")
         if action.name == "skip":
             return self._skip(state, step, action, now)
+        if action.name == "agreement":
+            return self._agreement(state, step, action, now)
         fields = action.fields if isinstance(action.fields, Mapping) else {}
         record_id = fields.get("record_id")
         record = next((r for r in self.review_records(state, step) if r.id == record_id), None)
@@ -158,7 +182,8 @@ class Commitment(TextAnswered):
         elif action.name == "ack":
             new_record, item = None, self._ack(record, item, action, fields, now)
         else:
-            raise MendError("invalid", "On this step you can 'check', 'ack' or 'skip'.")
+            raise MendError("invalid", "On this step you can 'check', 'ack', 'agreement' or "
+                                       "'skip'.")
         items[record.id] = item
         data = {**state.step_state(step.id), "items": items}
         turn = Turn(action.turn_id, action.user_id, step.id, action.client_id, action.name,
@@ -188,6 +213,72 @@ class Commitment(TextAnswered):
                    StepAdvanced(step.id, after.current_index, after.status != ACTIVE,
                                 action.user_id, now), *data_saved(before, after)]
         return Transition(after, tuple(effects))
+
+    # --- agreements due for their revisit ------------------------------------------------
+
+    def review_agreements(self, state: SessionState, step: Step) -> list[CoupleRecord]:
+        """Agreements due for review when this session began (their revisit date had come),
+        and those answered here (they stay listed once answered)."""
+        answered = state.step_state(step.id).get("agreements", {})
+        if "agreement" not in review_sources(state.track) and not answered:
+            return []
+        records = [r for r in state.records_of(AGREEMENT) if r.private_to is None]
+        began = state.created_at
+        due = set()
+        if state.status == ACTIVE and began is not None \
+                and not state.step_state(step.id).get("skipped"):
+            due = {r.id for r in agreements_due(records, began) if r.created_at < began}
+        chosen = [r for r in records if r.id in due or r.id in answered]
+        return sorted(chosen, key=lambda r: (r.data.get("revisit_on") or "", r.created_at,
+                                             r.id))
+
+    def _agreement(self, state: SessionState, step: Step, action: SubmitTurn, now: datetime
+                   ) -> Transition:
+        fields = action.fields if isinstance(action.fields, Mapping) else {}
+        record_id, move = fields.get("agreement_id"), fields.get("move")
+        record = next((r for r in self.review_agreements(state, step) if r.id == record_id),
+                      None)
+        if record is None:
+            raise MendError("not_found", "That agreement isn't part of this review.")
+        if move not in AGREEMENT_MOVES:
+            raise MendError("invalid", "Choose 'keep', 'set-aside', 'withdraw' or 'talk'.")
+        answered = dict(state.step_state(step.id).get("agreements", {}))
+        if record.id in answered:
+            raise MendError("conflict", "This agreement has already been answered here.")
+        answered[record.id] = {"move": move, "by": action.user_id, "at": iso(now)}
+        data = {**state.step_state(step.id), "agreements": answered}
+        turn = Turn(action.turn_id, action.user_id, step.id, action.client_id, "agreement",
+                    None, {"agreement_id": record.id, "move": move}, now)
+        effects: list = [TurnRecorded(turn), StepStateSaved(step.id, data)]
+        new_state = replace(state, step_states={**state.step_states, step.id: data},
+                            turns=(*state.turns, turn), version=state.version + 1)
+        status, new_date = AGREEMENT_MOVES[move]
+        if status is not None:
+            # The same change home makes (services/agreements.py change_agreement).
+            rdata = dict(plain(record.data))
+            if new_date:
+                days = int(rdata.get("revisit_days") or DEFAULT_REVISIT_DAYS)
+                rdata["revisit_on"] = (today(now) + timedelta(days=days)).isoformat()
+            rdata["changes"] = [*rdata.get("changes", ()),
+                                {"move": move, "by": action.user_id, "at": iso(now)}]
+            changed = replace(record, status=status, data=rdata, updated_at=now)
+            new_state = replace(new_state, records={**new_state.records, record.id: changed})
+            effects.append(RecordSaved(changed))
+        return Transition(new_state, tuple(effects))
+
+    def agreement_items(self, state: SessionState, step: Step) -> list[dict[str, Any]]:
+        answered = state.step_state(step.id).get("agreements", {})
+        now = state.created_at or datetime.min
+        out = []
+        for record in self.review_agreements(state, step):
+            data = plain(record.data)
+            out.append({
+                "agreement": {"id": record.id, "text": data.get("text"),
+                              "revisit_on": data.get("revisit_on"),
+                              "status": agreement_status(record, now)},
+                "answer": plain(answered[record.id]) if record.id in answered else None,
+            })
+        return out
 
     def _check(self, state, record: CoupleRecord, item: dict, action, fields, now):
         if action.user_id != record.user_id:
@@ -229,7 +320,11 @@ class Commitment(TextAnswered):
         return [{"item_id": item["record"]["id"], "text": item["record"]["text"],
                  "author_user_id": item["record"]["user_id"], "review_step_id": step.id}
                 for item in self.review_items(state, step)
-                if item["ack"] and item["ack"]["ack"] == TALK]
+                if item["ack"] and item["ack"]["ack"] == TALK] + [
+            {"item_id": item["agreement"]["id"], "text": item["agreement"]["text"],
+             "author_user_id": None, "review_step_id": step.id}
+            for item in self.agreement_items(state, step)
+            if item["answer"] and item["answer"]["move"] == TALK]
 
     def review_items(self, state: SessionState, step: Step) -> list[dict[str, Any]]:
         items = state.step_state(step.id).get("items", {})
@@ -270,6 +365,7 @@ class Commitment(TextAnswered):
         view["answer"] = None
         if status != "locked":
             view["review"] = {"items": self.review_items(state, step),
+                              "agreements": self.agreement_items(state, step),
                               "skipped": bool(state.step_state(step.id).get("skipped")),
                               "talk_step": talk_step(state, step)}
 
@@ -277,11 +373,12 @@ class Commitment(TextAnswered):
         if not is_review(step):
             return super().summarize(state, step, viewer)
         items = self.review_items(state, step)
-        if not items:
+        agreements = self.agreement_items(state, step)
+        if not items and not agreements:
             return None
         return {"id": step.id, "kind": step.kind, "title": step.title, "prompt": step.prompt,
                 "answer": None, "mode": "review", "revealed": True, "answers": [], "acks": [],
-                "review": {"items": items,
+                "review": {"items": items, "agreements": agreements,
                            "skipped": bool(state.step_state(step.id).get("skipped"))}}
 
 

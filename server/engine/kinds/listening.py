@@ -266,8 +266,17 @@ def _words(step: Step, name: str, body: Any) -> str | None:
 
 
 def topics(state: SessionState, step: Step) -> list[dict[str, Any]]:
-    """The items marked "to talk about" on the latest boundary step before this one."""
+    """The items marked "to talk about" on the latest boundary step before this one, then
+    what a partner answered "Let's talk about this" to in the session's commitment review
+    (server/engine/kinds/commitment.py `talk_topics`)."""
     index = next((i for i, s in enumerate(state.track.steps) if s.id == step.id), 0)
+    return _boundary_topics(state, index) + [
+        topic for s in state.track.steps[:index]
+        if s.kind == "commitment" and (s.settings or {}).get("mode") == "review"
+        for topic in kind_of(s).talk_topics(state, s)]
+
+
+def _boundary_topics(state: SessionState, index: int) -> list[dict[str, Any]]:
     earlier = [s for s in state.track.steps[:index] if s.kind == "boundary"]
     if not earlier:
         return []
