@@ -163,3 +163,54 @@ def test_a_topic_is_shown_only_once_its_boundary_list_was_revealed(sequence):
             text = repr(shown)
             if SECRET in text:
                 assert "lists" in state.reveals
+
+
+def test_every_shipped_track_with_a_boundary_step_has_a_listening_step_after_it():
+    """"Let's talk" on a boundary item must have somewhere to go in every track (issue 16):
+    a listening step later in the same track lists those items as its topics."""
+    from server.config import PROJECT_ROOT
+    from server.content import load_library
+
+    library = load_library(PROJECT_ROOT / "content")
+    with_boundaries = 0
+    for track in library.tracks.values():
+        kinds = [s.kind for s in track.steps]
+        if "boundary" not in kinds:
+            continue
+        with_boundaries += 1
+        last_boundary = max(i for i, k in enumerate(kinds) if k == "boundary")
+        assert "listening" in kinds[last_boundary + 1:], track.id
+    assert with_boundaries >= 2  # the boundaries track and the repair track at least
+
+
+def test_the_repair_tracks_talk_step_follows_the_agreed_roles_and_lists_the_talk_items():
+    """In the repair track the talk step after the agreements puts the hurt partner first
+    (roles carried over from the first listening step) and lists "Let's talk" items."""
+    from server.config import PROJECT_ROOT
+    from server.content import load_library
+    from server.engine.kinds.boundary import item_id
+    from server.engine.kinds.listening import current
+    from server.engine.kinds.listening import topics as topics_of
+
+    repair = load_library(PROJECT_ROOT / "content").get("repair-after-a-breach")
+    ids = [s.id for s in repair.steps]
+    clock = Clock()
+    state = engine.SessionState(
+        id="s2", track=repair, couple_id="c1",
+        participants=(engine.Participant(A, "Ana", "partner"),
+                      engine.Participant(B, "Ben", "partner")),
+        current_index=ids.index("hearing-the-hurt"))
+    state = move(state, A, "propose_roles", None, clock, step="hearing-the-hurt",
+                 fields={"hurt": B})
+    state = move(state, B, "agree_roles", None, clock, step="hearing-the-hurt", fields={})
+    state = replace(state, current_index=ids.index("our-agreements"))
+    for user in (A, B):
+        state = act(state, engine.SubmitEntry(user, "our-agreements", f"e-{user}", f"c-{user}",
+                                              None, {"items": [{"need": f"{user} TALK"}]}),
+                    clock)
+    state = move(state, B, "talk", item_id(A, 0), clock, step="our-agreements")
+    talk = repair.step("talking-it-through")
+    state = replace(state, current_index=ids.index("talking-it-through"))
+    assert [t["text"] for t in topics_of(state, talk)] == [f"I need {A} TALK"]
+    data = current(state, talk)
+    assert (data["speaker"], data["listener"], data["expect"]) == (B, A, "ready")
