@@ -62,6 +62,26 @@ def publish(outcome: Outcome) -> None:
             socketio.emit("session:state", view, to=user_room(user_id))
     if outcome.home_changed:
         push_home(outcome.audience)
+    if outcome.changed:
+        _agreement_changed(outcome)
+
+
+# Session turns that make or change an agreement: a boundary item agreed, or an agreement
+# answered in the review at the start of a session.
+AGREEMENT_TURNS = ("agree", "agreement")
+
+
+def _agreement_changed(outcome: Outcome) -> None:
+    """The partners' homes (open on another device, say) hear of an agreement made or
+    changed in a session, as they do of one changed on a home."""
+    turn = outcome.result.get("turn") if isinstance(outcome.result, dict) else None
+    if not isinstance(turn, dict) or turn.get("kind") not in AGREEMENT_TURNS:
+        return
+    step = outcome.state.track.step(turn.get("step_id"))
+    if turn["kind"] == "agree" and (step is None or step.kind != "boundary"):
+        return
+    fields = turn.get("fields") or {}
+    push_agreements(outcome.state.partner_ids, fields.get("agreement_id") or turn["id"])
 
 
 def watch_sessions(sid: str, user_id: str) -> None:

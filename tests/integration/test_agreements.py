@@ -75,7 +75,13 @@ COOK = "I'll cook on Fridays"
 
 
 def test_agreements_live_on_and_either_partner_can_change_them(app, couple, agreement_track):
+    # A home open on another device hears of each agreement made in the session (two
+    # agreed; the parked item makes none).
+    home_a = couple.a.socket(app)
+    home_a.get_received()
     s, _ = make_agreements(app, couple)
+    assert len(events(home_a, "agreements:changed")) == 2
+    home_a.disconnect()
     a_id, b_id = couple.a.user["id"], couple.b.user["id"]
     today = datetime.utcnow().date()
     for person in (couple.a, couple.b):
