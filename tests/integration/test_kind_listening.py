@@ -313,3 +313,62 @@ def test_the_repair_track_agrees_roles_and_hears_the_hurt_partner_first(app, cou
     s.both_ready(step)
     assert s.held["a"]["session"]["current_step_id"] == "the-apology"
     s.close()
+
+
+def test_answers_to_the_hurt_partners_questions_wait_for_the_counsellors_release(
+        app, couple, signup):
+    """Real sockets, a real counsellor: the repair track's questions step holds each answer;
+    the partner who asked is pushed and shown nothing of it (planted marker) until the
+    counsellor releases it; its author and the counsellor read it at once."""
+    from tests.conftest import unique_marker
+    from tests.integration.test_counsellor_moderation import (
+        Seat,
+        grant,
+        invite_and_consent,
+        join_as_counsellor,
+    )
+
+    response = couple.a.post("/sessions", {"couple_id": couple.couple_id,
+                                           "track_id": "repair-after-a-breach"})
+    sid = response.get_json()["session"]["id"]
+    a = Seat("Ana", couple.a, app, sid).connect()
+    b = Seat("Ben", couple.b, app, sid).connect()
+    a.ok("session:join"), b.ok("session:join")
+    dora = signup("Dora", role="counsellor")
+    grant(app, dora)
+    dr = Seat("Dora", dora, app, sid)
+    join_as_counsellor(dr, invite_and_consent(a, b))
+    dr.ok("step:advance", step_id="welcome", to_step_id="your-questions")
+    counter = iter(range(1000))
+
+    def move(seat, kind, body=None, fields=None):
+        return seat.ok("turn:submit", step_id="your-questions", kind=kind, body=body,
+                       fields=fields, client_id=f"q-{seat.name}-{next(counter):04d}")
+
+    # Nothing earlier set the roles (the counsellor chose this step): they're agreed here.
+    move(a, "propose_roles", fields={"hurt": b.id})
+    move(b, "agree_roles")
+    move(a, "ready")
+    move(b, "ask", "Did you see them again after you promised?")
+    for seat in (a, b, dr):
+        seat.pushes()
+    marker = unique_marker("answer")
+    move(a, "answer", f"Yes, once, in March. {marker}")
+    # Ben: not in any push, nor a fresh load, nor his summary, until it is released.
+    assert marker not in b.received()
+    step = next(s for s in b.fresh()["steps"] if s["id"] == "your-questions")
+    held = [t for t in step["listening"]["turns"] if t["kind"] == "answer"]
+    assert held[0]["body"] is None and held[0]["fields"] == {"held": True}
+    assert marker not in json.dumps(b.fresh())
+    assert marker not in b.get(f"/sessions/{sid}/summary").get_data(as_text=True)
+    # Ana wrote it; Dora reads it before anyone else, and sees the step held.
+    assert marker in json.dumps(a.fresh()) and marker in json.dumps(dr.fresh())
+    assert next(s for s in dr.fresh()["steps"] if s["id"] == "your-questions")["held"] is True
+    # A partner can't release it.
+    assert b.emit("reveal:release", step_id="your-questions")["error"]["code"] == "forbidden"
+    assert marker not in b.received()
+    dr.ok("reveal:release", step_id="your-questions")
+    assert marker in b.received()
+    assert marker in json.dumps(b.fresh())
+    for seat in (a, b, dr):
+        seat.disconnect()

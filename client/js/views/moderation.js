@@ -668,8 +668,21 @@ class ModerationPanel {
           onclick: () => this.act('advance', 'step:advance', { step_id: current.id, to_step_id: this.nextSelect.value }, { done: 'Moved on.' }),
         }, 'Go to this step')) : null));
 
-    // The answers on this step (any step whose answers are shown side by side has `held`).
-    if ('held' in current) {
+    // A listening step of questions: each answer waits for the counsellor's release (the
+    // counsellor reads it in the conversation; there is nothing else to preview).
+    if ('held' in current && current.kind === 'listening') {
+      const asker = current.listening && current.listening.speaker;
+      const who = asker ? this.ctrl.nameOf(asker) : 'The partner asking';
+      groups.push(h('div', { class: 'mod-group', role: 'group', 'aria-labelledby': 'mod-answers-title' },
+        h('h3', { id: 'mod-answers-title' }, 'The answers'),
+        current.held
+          ? [h('p', { testid: 'mod-held' }, `Held: ${who} sees the answers so far when you release them.`),
+            h('button', {
+              type: 'button', class: 'primary', testid: 'mod-release', disabled: busy,
+              onclick: () => this.act('release', 'reveal:release', { step_id: current.id }, { done: 'Released.' }),
+            }, `Release to ${who}`)]
+          : h('p', { class: 'muted' }, `Each answer waits for you to release it to ${who}.`)));
+    } else if ('held' in current) {
       const held = current.held;
       const anyIn = (current.submitted || []).length > 0;
       const answerControls = [h('h3', { id: 'mod-answers-title' }, 'The answers')];
