@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session as DbSession
 from server.content import TrackLibrary
 from server.engine import MendError
 from server.engine.kinds.checkin import KEPT, LINE, SHARED, revealed_ratings
+from server.engine.session import ACTIVE
 from server.models import CoupleRecord, Session
 from server.models.base import utcnow
 from server.services.couples import member_ids
-from server.services.sessions import load_state
+from server.services.sessions import Outcome, load_state
 
 
 def couple_checkins(db: DbSession, library: TrackLibrary, viewer_id: str, couple_id: object
@@ -73,16 +74,27 @@ def _shared(db: DbSession, couple_id: str, user_id: str) -> bool:
     return status == SHARED
 
 
-def set_line(db: DbSession, user_id: str, couple_id: object, shared: object) -> dict[str, Any]:
+def set_line(db: DbSession, library: TrackLibrary, user_id: str, couple_id: object,
+             shared: object) -> tuple[dict[str, Any], list[Outcome]]:
     """A partner shares their check-in numbers with the other, or keeps them (issue 16).
 
     Committed before this returns. Only the owner can change it; it applies to every
-    check-in of the couple, past and future, from the next read on.
+    check-in of the couple, past and future. The couple's sessions under way change in the
+    same transaction (their version goes up, so an open screen takes the new view); the
+    outcomes are theirs to publish.
     """
     if not isinstance(couple_id, str) or user_id not in member_ids(db, couple_id):
         raise MendError("not_found", "That couple doesn't exist.")
     if not isinstance(shared, bool):
         raise MendError("invalid", "'shared' must be true or false.")
+    active = db.scalars(select(Session.id).where(Session.couple_id == couple_id,
+                                                 Session.status == ACTIVE)
+                        .order_by(Session.id)).all()
+    # First, as any session action does: the version bump takes each session's lock, so a
+    # concurrent action sees this change or comes before it, never half of it.
+    for session_id in active:
+        db.execute(update(Session).where(Session.id == session_id)
+                   .values(version=Session.version + 1))
     record_id, now = _line_id(couple_id, user_id), utcnow()
     values = {"status": SHARED if shared else KEPT, "updated_at": now}
     for _ in range(2):
@@ -98,4 +110,7 @@ def set_line(db: DbSession, user_id: str, couple_id: object, shared: object) -> 
         except IntegrityError:  # the same partner's other tab saved it first: update it
             continue
     db.commit()
-    return {"shared": shared}
+    outcomes = [Outcome(load_state(db, library, session_id), True, {})
+                for session_id in active]
+    db.rollback()  # read only: end the transaction load_state began
+    return {"shared": shared}, outcomes

@@ -260,11 +260,15 @@ def couple_checkins(couple_id: str):
 @login_required
 def set_checkin_line(couple_id: str):
     """Share your check-in numbers with your partner, or keep them (docs/protocol.md, Kind:
-    checkin). Only your own; the partner's home is told so their chart reads again."""
+    checkin). Only your own; the couple's open sessions are sent their new views, and both
+    homes are told so the chart reads again."""
     ctx = mend()
     with ctx.database.session() as db:
-        line = checkins.set_line(db, current_user.id, couple_id, body().get("shared"))
+        line, outcomes = checkins.set_line(db, ctx.library, current_user.id, couple_id,
+                                           body().get("shared"))
         partners = couples.member_ids(db, couple_id)
+    for outcome in outcomes:
+        publish(outcome)
     push_home(partners)
     return ok(line=line)
 

@@ -12,6 +12,7 @@ import pytest
 
 from server.content import TrackLibrary
 from server.engine.tracks import Step, Track
+from tests.integration.test_session_loop import last_state
 
 TRACK_ID = "line-test"
 # A 1–999 scale, so each planted number is a marker no timestamp or count will match.
@@ -101,14 +102,24 @@ def test_a_kept_line_never_reaches_the_partner_and_its_owner_can_share_it(
     seen = everything(a, socks["a"], sid, couple.couple_id)
     assert all(found(mark, seen) for mark in planted(BEN))
 
-    # Ana shares: from the next read on, Ben sees her numbers, in the chart and summary too.
+    # Ana shares: Ben's open screen is sent the new view at once (a newer version, equal to
+    # a fresh load), and every read shows her numbers, in the chart and summary too.
+    before = b.get(f"/sessions/{sid}").get_json()["state"]["session"]["version"]
     shared = a.client.put(f"/api/v1{path}", json={"shared": True}, headers=a.csrf())
     assert shared.status_code == 200 and shared.get_json()["line"] == {"shared": True}
+    pushed = last_state(socks["b"].get_received(), sid)
+    assert pushed is not None and found(planted(ANA)[0], json.dumps(pushed))
+    assert pushed["session"]["version"] > before  # a client drops a push it already has
+    assert pushed == b.get(f"/sessions/{sid}").get_json()["state"]
     seen = everything(b, socks["b"], sid, couple.couple_id)
     assert all(found(mark, seen) for mark in planted(ANA))
-    # ... and takes it back: gone again, everywhere.
+    # ... and takes it back: pushed without them, and gone again everywhere.
     assert a.client.put(f"/api/v1{path}", json={"shared": False},
                         headers=a.csrf()).status_code == 200
+    pushed = last_state(socks["b"].get_received(), sid)
+    assert pushed is not None and not found(planted(ANA)[0], json.dumps(pushed))
+    mine = last_state(socks["a"].get_received(), sid)
+    assert next(s for s in mine["steps"] if s["id"] == "checkin")["line"]["shared"] is False
     seen = everything(b, socks["b"], sid, couple.couple_id)
     assert not any(found(mark, seen) for mark in planted(ANA))
     # The Markdown's times are in the zone the browser names, and it says which.
