@@ -165,3 +165,30 @@ def test_our_agreements_on_home_at_1280_and_390(couple_home):
     expect(r.get_by_test_id("agreements-notice").filter(has_text="brought back")).to_contain_text(
         f"Sam brought back the agreement “{WALK}”.")
     assert robin.errors == [] and sam.errors == []
+
+
+def test_the_browser_flags_exactly_what_the_server_flags(couple_home):
+    """The editor's flag while writing (client/js/kinds/boundary.js) and the item's flag
+    from the server use one rule: the shipped rules over the flag table, in the browser."""
+    from pathlib import Path
+
+    from server.content import load_library
+    from server.engine.kinds.boundary import flags_for
+    from tests.unit.test_boundary_flags import MUST_FLAG, MUST_NOT_FLAG_NEEDS, OFFERS
+
+    robin, _sam, _ids = couple_home
+    log_in(robin, "robin-agreements@example.test")
+    library = load_library(Path(__file__).resolve().parents[2] / "content")
+    step = next(s for t in library for s in t.steps if s.kind == "boundary")
+    flags = [dict(rule, phrases=list(rule["phrases"])) for rule in step.settings["flags"]]
+    texts = [*MUST_FLAG, *MUST_NOT_FLAG_NEEDS, *OFFERS,
+             "Your  PASSWORDS", "you to answer my calls straight away", "prove it",
+             "a passwordless login for us both", "to improve how we talk", "a curfewless week"]
+    browser = robin.page.evaluate(
+        """async ([flags, texts]) => {
+            const m = await import('/static/js/kinds/boundary.js');
+            return texts.map((t) => m.flagsFor({ settings: { flags } }, t).map((f) => f.id));
+        }""", [flags, texts])
+    server = [[f["id"] for f in flags_for(step, t)] for t in texts]
+    assert browser == server
+    assert any(browser) and not all(browser)
