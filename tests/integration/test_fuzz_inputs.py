@@ -234,6 +234,7 @@ ENDPOINTS = [
     ("DELETE", "/sessions/{sid}/counsellor", {}, "eve"),
     ("POST", "/counsellor/join", {"invite_code": "ABCDEFGH"}, "eve"),
     ("DELETE", "/me", {"password": "not eves password"}, "eve"),
+    ("POST", "/agreements/{sid}/withdraw", {}, "eve"),
 ]
 STATUSES = {200, 201, 202, 400, 401, 403, 404, 405, 409, 413, 415, 423, 429}
 
