@@ -154,10 +154,12 @@ def summary_markdown(summary: dict[str, Any], zone: str = DEFAULT_ZONE) -> str:
     session = summary["session"]
     names = {p["user_id"]: p["display_name"] for p in summary["participants"]}
     out = [f"# {session['track']['title']}", ""]
-    state = "Finished" if session.get("finished") else "Under way"
+    cancelled = session.get("status") == "cancelled"
+    state = "Finished" if session.get("finished") else "Cancelled" if cancelled else "Under way"
     when = f"{state}. Started {local_time(session['created_at'], zone)}"
     if session.get("finished_at"):
-        when += f"; finished {local_time(session['finished_at'], zone)}"
+        ended = "cancelled" if cancelled else "finished"
+        when += f"; {ended} {local_time(session['finished_at'], zone)}"
     out += [f"{when}. Times are in {zone}.", ""]
     who = " and the counsellor you invited" if _counsellor_took_part(summary) else ""
     out += [f"Private to the two of you{who}. Keep it somewhere safe.", ""]

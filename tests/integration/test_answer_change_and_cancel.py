@@ -413,3 +413,12 @@ def test_joining_the_partners_session_over_http(app, couple):
         f"/api/v1/sessions/{started['b']['id']}", headers=couple.a.csrf(),
         json={"join_session_id": started["b"]["id"]})
     assert same.status_code == 400 and error_code(same) == "invalid"
+
+
+def test_the_markdown_summary_of_a_cancelled_session_says_so(partners):
+    live = partners
+    assert cancel(live.a, live.session_id).status_code == 200
+    text = live.b.client.get(f"/api/v1/sessions/{live.session_id}/summary?format=md") \
+        .get_data(as_text=True)
+    assert "Cancelled. Started " in text and "; cancelled " in text
+    assert "Under way" not in text and "finished" not in text.lower()

@@ -86,7 +86,7 @@ class SummaryPage {
     document.title = 'Mend'; // neutral: no track, no name (issue 15)
     const counsellor = summary.participants.some((p) => p.role === 'counsellor');
     const when = [`Started ${formatDate(session.created_at)}`];
-    if (session.finished_at) when.push(`finished ${formatDate(session.finished_at)}`);
+    if (session.finished_at) when.push(`${session.status === 'cancelled' ? 'cancelled' : 'finished'} ${formatDate(session.finished_at)}`);
     else if (session.status === 'active') when.push('still under way');
     const empty = !summary.steps.length;
     // The Markdown's times in this browser's own time zone (the server names it in the file).
