@@ -216,7 +216,7 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
     } else if (!active) {
       const when = session.finished_at ? ` ${formatDate(session.finished_at)}` : '';
       lines.push(h('p', { class: 'muted small', testid: 'dash-finished' },
-        session.status === 'ended' ? `Ended${when}` : `Finished${when}`));
+        session.status === 'ended' ? `Ended${when}` : session.status === 'cancelled' ? `Cancelled by a partner${when}` : `Finished${when}`));
     }
     if (row.break) {
       const who = partners.find((p) => p.user_id === row.break.by_user_id);

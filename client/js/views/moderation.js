@@ -633,6 +633,8 @@ class ModerationPanel {
     if (session.status !== 'active') {
       replaceChildren(this.controlsEl, h('p', { testid: 'mod-finished' }, session.status === 'ended'
         ? 'This session has ended. Your notes stay with you, in your summary.'
+        : session.status === 'cancelled'
+        ? 'This session was cancelled by a partner. Your notes stay with you, in your summary.'
         : 'This session is finished. Your notes stay with you, in your summary.'));
       return;
     }
