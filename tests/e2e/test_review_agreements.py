@@ -71,6 +71,9 @@ def test_due_agreements_in_the_review_after_the_welcome_card(partners, mend_serv
         expect(box.get_by_test_id("review-agreement")).to_have_count(2)
         rows[person.name] = {text: box.get_by_test_id("review-agreement").filter(has_text=text)
                              for text in (LATE, COOK)}
+    # No commitments this time: the words about commitments stay out of it.
+    expect(step(sam.page, REVIEW)).not_to_contain_text("made a commitment")
+    expect(step(sam.page, REVIEW)).to_contain_text("Agreements due for a look")
     axe.scan(sam.page, "review with agreements due (phone)")
     # Alex keeps one going: no confirmation, a new date on both screens.
     rows["Alex"][LATE].get_by_test_id("review-agreement-keep").click()

@@ -170,7 +170,7 @@ def test_the_review_comes_after_the_welcome_card_and_replying_is_optional(app, c
     s.both_ready("welcome")
     assert s.held["b"]["session"]["current_step_id"] == REVIEW
     review = s.step("b", REVIEW)
-    assert review["kind"] == "commitment" and review["title"] == "Last time's commitments"
+    assert review["kind"] == "commitment" and review["title"] == "Looking back together"
     assert review["review"]["skipped"] is False and review["review"]["talk_step"] is None
     items = {i["record"]["user_id"]: i["record"]["id"] for i in review["review"]["items"]}
     assert set(items) == {a_id, b_id}

@@ -78,19 +78,25 @@ class ReviewView {
     const agreements = (step.review && step.review.agreements) || [];
     const signature = JSON.stringify([items, agreements, done, skipped, [...this.pending], [...this.errors], [...this.choices], [...this.confirmingMove]]);
     if (!this.el.firstChild) {
-      replaceChildren(this.el,
-        this.ctx.heading(),
-        step.prompt ? h('p', { class: 'prompt' }, step.prompt) : null,
-        step.hint ? h('p', { class: 'hint' }, step.hint) : null,
-        step.body && !items.length ? h('div', { class: 'info-body' }, paragraphs(step.body)) : null,
-        this.itemsEl, this.agreementsEl, this.readyEl);
+      this.introEl = h('div', { class: 'review-intro' });
+      replaceChildren(this.el, this.ctx.heading(), this.introEl, this.itemsEl, this.agreementsEl, this.readyEl);
+    }
+    // The prompt and hint speak about commitments: shown when there are some to look back
+    // on (a review of due agreements alone has its own heading and words).
+    const onlyAgreements = !items.length && agreements.length > 0;
+    if (this.introKey !== `${onlyAgreements}:${items.length > 0}`) {
+      this.introKey = `${onlyAgreements}:${items.length > 0}`;
+      replaceChildren(this.introEl,
+        step.prompt && !onlyAgreements ? h('p', { class: 'prompt' }, step.prompt) : null,
+        step.hint && !onlyAgreements ? h('p', { class: 'hint' }, step.hint) : null,
+        step.body && !items.length && !onlyAgreements ? h('div', { class: 'info-body' }, paragraphs(step.body)) : null);
     }
     if (signature !== this.itemsSignature) {
       this.itemsSignature = signature;
       const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
       replaceChildren(this.itemsEl,
         skipped ? h('p', { class: 'review-skipped', testid: 'review-skipped' },
-          "The review was skipped for today. Commitments that weren't answered come back next session.") : null,
+          "The review was skipped for today. Anything that wasn't answered comes back next session.") : null,
         items.length
           ? h('ul', { class: 'review-list' }, items.map((item) => this.itemBlock(item, done)))
           : (skipped || agreements.length ? null : h('p', { class: 'empty', testid: 'review-empty' }, done
@@ -168,7 +174,7 @@ class ReviewView {
       }, 'Skip the review today'));
     }
     return h('div', { class: 'review-skip-confirm card-inset', role: 'group', 'aria-labelledby': `skip-${this.step.id}` },
-      h('p', { id: `skip-${this.step.id}` }, 'Skip the review for both of you today? What has been said stays. Commitments not answered yet come back next session.'),
+      h('p', { id: `skip-${this.step.id}` }, 'Skip the review for both of you today? What has been said stays. Anything not answered yet comes back next session.'),
       this.skipError ? h('p', { class: 'field-error', role: 'alert' }, this.skipError) : null,
       h('button', {
         type: 'button', class: 'primary', testid: 'review-skip-confirm', disabled: this.skipping,
