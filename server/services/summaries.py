@@ -90,6 +90,11 @@ def _answer_lines(step: dict[str, Any], answer: dict[str, Any]) -> list[str]:
 
 
 REVIEW_WORDS = {"kept": "kept", "partly": "partly", "not_yet": "not yet"}
+# The partner's optional reply to a commitment, and what was done with a due agreement, in
+# a review (server/engine/kinds/commitment.py).
+REPLY_WORDS = {**ACK_WORDS, "talk": "Let's talk about this"}
+AGREEMENT_WORDS = {"keep": "kept going", "set-aside": "set aside", "withdraw": "withdrawn",
+                   "talk": "to talk about"}
 
 
 APOLOGY_LABELS = {
@@ -124,8 +129,12 @@ def _apology_lines(apology: dict[str, Any], names: dict[str, str]) -> list[str]:
 
 LISTENING_DID = {"share": "shared", "mirror": "said back", "confirm": "confirmed",
                  "correct": "added", "validate": "validated", "empathise": "imagined",
-                 "heard": "felt heard"}
+                 "heard": "felt heard", "ask": "asked", "answer": "answered"}
 LISTENING_HEARD = {"yes": "yes", "partly": "partly", "not_yet": "not yet"}
+# How a listening step ended, when it wasn't "both heard" (engine/kinds/listening.py).
+LISTENING_OUTCOME = {"later": "You agreed to come back to this another time.",
+                     "enough": "One round was enough for that day.",
+                     "asked": "Questions can come back another day."}
 
 
 def _listening_lines(turns: list[dict[str, Any]]) -> list[str]:
@@ -136,6 +145,8 @@ def _listening_lines(turns: list[dict[str, Any]]) -> list[str]:
         if turn["kind"] == "heard":
             heard = (turn.get("fields") or {}).get("heard")
             out += [f"{did}: {LISTENING_HEARD.get(heard, heard)}", ""]
+        elif (turn.get("fields") or {}).get("held"):  # waiting for the counsellor's release
+            out += [f"{did}. The answer is shared when the counsellor releases it.", ""]
         elif turn.get("body"):
             out += [f"{did}:", ""] + _quote(turn["body"])
         else:
@@ -180,17 +191,28 @@ def summary_markdown(summary: dict[str, Any], zone: str = DEFAULT_ZONE) -> str:
             out += [f"Earlier, at “{compare['title']}”: {earlier}.", ""]
         if step.get("kind") == "listening" and step.get("turns"):
             out += _listening_lines(step["turns"])
+            if step.get("outcome") in LISTENING_OUTCOME:
+                out += [LISTENING_OUTCOME[step["outcome"]], ""]
         if step.get("apology"):
             out += _apology_lines(step["apology"], names)
         if step.get("items"):  # a boundary step: where each item ended up
             out += ["Where each item ended up:", ""]
             out += [f"- {item['text']} ({item['state']})" for item in step["items"]] + [""]
-        for item in (step.get("review") or {}).get("items", ()):  # last time's commitments
+        review = step.get("review") or {}
+        for item in review.get("items", ()):  # last time's commitments
             check, record = item.get("check") or {}, item["record"]
+            reply = (item.get("ack") or {}).get("ack")
             out += [f"- {names.get(record['user_id'], '?')}: {record['text']} — "
-                    f"{REVIEW_WORDS.get(check.get('status'), 'not answered yet')}"]
-        if (step.get("review") or {}).get("items"):
+                    f"{REVIEW_WORDS.get(check.get('status'), 'not answered yet')}"
+                    + (f" (reply: {REPLY_WORDS.get(reply, reply)})" if reply else "")]
+        for item in review.get("agreements", ()):  # agreements due for their revisit
+            answer = item.get("answer") or {}
+            out += [f"- Agreement “{item['agreement']['text']}” — "
+                    f"{AGREEMENT_WORDS.get(answer.get('move'), 'left for now')}"]
+        if review.get("items") or review.get("agreements"):
             out.append("")
+        if review.get("skipped"):
+            out += ["The rest of the review was skipped that day.", ""]
         # Acknowledgements as a list: one per line (plain lines would run together).
         out += [f"- {names.get(ack['user_id'], '?')}: {ACK_WORDS.get(ack['ack'], ack['ack'])}"
                 for ack in step.get("acks", [])]

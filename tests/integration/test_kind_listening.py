@@ -171,6 +171,7 @@ def test_a_full_exchange_with_a_swap_over_sockets(app, couple, listening_library
             .get_data(as_text=True)
         assert "**Ben** shared:" in markdown and "> I feel shut out" in markdown
         assert "**Ben** felt heard: yes" in markdown and "DRAFT-SECRET" not in markdown
+        assert "You agreed to come back to this another time." in markdown
     for who in ("a", "b"):
         assert emit(who, "step:ready", step_id="listen")["ok"]
     assert listening("a")[2]["session"]["current_step_id"] == "after"
@@ -361,6 +362,9 @@ def test_answers_to_the_hurt_partners_questions_wait_for_the_counsellors_release
     assert held[0]["body"] is None and held[0]["fields"] == {"held": True}
     assert marker not in json.dumps(b.fresh())
     assert marker not in b.get(f"/sessions/{sid}/summary").get_data(as_text=True)
+    markdown = b.get(f"/sessions/{sid}/summary?format=md").get_data(as_text=True)
+    assert marker not in markdown
+    assert "**Ana** answered. The answer is shared when the counsellor releases it." in markdown
     # Ana wrote it; Dora reads it before anyone else, and sees the step held.
     assert marker in json.dumps(a.fresh()) and marker in json.dumps(dr.fresh())
     assert next(s for s in dr.fresh()["steps"] if s["id"] == "your-questions")["held"] is True
