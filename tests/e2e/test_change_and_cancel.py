@@ -28,6 +28,12 @@ def partners(partners):
     return partners
 
 
+def assert_no_sideways_scroll(page) -> None:
+    width = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] == width[1], f"the page scrolls sideways: {width}"
+
+
 def test_edit_and_take_back_an_answer_until_the_partner_submits(partners):
     alex, sam = partners
     a, b = alex.page, sam.page
@@ -71,6 +77,7 @@ def test_edit_and_take_back_an_answer_until_the_partner_submits(partners):
     expect(step_b.get_by_test_id("partner-status")).to_contain_text("Alex has submitted")
 
     # Sam submits: the reveal shows Alex's last answer only; the edit buttons are gone.
+    assert_no_sideways_scroll(b)
     step_b.get_by_test_id("answer-text").fill("Sam's words")
     step_b.get_by_test_id("submit-answer").click()
     flows.expect_reveal(a, STEP, taken, "Sam's words", "Sam")
@@ -85,7 +92,19 @@ def test_edit_and_take_back_an_answer_until_the_partner_submits(partners):
 def test_sam_cancels_and_alexs_open_screen_says_so(partners):
     alex, sam = partners
     a, b = alex.page, sam.page
-    session_id = flows.couple_in_session(alex, sam)
+    flows.pair_up(alex, sam)
+    a.get_by_test_id(f"track-{flows.TRACK}").check()
+    a.get_by_test_id("start-session").click()
+    a.get_by_test_id("confirm-start").click()
+    a.wait_for_url(re.compile(r"/s/[^/]+$"))
+    session_id = a.url.rsplit("/", 1)[1]
+    flows.open_session(sam, session_id)
+    # While the private check is open, its anonymous "Not today" is the way out: no named
+    # cancel is offered beside it.
+    expect(b.get_by_test_id("check")).to_be_visible()
+    expect(b.get_by_test_id("cancel-session")).to_have_count(0)
+    flows.pass_checks(alex, sam)
+    flows.pass_info_card(alex, sam)
     unshown = unique_marker("unshown")
     flows.write_draft(a, STEP, f"Not shown: {unshown}")
     flows.submit(a, STEP)
@@ -96,6 +115,7 @@ def test_sam_cancels_and_alexs_open_screen_says_so(partners):
     expect(confirm).to_contain_text("Alex will be told")
     expect(b.locator("#cancel-question")).to_be_focused()
     axe.scan(b, "cancel confirmation")
+    assert_no_sideways_scroll(b)
     b.keyboard.press("Escape")
     expect(confirm).to_have_count(0)
     expect(b.get_by_test_id("cancel-session")).to_be_focused()
@@ -159,6 +179,7 @@ def test_start_asks_first_and_two_starts_at_once_can_join_one(partners):
     expect(b.get_by_test_id("two-starts-line")).to_contain_text(
         f"Alex started “{flows.TRACK_TITLE}”")
     axe.scan(b, "two starts at once")
+    assert_no_sideways_scroll(b)
     # Sam joins Alex's: Sam's own is called off, and Alex's notice goes away.
     b.get_by_test_id("join-other-session").click()
     b.wait_for_url(re.compile(rf"/s/{ids['a']}$"))

@@ -12,7 +12,7 @@ from server.engine import MendError
 from server.engine import session as engine
 from server.engine.visibility import summary_for, view_for
 from tests.conftest import unique_marker
-from tests.unit.test_engine import A, B, T0, new_state, submit
+from tests.unit.test_engine import T0, A, B, new_state, submit
 
 C = "user-c"
 

@@ -213,7 +213,9 @@ class SessionController {
   renderCancel() {
     if (!this.state || this.destroyed) return;
     const { session, viewer } = this.state;
-    if (session.status !== 'active' || viewer.role !== 'partner') {
+    // While the private check is open its own "Not today" is the way out: it stops the
+    // session without saying who, which a named cancel would (issue 15's promise).
+    if (session.status !== 'active' || viewer.role !== 'partner' || this.checkOpen()) {
       this.cancelOpen = false;
       replaceChildren(this.cancelEl);
       return;
