@@ -154,7 +154,8 @@ def test_a_commitment_made_in_one_session_is_reviewed_in_the_next(app, couple, w
     review = next(p for p in summary["steps"] if p["id"] == "last-time")
     assert [i["ack"]["ack"] for i in review["review"]["items"]] == ["thanks", "hear_you"]
     markdown = couple.b.client.get(f"/api/v1/sessions/{s.sid}/summary?format=md").text
-    assert "- Ana: COMMIT-A I'll text when I'm running late. — partly" in markdown
+    assert "- Ana: COMMIT-A I'll text when I'm running late. — partly (reply: Thank you for " \
+        "sharing)" in markdown
     assert "- Ben: I'll put my phone away at dinner. — kept" in markdown
     assert "Only your own answer" not in markdown
     s.close()

@@ -217,6 +217,8 @@ def test_either_partner_skips_the_review_for_both_and_it_comes_back_next_time(ap
     refused = s.act("a", "turn:submit", ok=False, step_id=REVIEW, client_id="rv-a-skip",
                     kind="skip")
     assert refused["error"]["code"] == "conflict"
+    markdown = couple.a.client.get(f"/api/v1/sessions/{s.sid}/summary?format=md").text
+    assert "The rest of the review was skipped that day." in markdown
     s.close()
 
     # B's commitment wasn't answered: it is in the next session's review, and only it.
@@ -396,6 +398,9 @@ def test_agreements_due_for_their_revisit_date_come_up_in_the_next_sessions_revi
         assert answered[LATE]["answer"]["move"] == "keep"
         assert answered[LATE]["agreement"]["status"] == "active"
         assert answered[COOK]["answer"]["move"] == "talk"
+        markdown = couple.a.client.get(f"/api/v1/sessions/{s.sid}/summary?format=md").text
+        assert f"- Agreement “{COOK}” — to talk about" in markdown
+        assert f"- Agreement “{LATE}” — kept going" in markdown
         s.both_ready(REVIEW)
         # "Let's talk about this" made it a topic of the listening step after the review
         for who in ("a", "b"):
