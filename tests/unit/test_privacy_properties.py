@@ -19,7 +19,10 @@ T0 = datetime(2026, 11, 26, 12, 0, 0)
 PARTNERS = (A, B)
 
 # Repeats weight the draw towards progress, so most runs reach several reveals.
-KINDS = ["draft"] * 2 + ["submit"] * 3 + ["ready"] * 3 + ["reconnect", "submit_other_step"]
+# A second "submit" by the same partner replaces the answer until the other submits;
+# "withdraw" takes it back (issue 16): neither may ever show the replaced words.
+KINDS = ["draft"] * 2 + ["submit"] * 3 + ["ready"] * 3 + ["reconnect", "submit_other_step",
+                                                           "withdraw"]
 actions = st.lists(
     st.tuples(
         st.sampled_from(KINDS),
@@ -78,6 +81,8 @@ def test_no_words_leak_and_each_step_reveals_once(sequence):
             action = engine.SubmitEntry(user, other.id, f"e{n}", f"c{n}-{user}", body, fields)
         elif kind == "ready":
             action = engine.MarkReady(user, step.id)
+        elif kind == "withdraw":
+            action = engine.WithdrawEntry(user, step.id)
         if action is not None:
             try:
                 transition = engine.handle(state, action, now)
