@@ -11,6 +11,7 @@ the structured exercises have browser tests of their own, and their moves change
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
@@ -39,6 +40,7 @@ TEXTS = [
     "partner-pasted-without-any-spaces-in-it-at-all-so-it-cannot-wrap-on-its-own",
     "Dinner without phones on Sunday felt like the old us.",
 ]
+LONG_LINK = "https://example.test/a-very-long-address"
 WEEKLY = "weekly-check-in"
 SCALE_TRACK, SCALE_STEP = "understanding-our-trust", "feeling-secure-now"
 FRESH_TRACK = "small-steps-of-appreciation"
@@ -56,6 +58,8 @@ class History:
     stopped: str | None = None
     active: str | None = None
     fresh: str | None = None
+    # A finished weekly check-in whose answers hold the long unbroken link (LONG_LINK).
+    long_link: str | None = None
     counsellor: dict[str, str] = field(default_factory=dict)
     checkin_count: int = 0
 
@@ -79,8 +83,13 @@ def seed_year(data_dir: Path, suffix: str, *, now: datetime | None = None,
         history = History({"email": a.email, "name": "Robin", "id": a.id},
                           {"email": b.email, "name": "Sam", "id": b.id}, couple_id)
         # Both show their check-in numbers to each other (kept by default): a chart each.
+        # (set_line gained the library while this was written: pass it when it is asked for.)
+        takes_library = "library" in inspect.signature(checkins.set_line).parameters
         for uid in (a.id, b.id):
-            checkins.set_line(db, uid, couple_id, True)
+            if takes_library:
+                checkins.set_line(db, library, uid, couple_id, True)
+            else:
+                checkins.set_line(db, uid, couple_id, True)
         player = _Player(db, library, a.id, b.id)
         # Oldest first, spread over the year; the last weekly one shares its day with the
         # one before it (morning and evening), so the chart has two points on one date.
@@ -98,6 +107,8 @@ def seed_year(data_dir: Path, suffix: str, *, now: datetime | None = None,
             _backdate(db, session_id, at)
             history.finished.append(session_id)
             history.checkin_count += track_id == WEEKLY
+            if track_id == WEEKLY and n % len(TEXTS) != 3:  # TEXTS[2] in its high or closing
+                history.long_link = session_id
         # A session that stopped early at its private check ("Not today"), a week ago.
         stopped = player.start("in-each-others-shoes", pass_check=False)
         sessions.stop_for_today(db, library, b.id, stopped)

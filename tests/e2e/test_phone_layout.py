@@ -23,7 +23,7 @@ import pytest
 from tests.checking import concerning_answers
 from tests.e2e import axe, flows
 from tests.e2e.conftest import ARTIFACTS, Person
-from tests.e2e.history import PASSWORD, SCALE_STEP, seed_year
+from tests.e2e.history import LONG_LINK, PASSWORD, SCALE_STEP, seed_year
 from tests.live.conftest import MendServer
 
 try:
@@ -226,7 +226,7 @@ def walk(sam: Person, lee: Person, seeded, log: axe.AxeLog, width: int) -> None:
 
     # A finished weekly check-in: its review of commitments (a structured step) folded like
     # the prompts, and everything in it fits once opened.
-    page.goto(f"/s/{seeded.finished[-1]}")
+    page.goto(f"/s/{seeded.long_link}")
     expect(page.get_by_test_id("step-progress")).to_have_text("Finished · 5 steps")
     review = flows.step(page, "last-weeks-commitments")
     expect(review.get_by_test_id("step-done")).to_have_count(1)
@@ -238,9 +238,11 @@ def walk(sam: Person, lee: Person, seeded, log: axe.AxeLog, width: int) -> None:
     expect(page.get_by_test_id("ended-text")).to_have_text(
         "You finished this track together. Read it back whenever it helps.")
     check_screen(page, f"a finished weekly check-in, every step open ({width} px)", log)
+    # (What was checked includes a pasted link with no spaces, which must wrap.)
+    expect(page.locator("main")).to_contain_text(LONG_LINK)
 
-    page.goto(f"/s/{seeded.finished[-1]}/summary")
-    expect(page.locator("main h1")).to_be_visible()
+    page.goto(f"/s/{seeded.long_link}/summary")
+    expect(page.locator("main")).to_contain_text(LONG_LINK)
     check_screen(page, f"its summary ({width} px)", log)
 
     # The session that stopped at its check a week ago says so, and offers no empty summary.
