@@ -127,6 +127,8 @@ def test_our_agreements_on_home_at_1280_and_390(couple_home):
     expect(s.get_by_test_id("agreements-notice")).to_have_count(0)
     expect(agreement(r, WALK).get_by_test_id("agreement-when")).to_contain_text("Set aside by Sam")
     expect(agreement(s, WALK).get_by_test_id("agreement-when")).to_contain_text("Set aside by you")
+    for page in (r, s):  # every line is words: nothing empty drawn as "null"
+        expect(page.get_by_test_id("agreements-card")).not_to_contain_text("null")
     no_sideways_scroll(s)
     axe.scan(r, "home: our agreements (1280 px)")
     axe.scan(s, "home: our agreements (390 px)")

@@ -114,7 +114,8 @@ function draw(card) {
   const current = agreements.filter((a) => a.status !== 'withdrawn');
   const withdrawn = agreements.filter((a) => a.status === 'withdrawn');
   const due = current.filter((a) => a.status === 'due_for_review').length;
-  card.el.replaceChildren(
+  // (the DOM's own replaceChildren would print a null as "null": leave the gaps out)
+  card.el.replaceChildren(...[
     h('h2', { id: 'agreements-title' }, 'Our agreements'),
     h('p', { class: 'muted small' }, "The agreements you've made together in your sessions. Either of you can set one aside, bring it back, or withdraw it at any time, and the other is told. Each comes up for review on its date."),
     ...notices.map((n) => h('p', { class: 'notice', testid: 'agreements-notice', 'data-agreement-id': n.agreement_id }, `${n.text} (${formatDate(n.at)})`)),
@@ -125,7 +126,7 @@ function draw(card) {
     withdrawn.length ? h('details', { class: 'agreements-withdrawn', testid: 'agreements-withdrawn' },
       h('summary', null, `Withdrawn (${withdrawn.length})`),
       h('ul', { class: 'agreement-list' }, withdrawn.map((a) => item(card, a, meId)))) : null,
-  );
+  ].filter(Boolean));
   // Keep the keyboard where it was (the same control, else the agreement's text).
   const target = card.focusAfter || (focusedItem && { id: focusedItem, testid: focusedId });
   card.focusAfter = null;
