@@ -61,7 +61,8 @@ def test_due_agreements_in_the_review_after_the_welcome_card(partners, mend_serv
     a.get_by_test_id("start-session").click()
     a.get_by_test_id("confirm-start").click()
     a.wait_for_url(re.compile(r"/s/[^/]+$"))
-    flows.open_session(sam, a.url.rsplit("/", 1)[1])
+    session_id = a.url.rsplit("/", 1)[1]
+    flows.open_session(sam, session_id)
     flows.pass_checks(alex, sam)
     for person in (alex, sam):  # the welcome card first
         step(person.page, "welcome").get_by_test_id("continue-button").click()
@@ -93,8 +94,12 @@ def test_due_agreements_in_the_review_after_the_welcome_card(partners, mend_serv
         step(person.page, REVIEW).get_by_test_id("ready-button").click()
     for person in (alex, sam):
         expect(person.page.get_by_test_id("step-progress")).to_contain_text("Step 3 of")
-    # Home says the same.
+    # Home says the same, and the session's summary keeps what was done.
     a.goto("/")
     expect(a.get_by_test_id("agreements-card")).to_contain_text("Withdrawn")
+    a.goto(f"/s/{session_id}/summary")
+    done = a.get_by_test_id("summary-review-agreements")
+    expect(done).to_contain_text("Sam withdrew it.")
+    expect(done).to_contain_text("You kept it going.")
     for person in (alex, sam):
         assert not person.exceptions, person.exceptions

@@ -327,8 +327,9 @@ const review = {
   mount: (step, ctx) => new ReviewView(step, ctx),
   summary: (step, { me, nameOf }) => {
     const items = (step.review && step.review.items) || [];
-    if (!items.length) return null;
-    const list = h('ul', { class: 'review-list', testid: 'summary-review' }, items.map((item) => {
+    const agreements = (step.review && step.review.agreements) || [];
+    if (!items.length && !agreements.length) return null;
+    const list = items.length ? h('ul', { class: 'review-list', testid: 'summary-review' }, items.map((item) => {
       const mine = item.record.user_id === me;
       const who = mine ? 'You' : nameOf(item.record.user_id);
       return h('li', { class: 'review-item' },
@@ -336,10 +337,15 @@ const review = {
         h('p', null, `${who}: ${item.check ? STATUS_TEXT[item.check.status] : 'not answered'}`,
           item.check && item.check.note ? ` — ${item.check.note}` : null),
         item.ack ? h('p', { class: 'muted small' }, `Reply: ${ACK_TEXT[item.ack.ack] || ''}`) : null);
-    }));
-    return step.review.skipped
-      ? h('div', null, list, h('p', { class: 'muted small' }, 'The rest of the review was skipped that day.'))
-      : list;
+    })) : null;
+    const due = agreements.length ? h('ul', { class: 'review-list', testid: 'summary-review-agreements' }, agreements.map((item) => {
+      const who = item.answer && (item.answer.by === me ? 'You' : nameOf(item.answer.by));
+      return h('li', { class: 'review-item' },
+        h('blockquote', { class: 'commitment-text' }, item.agreement.text),
+        h('p', null, item.answer ? AGREEMENT_DONE[item.answer.move](who, item.agreement) : 'Left for now.'));
+    })) : null;
+    return h('div', null, list, due,
+      step.review.skipped ? h('p', { class: 'muted small' }, 'The rest of the review was skipped that day.') : null);
   },
 };
 
