@@ -280,6 +280,10 @@ def walk(sam: Person, lee: Person, seeded, log: axe.AxeLog, width: int) -> None:
     # The counsellor's dashboard and their view of the session.
     log_in(lee, seeded.counsellor["email"])
     expect(lee.page.get_by_test_id("dashboard-title")).to_have_text("Your sessions")
+    # Who is there, in words on the dashboard too (Sam has the session open; Robin doesn't).
+    partners = lee.page.get_by_test_id("dash-partner")
+    expect(partners.filter(has_text="Robin")).to_contain_text("Robin is away")
+    expect(partners.filter(has_text="Sam")).to_contain_text("Sam is here")
     check_screen(lee.page, f"the counsellor's dashboard ({width} px)", log)
     lee.page.goto(f"/s/{seeded.active}")
     expect(lee.page.get_by_test_id("connection-status")).to_have_text("Connected")

@@ -203,7 +203,8 @@ export function renderCounsellorDashboard(root, { me, navigate, onAuthLost }) {
       partners.map((p) => h('li', { class: p.online ? 'person online' : 'person', testid: 'dash-partner', 'data-user-id': p.user_id },
         h('span', { class: 'dot', 'aria-hidden': 'true' }),
         h('span', null, p.display_name),
-        h('span', { class: 'visually-hidden' }, p.online ? ', online' : ', not online')))));
+        // In words, not only a filled or hollow dot (issue 16).
+        h('span', { class: 'presence-word', testid: 'presence' }, p.online ? ' is here' : ' is away')))));
     if (active && step) {
       lines.push(h('p', { class: 'dash-step', testid: 'dash-step' },
         `Step ${session.step_index} of ${session.step_count}: ${step.title}`,
