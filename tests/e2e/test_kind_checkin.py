@@ -101,10 +101,10 @@ def first_session(alex, sam) -> None:
 
 
 def review(alex, sam) -> None:
-    """Each says how their own commitment went; Alex replies to Sam's, Sam doesn't reply to
-    Alex's "partly" (a reply is optional) and both go on."""
+    """Each says how their own commitment went; Alex asks to talk about Sam's, Sam doesn't
+    reply to Alex's "partly" (a reply is optional) and both go on."""
     for owner, other, status, ack in ((alex, sam, "partly", None),
-                                      (sam, alex, "kept", "hear_you")):
+                                      (sam, alex, "kept", "talk")):
         item = step(owner.page, REVIEW).get_by_test_id("review-item-mine")
         item.get_by_test_id(f"review-status-{status}").check()
         item.get_by_test_id("review-send").click()
@@ -115,7 +115,11 @@ def review(alex, sam) -> None:
         expect(theirs.get_by_test_id("review-ack-talk")).to_have_text("Let's talk about this")
         if ack:
             theirs.get_by_test_id(f"review-ack-{ack}").click()
-            expect(item.get_by_test_id("review-ack")).to_contain_text("I hear you")
+            expect(item.get_by_test_id("review-ack")).to_contain_text("Let's talk about this")
+            # weekly-check-in has no listening step: the page says so, and what to do instead
+            for box in (item, theirs):
+                expect(box.get_by_test_id("review-talk")).to_contain_text(
+                    "There is no talking step in this session.")
     both(alex, sam, REVIEW)
 
 
