@@ -128,3 +128,99 @@ def test_the_hurt_partner_speaks_first_and_one_round_is_enough(repair_people):
     box(b, "questions").get_by_test_id("listening-enough").click()
     for page in (a, b):
         expect(now_line(page, "questions")).to_contain_text("Questions can come back another day")
+
+
+QUESTIONS_ID = "listening-questions-test-track"
+QUESTIONS_YAML = """
+id: listening-questions-test-track
+title: Questions
+summary: A test track with the hurt partner's questions.
+version: 1
+steps:
+  - id: questions
+    kind: listening
+    title: Questions that need answers
+    prompt: Ask what you need to know.
+    settings:
+      mode: questions
+      max_chars: 500
+  - id: after
+    kind: info
+    title: Well done
+    body: That is all for today.
+"""
+
+
+def test_with_a_counsellor_each_answer_waits_for_the_counsellors_release(browser, tmp_path):
+    """Three browsers: Sam (hurt, 390 px) asks, Alex answers, Jo (the counsellor both invited)
+    reads the answer first and releases it; until then Sam's page shows that an answer is
+    waiting, never its words."""
+    import shutil
+    from pathlib import Path
+
+    from tests.conftest import unique_marker
+    from tests.e2e import flows
+    from tests.e2e.conftest import Person
+    from tests.e2e.test_counsellor import grant, sign_up_asking_to_be_a_counsellor
+    from tests.live.conftest import MendServer
+
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "content", content,
+                    ignore=shutil.ignore_patterns("drafts"))
+    (content / "tracks" / f"{QUESTIONS_ID}.yaml").write_text(QUESTIONS_YAML)
+    data_dir = tmp_path / "mend-data"
+    data_dir.mkdir()
+    server = MendServer(data_dir, "gevent", env_extra={"MEND_CONTENT_DIR": str(content)}).start()
+    alex = Person(browser, server.url, "Alex", {"width": 1200, "height": 900})
+    sam = Person(browser, server.url, "Sam", {"width": 390, "height": 844})
+    jo = Person(browser, server.url, "Jo", {"width": 1280, "height": 900})
+    for person in (alex, sam, jo):
+        axe.serve_axe(person.context, server.url)
+    try:
+        a, b, c = alex.page, sam.page, jo.page
+        email = flows.email_for("jo", flows.new_suffix())
+        c.goto("/")
+        sign_up_asking_to_be_a_counsellor(jo, email)
+        grant(server, email)
+        pair_up(alex, sam)
+        a.get_by_test_id(f"track-{QUESTIONS_ID}").check()
+        a.get_by_test_id("start-session").click()
+        a.get_by_test_id("confirm-start").click()
+        a.wait_for_url(re.compile(r"/s/[^/]+$"))
+        session_id = a.url.rsplit("/", 1)[1]
+        open_session(sam, session_id)
+        pass_checks(alex, sam)
+        a.get_by_test_id("invite-counsellor").click()
+        a.get_by_test_id("create-counsellor-invite").click()
+        expect(a.get_by_test_id("counsellor-invite-code")).to_be_visible()
+        code = a.get_by_test_id("counsellor-invite-code").inner_text().strip()
+        b.get_by_test_id("agree-counsellor").click()
+        expect(a.get_by_test_id("counsellor-invite-status")).to_contain_text("both agreed")
+        c.goto("/")
+        c.get_by_test_id("dashboard-join-code").fill(code)
+        c.get_by_test_id("dashboard-join-submit").click()
+        c.get_by_test_id("counsellor-join-submit").click()
+        c.wait_for_url(re.compile(rf"/s/{re.escape(session_id)}$"))
+
+        q = "questions"
+        box(b, q).get_by_test_id("listening-i-was-hurt").click()
+        box(a, q).get_by_test_id("listening-agree-roles").click()
+        box(a, q).get_by_test_id("listening-ready").click()
+        send(b, "Did you see them again?", q)
+        marker = unique_marker("answer")
+        send(a, f"Yes, once, in March. {marker}", q)
+        # Jo reads it first and sees it held; Sam sees only that an answer is waiting.
+        expect(box(c, q).get_by_test_id("listening-turns")).to_contain_text(marker)
+        expect(c.get_by_test_id("mod-held")).to_contain_text("Sam sees the answers")
+        expect(box(b, q).get_by_test_id("listening-held")).to_contain_text(
+            "Your counsellor will share the answer")
+        assert marker not in b.content() and marker not in sam.received()
+        axe.scan(b, "listening: an answer held for the counsellor")
+        axe.scan(c, "listening: the counsellor holds an answer")
+        c.get_by_test_id("mod-release").click()
+        expect(box(b, q).get_by_test_id("listening-turns")).to_contain_text(marker)
+        expect(box(b, q).get_by_test_id("listening-held")).to_have_count(0)
+    finally:
+        for person in (alex, sam, jo):
+            person.close()
+        server.stop()
