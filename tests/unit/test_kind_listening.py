@@ -788,3 +788,37 @@ def test_without_a_counsellor_answers_are_shown_at_once():
     q(run, B, "ask", "Is it over?")
     q(run, A, "answer", "OPEN-ANSWER")
     assert "OPEN-ANSWER" in json.dumps(q_view(run, B))
+
+
+HURT_NAMES = MOVES + ("due",) * 20
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from((A, B)), st.sampled_from(HURT_NAMES),
+                          st.sampled_from(("yes", "partly", "not_yet"))),
+                min_size=20, max_size=90))
+def test_after_a_betrayal_the_hurt_partner_always_speaks_first_and_may_always_stop(sequence):
+    """Whatever the two press: nobody speaks before the roles are agreed, the first words of
+    the step are the hurt partner's, and in the second round the hurt partner can stop."""
+    run = hurt_start()
+    step = step_of(run)
+    for n, (user, name, heard) in enumerate(sequence):
+        data = run.data
+        if name == "due":
+            user = data["floor"] or user
+            mine = allowed(run.state, data, step, user)
+            name = mine[0] if mine else "ready"
+        fields = {"heard": heard, "hurt": B if n % 3 else A}
+        try:
+            run.move(user, name, f"words {n}", fields)
+        except MendError:
+            continue
+        data = run.data
+        spoken = [t for t in run.state.turns if t.name in SPOKEN]
+        if spoken:
+            assert data["roles"] is not None
+            assert spoken[0].user_id == data["roles"]["hurt"]
+            assert spoken[0].name == "share"
+        if data["phase"] != "done" and data["round"] == 1:
+            assert "enough" in allowed(run.state, data, step, data["roles"]["hurt"])
+            assert "enough" not in allowed(run.state, data, step, data["roles"]["other"])
