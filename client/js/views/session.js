@@ -947,6 +947,8 @@ class StepView {
       }
       if (changed || !this.el.contains(this.lockEl)) {
         replaceChildren(this.el, collapse ? this.foldCustom() : this.lockEl);
+      } else if (collapse && this.foldEl && this.foldEl.open !== Boolean(this.userOpen)) {
+        this.foldEl.open = Boolean(this.userOpen); // a counsellor brought it back (showRevisit)
       }
       this.el.classList.toggle('step-done', collapse);
       this.el.dataset.status = step.status;
@@ -1008,6 +1010,7 @@ class StepView {
       this.lockEl);
     details.open = this.userOpen ?? false;
     details.addEventListener('toggle', () => { this.userOpen = details.open; });
+    this.foldEl = details;
     return details;
   }
 
