@@ -217,6 +217,10 @@ def test_either_partner_skips_the_review_for_both_and_it_comes_back_next_time(ap
     refused = s.act("a", "turn:submit", ok=False, step_id=REVIEW, client_id="rv-a-skip",
                     kind="skip")
     assert refused["error"]["code"] == "conflict"
+    # B's retry of the same skip (an answer lost on the way) is the same skip, not an error
+    again = s.act("b", "turn:submit", step_id=REVIEW, client_id="rv-b-skip", kind="skip")
+    assert again["turn"]["kind"] == "skip"
+    assert s.held["a"]["session"]["current_step_id"] == "about-triggers"
     markdown = couple.a.client.get(f"/api/v1/sessions/{s.sid}/summary?format=md").text
     assert "The rest of the review was skipped that day." in markdown
     s.close()
