@@ -430,6 +430,7 @@ export function renderHome(root, { me, notice = null, navigate, onAuthLost }) {
       return h('li', { class: ['track-option', done.has(track.id) && 'is-done'] },
         input,
         h('label', { for: id },
+          h('span', { class: 'track-check', 'aria-hidden': 'true' }, h('span', { class: 'track-tick' })),
           h('span', { class: 'track-title' }, track.title, badges.length ? ' ' : null, badges,
             // Seen, not read: the radio itself tells a screen reader it is the one chosen.
             h('span', { class: 'track-selected', 'aria-hidden': 'true' }, ' · Selected')),
