@@ -81,6 +81,14 @@ def test_two_partners_agree_counter_and_park(boundary_people):
     expect(a.get_by_test_id("boundary-own-list")).to_contain_text("cook every Sunday")
     expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex has shared")
     assert "running late" not in b.content() and "running late" not in sam.received()
+    # Until Sam shares, Alex can take the list back into the editor to change it (issue 16,
+    # item 6); Sam's screen no longer says it is shared, and sharing again says so again.
+    a.get_by_test_id("boundary-take-back").click()
+    expect(rows.nth(2).get_by_test_id("boundary-offer")).to_have_value("cook every Sunday")
+    expect(b.get_by_test_id("boundary-partner-status")).not_to_contain_text("Alex has shared")
+    a.get_by_test_id("boundary-share").click()
+    expect(a.get_by_test_id("boundary-own-list")).to_contain_text("cook every Sunday")
+    expect(b.get_by_test_id("boundary-partner-status")).to_contain_text("Alex has shared")
 
     # Over the limit (300 here): nothing is cut, one line under the box says so, and
     # Share puts the keyboard back in that box instead of sending.

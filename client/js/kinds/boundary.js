@@ -460,12 +460,32 @@ class BoundaryView {
       return;
     }
     const own = step.mine && step.mine.entry ? step.mine.entry.fields.items : [];
+    // Until the partner shares theirs, the list can be taken back into the editor to change
+    // (entry:withdraw: the partner sees it as not shared again).
+    const canChange = step.status === 'open' && step.partner_status !== 'submitted';
     replaceChildren(this.bodyEl,
       own.length ? h('div', { class: 'boundary-own' },
         h('h3', null, 'Your list'),
         h('ul', { testid: 'boundary-own-list' }, own.map((item, i) => h('li', null, itemText(item),
           flagNotes((step.mine.flags || [])[i] || []))))) : null,
-      this.partnerLine());
+      this.partnerLine(),
+      canChange ? h('div', { class: 'actions' }, h('button', {
+        type: 'button', class: 'secondary', testid: 'boundary-take-back', disabled: this.takingBack,
+        onclick: () => this.takeBack(),
+      }, this.takingBack ? 'One moment…' : 'Take my list back to change it')) : null,
+      this.changeError ? h('p', { class: 'field-error', role: 'alert', testid: 'boundary-change-error' }, this.changeError) : null);
+  }
+
+  async takeBack() {
+    if (this.takingBack) return;
+    this.takingBack = true;
+    this.changeError = null;
+    this.update(this.step);
+    const result = await this.ctx.request('entry:withdraw', {});
+    this.takingBack = false;
+    if (result.ok) announce(`Your list is back with you to change. ${this.ctx.partner ? this.ctx.partner.display_name : 'Your partner'} sees it as not shared.`);
+    else this.changeError = result.error.message;
+    this.update(this.step); // the push that follows opens the editor on the list
   }
 
   partnerLine() {
