@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import unique_marker
 from tests.e2e import axe, flows
 from tests.e2e.flows import expect
+from tests.e2e.test_counsellor import counsellor  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -187,3 +188,24 @@ def test_start_asks_first_and_two_starts_at_once_can_join_one(partners):
     expect(a.get_by_test_id("two-starts-card")).to_have_count(0)
     assert flows.session_state(sam, ids["b"])["session"]["status"] == "cancelled"
     assert alex.errors == [] and sam.errors == [], (alex.errors, sam.errors)
+
+
+def test_the_counsellor_in_the_session_sees_the_cancel_on_their_open_screen(
+        partners, counsellor, mend_server):  # noqa: F811 (the imported fixture)
+    from tests.e2e.test_counsellor import counsellor_in_session
+
+    alex, sam = partners
+    jo = counsellor
+    a, c = alex.page, jo.page
+    session_id = counsellor_in_session(alex, sam, jo, mend_server)
+    expect(c.get_by_test_id("moderation-panel")).to_be_visible()
+    # Only partners are offered the cancel; the counsellor has their own end.
+    expect(c.get_by_test_id("cancel-session")).to_have_count(0)
+    a.get_by_test_id("cancel-session").click()
+    a.get_by_test_id("confirm-cancel").click()
+    banner = c.get_by_test_id("finished-banner")
+    expect(banner.locator("#finished-title")).to_have_text("This session was cancelled")
+    expect(banner.get_by_test_id("ended-text")).to_contain_text("Alex cancelled this session.")
+    expect(c.get_by_test_id("mod-finished")).to_contain_text("cancelled by a partner")
+    axe.scan(c, "cancelled session (the counsellor's open screen)")
+    assert flows.session_state(jo, session_id)["session"]["status"] == "cancelled"
