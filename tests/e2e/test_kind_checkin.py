@@ -134,6 +134,15 @@ def test_the_check_in_chart_on_home_after_two_check_ins(partners):
     alex.page.goto("/")
     card = alex.page.get_by_test_id("checkins-card")
     expect(card.get_by_test_id("checkins-mine")).to_contain_text("1 check-in")
+    # Sam's home: her own line, and Alex's numbers kept (his chart isn't drawn for her).
+    sam.page.goto("/")
+    sam_card = sam.page.get_by_test_id("checkins-card")
+    expect(sam_card.get_by_test_id("checkins-partner-kept")).to_have_text(
+        "Alex keeps their numbers to themselves.")
+    expect(sam_card.get_by_test_id("checkins-partner")).to_have_count(0)
+    expect(sam_card.get_by_test_id("checkins-my-line")).to_contain_text(
+        "Your partner sees your numbers")
+    axe.scan(sam.page, "home chart with a partner's numbers kept")
 
     second = start(alex, sam)
     both(alex, sam, "welcome", "continue-button")

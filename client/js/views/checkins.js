@@ -170,7 +170,7 @@ export function checkinsContent(data, meId) {
           personTable(data.ratings, person.points, caption)));
     })),
     // Each person's numbers reach the other only when they share them (issue 16).
-    (data.people || []).filter((p) => p.numbers_kept).map((p) => h('p', { class: 'muted small', testid: 'checkins-partner-kept' },
+    ...(data.people || []).filter((p) => p.numbers_kept).map((p) => h('p', { class: 'muted small', testid: 'checkins-partner-kept' },
       `${p.display_name || 'Your partner'} keeps their numbers to themselves.`)),
     h('p', { class: 'muted small', testid: 'checkins-my-line' }, data.line && data.line.shared
       ? 'Your partner sees your numbers. You can change that on any check-in of yours.'
