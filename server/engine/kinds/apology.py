@@ -20,8 +20,8 @@ every move a `turn:submit`:
 
 Blame-shifting hints are computed by the client from content rules and pause the send
 once (the author confirms or edits); the engine never refuses a phrase. Over-long parts are
-refused whole (`too_large`, answers.check_length), never cut. The apology's parts go to their author and the hurt
-partner only (not to a counsellor); everything else on the step is shared.
+refused whole (`too_large`, answers.check_length), never cut. The apology's parts go to
+their author and the hurt partner only (not to a counsellor); everything else on the step is shared.
 """
 
 from __future__ import annotations
