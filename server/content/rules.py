@@ -68,35 +68,44 @@ def phrase_matches(phrase: str, text: str) -> bool:
     return re.search(pattern, _normal(text)) is not None
 
 
-def load_hints(path: Path) -> tuple[dict[str, Any], ...]:
-    """The hints in one rules file, validated, with their examples checked."""
+def _checked_rules(path: Path, schema: Mapping[str, Any], key: str, label: str,
+                   needed_by: str) -> list[dict[str, Any]]:
+    """The rules under `key` in one rules file: valid YAML, valid against `schema`, ids
+    unique, and every example flagged (or passed) as it says, with `phrase_matches`."""
     name = f"rules/{path.name}"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RulesError(f"{name}: missing; an apology step needs its hints.") from exc
+        raise RulesError(f"{name}: missing; {needed_by}.") from exc
     except yaml.YAMLError as exc:
         raise RulesError(f"{name}: not valid YAML ({exc}).") from exc
     error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(HINTS_SCHEMA).iter_errors(data))
+        jsonschema.Draft202012Validator(schema).iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise RulesError(f"{name}: {where}: {error.message}")
-    hints = []
     seen: set[str] = set()
-    for rule in data["hints"]:
+    for rule in data[key]:
         if rule["id"] in seen:
-            raise RulesError(f"{name}: hint id {rule['id']!r} appears twice.")
+            raise RulesError(f"{name}: {label} id {rule['id']!r} appears twice.")
         seen.add(rule["id"])
         examples = rule.get("examples", {})
         for text in examples.get("flags", []):
             if not any(phrase_matches(p, text) for p in rule["phrases"]):
-                raise RulesError(f"{name}: hint {rule['id']!r}: example {text!r} should be "
+                raise RulesError(f"{name}: {label} {rule['id']!r}: example {text!r} should be "
                                  "flagged but none of its phrases matches it.")
         for text in examples.get("passes", []):
             if any(phrase_matches(p, text) for p in rule["phrases"]):
-                raise RulesError(f"{name}: hint {rule['id']!r}: example {text!r} should pass "
-                                 "but one of its phrases matches it.")
+                raise RulesError(f"{name}: {label} {rule['id']!r}: example {text!r} should "
+                                 "pass but one of its phrases matches it.")
+    return list(data[key])
+
+
+def load_hints(path: Path) -> tuple[dict[str, Any], ...]:
+    """The hints in one rules file, validated, with their examples checked."""
+    hints = []
+    for rule in _checked_rules(path, HINTS_SCHEMA, "hints", "hint",
+                               "an apology step needs its hints"):
         # Spelled out for the client: by default a rule covers the apology's own parts,
         # not the mirror (which may rightly quote the partner's "you always").
         hints.append({"id": rule["id"], "phrases": list(rule["phrases"]),
@@ -149,32 +158,9 @@ FLAGS_SCHEMA: dict[str, Any] = {
 def load_boundary_flags(path: Path) -> tuple[dict[str, Any], ...]:
     """The shared boundary flags, validated, with their examples checked (the need only is
     matched, with `phrase_matches`, as the engine and the browser do)."""
-    name = f"rules/{path.name}"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RulesError(f"{name}: missing; a boundary step needs its flags.") from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{name}: not valid YAML ({exc}).") from exc
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(FLAGS_SCHEMA).iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise RulesError(f"{name}: {where}: {error.message}")
-    flags, seen = [], set()
-    for rule in data["flags"]:
-        if rule["id"] in seen:
-            raise RulesError(f"{name}: flag id {rule['id']!r} appears twice.")
-        seen.add(rule["id"])
-        examples = rule.get("examples", {})
-        for text in examples.get("flags", []):
-            if not any(phrase_matches(p, text) for p in rule["phrases"]):
-                raise RulesError(f"{name}: flag {rule['id']!r}: example {text!r} should be "
-                                 "flagged but none of its phrases matches it.")
-        for text in examples.get("passes", []):
-            if any(phrase_matches(p, text) for p in rule["phrases"]):
-                raise RulesError(f"{name}: flag {rule['id']!r}: example {text!r} should pass "
-                                 "but one of its phrases matches it.")
+    flags = []
+    for rule in _checked_rules(path, FLAGS_SCHEMA, "flags", "flag",
+                               "a boundary step needs its flags"):
         flags.append({"id": rule["id"], "phrases": list(rule["phrases"]),
                       "message": " ".join(rule["message"].split())})
     return tuple(flags)
